@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng):
+//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ContactSheets, ReferenceImages, FastBase64}
+//   KlingClient, KlingEmulator -> KlingModels (+ ReferenceImages for image checks)
+//   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG
+let package = Package(
+    name: "KlingKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "klingkit", targets: ["klingkit"]),
+        .library(name: "ImageCore", targets: ["ImageCore"]),
+        .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+        .library(name: "FastBase64", targets: ["FastBase64"]),
+        .library(name: "ReferenceImages", targets: ["ReferenceImages"]),
+        .library(name: "ContactSheets", targets: ["ContactSheets"]),
+        .library(name: "KlingModels", targets: ["KlingModels"]),
+        .library(name: "KlingClient", targets: ["KlingClient"]),
+        .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: C
+        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG"]),
+        .target(name: "CFastBase64"),
+
+        // MARK: Image work
+        .target(name: "ImageCore"),
+        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims"]),
+        .target(name: "FastBase64", dependencies: ["CFastBase64"]),
+        .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
+        .target(name: "ContactSheets", dependencies: ["ImageCore", "ImageCodecs"]),
+
+        // MARK: API
+        .target(name: "KlingModels"),
+        .target(name: "KlingEmulator", dependencies: [
+            "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "KlingClient", dependencies: [
+            "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Command line
+        .target(name: "KlingKitCLI", dependencies: [
+            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets",
+            "KlingModels", "KlingClient", "KlingEmulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
+
+        // MARK: Tests
+        .testTarget(name: "ImageCoreTests", dependencies: ["ImageCore"]),
+        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"]),
+        .testTarget(name: "FastBase64Tests", dependencies: ["FastBase64", "CFastBase64"]),
+        .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs"]),
+        .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs"]),
+        .testTarget(name: "KlingEmulatorTests", dependencies: [
+            "KlingEmulator", "KlingModels", "ImageCodecs",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        .testTarget(name: "KlingClientTests", dependencies: ["KlingClient", "KlingEmulator", "KlingModels"]),
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitCLI"]),
+    ]
+)

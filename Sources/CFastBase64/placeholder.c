@@ -1,0 +1,1 @@
+#include "klingkit_base64.h"

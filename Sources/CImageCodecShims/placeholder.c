@@ -1,0 +1,1 @@
+#include "klingkit_codec_shims.h"

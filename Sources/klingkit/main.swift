@@ -1,0 +1,3 @@
+import KlingKitCLI
+
+await KlingKitMain.run()

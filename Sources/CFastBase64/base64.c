@@ -1,0 +1,285 @@
+// Scalar reference kernels, run-time kernel selection, and the strict (streaming) decoder.
+#include "klingkit_base64.h"
+#include "base64_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// MARK: - Kernel selection
+
+static int kk_kernel_from_env(void) {
+    const char *name = getenv("KLINGKIT_BASE64_KERNEL");
+    if (name == NULL) return KLINGKIT_B64_AUTO;
+    if (strcmp(name, "scalar") == 0) return KLINGKIT_B64_SCALAR;
+    if (strcmp(name, "ssse3") == 0) return KLINGKIT_B64_SSSE3;
+    if (strcmp(name, "avx2") == 0) return KLINGKIT_B64_AVX2;
+    if (strcmp(name, "avx512vbmi") == 0) return KLINGKIT_B64_AVX512VBMI;
+    return KLINGKIT_B64_AUTO;
+}
+
+// 0 = not yet detected; otherwise (mask | 0x100) so that a cached value is never 0.
+static unsigned kk_cached_mask = 0;
+static int kk_cached_best = -2;
+
+unsigned klingkit_b64_supported_kernels(void) {
+    unsigned mask = __atomic_load_n(&kk_cached_mask, __ATOMIC_RELAXED);
+    if (mask == 0) {
+        mask = 1u << KLINGKIT_B64_SCALAR;
+#if defined(__x86_64__)
+        mask |= kk_b64_detect_x86();
+#endif
+        mask |= 0x100;
+        __atomic_store_n(&kk_cached_mask, mask, __ATOMIC_RELAXED);
+    }
+    return mask & 0xff;
+}
+
+int klingkit_b64_best_kernel(void) {
+    int best = __atomic_load_n(&kk_cached_best, __ATOMIC_RELAXED);
+    if (best == -2) {
+        unsigned mask = klingkit_b64_supported_kernels();
+        best = KLINGKIT_B64_SCALAR;
+        for (int k = KLINGKIT_B64_AVX512VBMI; k > KLINGKIT_B64_SCALAR; k--) {
+            if (mask & (1u << k)) { best = k; break; }
+        }
+        // KLINGKIT_BASE64_KERNEL=scalar|ssse3|avx2|avx512vbmi caps the choice (tests, benchmarks).
+        int forced = kk_kernel_from_env();
+        if (forced != KLINGKIT_B64_AUTO && (mask & (1u << forced))) best = forced;
+        __atomic_store_n(&kk_cached_best, best, __ATOMIC_RELAXED);
+    }
+    return best;
+}
+
+static int kk_resolve(int kernel) {
+    if (kernel == KLINGKIT_B64_AUTO) return klingkit_b64_best_kernel();
+    if (kernel < 0 || kernel > KLINGKIT_B64_AVX512VBMI) return klingkit_b64_best_kernel();
+    if (!(klingkit_b64_supported_kernels() & (1u << kernel))) return klingkit_b64_best_kernel();
+    return kernel;
+}
+
+// MARK: - Scalar kernels
+
+size_t kk_b64_encode_scalar(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t) {
+    const char *a = t->alphabet;
+    size_t i = 0;
+    // Two groups (6 bytes -> 8 characters) per step.
+    for (; i + 6 <= length; i += 6, dst += 8) {
+        uint32_t w0 = ((uint32_t)src[i] << 16) | ((uint32_t)src[i + 1] << 8) | src[i + 2];
+        uint32_t w1 = ((uint32_t)src[i + 3] << 16) | ((uint32_t)src[i + 4] << 8) | src[i + 5];
+        dst[0] = (uint8_t)a[w0 >> 18];
+        dst[1] = (uint8_t)a[(w0 >> 12) & 63];
+        dst[2] = (uint8_t)a[(w0 >> 6) & 63];
+        dst[3] = (uint8_t)a[w0 & 63];
+        dst[4] = (uint8_t)a[w1 >> 18];
+        dst[5] = (uint8_t)a[(w1 >> 12) & 63];
+        dst[6] = (uint8_t)a[(w1 >> 6) & 63];
+        dst[7] = (uint8_t)a[w1 & 63];
+    }
+    for (; i + 3 <= length; i += 3, dst += 4) {
+        uint32_t w = ((uint32_t)src[i] << 16) | ((uint32_t)src[i + 1] << 8) | src[i + 2];
+        dst[0] = (uint8_t)a[w >> 18];
+        dst[1] = (uint8_t)a[(w >> 12) & 63];
+        dst[2] = (uint8_t)a[(w >> 6) & 63];
+        dst[3] = (uint8_t)a[w & 63];
+    }
+    return i;
+}
+
+size_t kk_b64_decode_scalar(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t) {
+    const uint8_t *d = t->decode;
+    size_t i = 0;
+    for (; i + 4 <= length; i += 4, dst += 3) {
+        uint32_t a = d[src[i]], b = d[src[i + 1]], c = d[src[i + 2]], e = d[src[i + 3]];
+        if ((a | b | c | e) & 0x80) break;
+        uint32_t w = (a << 18) | (b << 12) | (c << 6) | e;
+        dst[0] = (uint8_t)(w >> 16);
+        dst[1] = (uint8_t)(w >> 8);
+        dst[2] = (uint8_t)w;
+    }
+    return i;
+}
+
+// MARK: - Encode
+
+size_t klingkit_b64_encoded_length(size_t length, int flags) {
+    size_t full = (length / 3) * 4;
+    size_t rest = length % 3;
+    if (rest == 0) return full;
+    return full + ((flags & KLINGKIT_B64_OMIT_PADDING) ? rest + 1 : 4);
+}
+
+size_t klingkit_b64_decoded_length_bound(size_t length) {
+    return (length / 4) * 3 + 3;
+}
+
+typedef size_t (*kk_block_fn)(const uint8_t *, size_t, uint8_t *, const kk_b64_tables *);
+
+size_t klingkit_b64_encode(int kernel, const void *source, size_t length, void *destination, int flags) {
+    const uint8_t *src = (const uint8_t *)source;
+    uint8_t *dst = (uint8_t *)destination;
+    const kk_b64_tables *t = kk_b64_tables_for(flags);
+    kernel = kk_resolve(kernel);
+    size_t done = 0;
+    // Each wider kernel leaves a tail shorter than its block to the next narrower one.
+#if defined(__x86_64__)
+    static const kk_block_fn encoders[] = { kk_b64_encode_scalar, kk_b64_encode_ssse3, kk_b64_encode_avx2, kk_b64_encode_avx512vbmi };
+#else
+    static const kk_block_fn encoders[] = { kk_b64_encode_scalar };
+#endif
+    for (int k = kernel; k >= 0; k--) {
+        size_t n = encoders[k](src + done, length - done, dst + (done / 3) * 4, t);
+        done += n;
+    }
+    uint8_t *out = dst + (done / 3) * 4;
+    size_t rest = length - done;
+    const char *a = t->alphabet;
+    if (rest == 1) {
+        uint32_t w = (uint32_t)src[done] << 16;
+        *out++ = (uint8_t)a[w >> 18];
+        *out++ = (uint8_t)a[(w >> 12) & 63];
+        if (!(flags & KLINGKIT_B64_OMIT_PADDING)) { *out++ = '='; *out++ = '='; }
+    } else if (rest == 2) {
+        uint32_t w = ((uint32_t)src[done] << 16) | ((uint32_t)src[done + 1] << 8);
+        *out++ = (uint8_t)a[w >> 18];
+        *out++ = (uint8_t)a[(w >> 12) & 63];
+        *out++ = (uint8_t)a[(w >> 6) & 63];
+        if (!(flags & KLINGKIT_B64_OMIT_PADDING)) { *out++ = '='; }
+    }
+    return (size_t)(out - dst);
+}
+
+// MARK: - Decode
+
+static inline int kk_is_space(uint8_t c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+void klingkit_b64_decoder_init(klingkit_b64_decoder *d, int kernel, int flags) {
+    memset(d, 0, sizeof *d);
+    d->kernel = kk_resolve(kernel);
+    d->flags = flags;
+}
+
+static int kk_fail(klingkit_b64_decoder *d, int status, uint64_t offset, uint64_t *errorOffset) {
+    d->status = status;
+    d->errorOffset = offset;
+    if (errorOffset) *errorOffset = offset;
+    return status;
+}
+
+/// Emits the bytes of a final quantum holding `n` (2 or 3) data characters; checks that the bits
+/// the last character carries beyond the data are zero (RFC 4648 section 3.5 "canonical encoding").
+static int kk_emit_tail(klingkit_b64_decoder *d, uint8_t **out, uint64_t *errorOffset) {
+    const uint8_t *v = kk_b64_tables_for(d->flags)->decode;
+    int n = d->pendingCount;
+    uint32_t a = v[d->pending[0]], b = v[d->pending[1]], c = n == 3 ? v[d->pending[2]] : 0;
+    if (n == 2 && (b & 0x0f)) return kk_fail(d, KLINGKIT_B64_NONCANONICAL, d->pendingOffset[1], errorOffset);
+    if (n == 3 && (c & 0x03)) return kk_fail(d, KLINGKIT_B64_NONCANONICAL, d->pendingOffset[2], errorOffset);
+    uint32_t w = (a << 18) | (b << 12) | (c << 6);
+    *(*out)++ = (uint8_t)(w >> 16);
+    if (n == 3) *(*out)++ = (uint8_t)(w >> 8);
+    return KLINGKIT_B64_OK;
+}
+
+int klingkit_b64_decoder_update(klingkit_b64_decoder *d, const void *source, size_t length,
+                                void *destination, size_t *written, uint64_t *errorOffset) {
+    *written = 0;
+    if (d->status != KLINGKIT_B64_OK) {
+        if (errorOffset) *errorOffset = d->errorOffset;
+        return d->status;
+    }
+    const uint8_t *src = (const uint8_t *)source;
+    uint8_t *out = (uint8_t *)destination;
+    const kk_b64_tables *t = kk_b64_tables_for(d->flags);
+    const int ignoreSpace = (d->flags & KLINGKIT_B64_IGNORE_WHITESPACE) != 0;
+    const int omitPadding = (d->flags & KLINGKIT_B64_OMIT_PADDING) != 0;
+#if defined(__x86_64__)
+    static const kk_block_fn decoders[] = { kk_b64_decode_scalar, kk_b64_decode_ssse3, kk_b64_decode_avx2, kk_b64_decode_avx512vbmi };
+#else
+    static const kk_block_fn decoders[] = { kk_b64_decode_scalar };
+#endif
+    size_t i = 0;
+    while (i < length) {
+        if (d->pendingCount == 0 && d->padCount == 0) {
+            // Bulk: whole quanta of alphabet characters, widest kernel first.
+            for (int k = d->kernel; k >= 0; k--) {
+                size_t n = decoders[k](src + i, length - i, out, t);
+                i += n;
+                out += (n / 4) * 3;
+            }
+            if (i >= length) break;
+        }
+        // One character at a time: whitespace, padding, errors, and quanta split by either.
+        do {
+            uint8_t c = src[i];
+            uint64_t at = d->offset + i;
+            uint8_t v = t->decode[c];
+            if (v != 0xff) {
+                if (d->padCount != 0) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
+                d->pending[d->pendingCount] = c;
+                d->pendingOffset[d->pendingCount] = at;
+                if (++d->pendingCount == 4) {
+                    const uint8_t *p = d->pending;
+                    uint32_t w = ((uint32_t)t->decode[p[0]] << 18) | ((uint32_t)t->decode[p[1]] << 12)
+                               | ((uint32_t)t->decode[p[2]] << 6) | t->decode[p[3]];
+                    *out++ = (uint8_t)(w >> 16);
+                    *out++ = (uint8_t)(w >> 8);
+                    *out++ = (uint8_t)w;
+                    d->pendingCount = 0;
+                }
+            } else if (c == '=') {
+                if (omitPadding || d->padCount < 0) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
+                if (d->padCount == 0) {
+                    if (d->pendingCount < 2) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
+                    int status = kk_emit_tail(d, &out, errorOffset);
+                    if (status != KLINGKIT_B64_OK) return status;
+                }
+                d->padCount += 1;
+                if (d->pendingCount + d->padCount == 4) d->padCount = -1;  // final quantum complete
+            } else if (ignoreSpace && kk_is_space(c)) {
+                // skipped
+            } else {
+                return kk_fail(d, KLINGKIT_B64_INVALID_CHARACTER, at, errorOffset);
+            }
+            i++;
+        } while (i < length && (d->pendingCount != 0 || d->padCount != 0));
+    }
+    d->offset += length;
+    *written = (size_t)(out - (uint8_t *)destination);
+    return KLINGKIT_B64_OK;
+}
+
+int klingkit_b64_decoder_finish(klingkit_b64_decoder *d, void *destination, size_t *written,
+                                uint64_t *errorOffset) {
+    *written = 0;
+    if (d->status != KLINGKIT_B64_OK) {
+        if (errorOffset) *errorOffset = d->errorOffset;
+        return d->status;
+    }
+    if (d->padCount > 0) {
+        // "QQ=" at the end: a padded quantum is missing its last '='.
+        return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, d->offset, errorOffset);
+    }
+    if (d->padCount < 0 || d->pendingCount == 0) return KLINGKIT_B64_OK;
+    if (!(d->flags & KLINGKIT_B64_OMIT_PADDING) || d->pendingCount == 1) {
+        return kk_fail(d, KLINGKIT_B64_INVALID_LENGTH, d->pendingOffset[0], errorOffset);
+    }
+    uint8_t *out = (uint8_t *)destination;
+    int status = kk_emit_tail(d, &out, errorOffset);
+    if (status != KLINGKIT_B64_OK) return status;
+    d->pendingCount = 0;
+    d->padCount = -1;
+    *written = (size_t)(out - (uint8_t *)destination);
+    return KLINGKIT_B64_OK;
+}
+
+int klingkit_b64_decode(int kernel, const void *src, size_t length, void *dst, int flags,
+                        size_t *written, uint64_t *errorOffset) {
+    klingkit_b64_decoder d;
+    klingkit_b64_decoder_init(&d, kernel, flags);
+    size_t n = 0, m = 0;
+    int status = klingkit_b64_decoder_update(&d, src, length, dst, &n, errorOffset);
+    if (status == KLINGKIT_B64_OK) status = klingkit_b64_decoder_finish(&d, (uint8_t *)dst + n, &m, errorOffset);
+    *written = n + m;
+    return status;
+}

@@ -1,1 +1,0 @@
-#include "klingkit_base64.h"

@@ -1,1 +1,126 @@
+// CImageCodecShims: the only C code of KlingKit's image path.
+//
+// Why it exists: libjpeg and libpng report fatal errors by longjmp() out of a handler (their default
+// handlers exit() or abort() the process), and Swift cannot call setjmp. Every libjpeg/libpng call that
+// can fail therefore runs inside one of the functions below, under a setjmp these functions own. They
+// take `const void *` + `size_t` so Swift passes raw buffers, return a status code and fill a
+// `kk_status` with the library's own message, and never expose a libjpeg/libpng type.
+//
+// Memory: buffers handed back through `void **` (encoded bytes, ICC profiles) are malloc'd and must be
+// released with kk_free(). On failure nothing is handed back and nothing leaks.
 #pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Status codes shared by every shim function (0 is success).
+enum {
+    KK_OK = 0,
+    KK_CORRUPT = 1,          ///< the stream is damaged or truncated
+    KK_UNSUPPORTED = 2,      ///< a valid stream this build cannot decode (12-bit, lossless, ...)
+    KK_TOO_MANY_PIXELS = 3,  ///< the header declares more pixels than allowed
+    KK_LIMIT = 4,            ///< a memory or work limit was hit (libjpeg memory, scan count)
+    KK_INVALID_ARGUMENT = 5, ///< the caller passed something impossible (buffer too small, bad channels)
+    KK_NO_MEMORY = 6,        ///< malloc failed
+};
+
+/// The outcome of a shim call: a code and the library message (NUL-terminated, truncated to fit).
+typedef struct kk_status {
+    int code;
+    int warnings;            ///< warnings the library emitted and that were tolerated
+    char message[256];       ///< the fatal message, or the first tolerated warning when code == KK_OK
+} kk_status;
+
+/// Limits and modes for a decode.
+typedef struct kk_decode_params {
+    uint64_t max_pixels;     ///< refuse when width * height exceeds this (checked from the header)
+    uint64_t max_memory;     ///< libjpeg working-memory cap in bytes (0: 512 MiB)
+    int strict;              ///< JPEG: corrupt-data warnings (premature end, bad Huffman code, ...) fail as KK_CORRUPT
+    int scale_denom;         ///< JPEG: 1, 2, 4 or 8 (DCT-domain downscale)
+    int fast;                ///< JPEG: fast IDCT, no fancy upsampling, luma only when possible (verification)
+    int max_scans;           ///< JPEG: refuse progressive streams with more scans than this (0: 1000)
+    int want_icc;            ///< keep the ICC profile
+} kk_decode_params;
+
+/// JPEG colour spaces reported in kk_jpeg_info.color_space.
+enum { KK_CS_UNKNOWN = 0, KK_CS_GRAY = 1, KK_CS_YCBCR = 2, KK_CS_RGB = 3, KK_CS_CMYK = 4, KK_CS_YCCK = 5 };
+
+/// What the JPEG header says, plus the size a decode with the given params will produce.
+typedef struct kk_jpeg_info {
+    uint32_t width, height;               ///< as stored in SOFn
+    uint32_t output_width, output_height; ///< after scale_denom
+    int components;                       ///< components in the stream
+    int output_channels;                  ///< 1 (gray) or 3 (RGB)
+    int color_space;                      ///< KK_CS_*
+    int precision;                        ///< sample precision (8; 12 and 16 are refused on decode)
+    int progressive;
+    int arithmetic;
+} kk_jpeg_info;
+
+/// Reads the JPEG header (up to the first scan) and fills `info`; allocates no pixel memory.
+int kk_jpeg_read_info(const void *data, size_t size, const kk_decode_params *params,
+                      kk_jpeg_info *info, kk_status *status);
+
+/// Decodes a whole JPEG stream.
+///
+/// `pixels` must hold output_width * output_height * output_channels bytes (as kk_jpeg_read_info
+/// reported for the same params). With `pixels == NULL` every scanline goes to one reused row buffer:
+/// the stream is fully entropy-decoded and checked, and nothing is kept (verification).
+/// The ICC profile, if asked for and present, is returned in `*icc` (free with kk_free).
+int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params,
+                   void *pixels, size_t pixels_size, kk_jpeg_info *info,
+                   void **icc, size_t *icc_size, kk_status *status);
+
+/// JPEG encoder settings.
+typedef struct kk_jpeg_encode_params {
+    int quality;        ///< 1...100
+    int subsampling;    ///< 420 or 444
+    int progressive;
+    int optimize;       ///< optimised Huffman tables
+} kk_jpeg_encode_params;
+
+/// Encodes gray (channels 1) or RGB (channels 3) pixels, rows packed, into a malloc'd JPEG stream.
+int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
+                   void **out, size_t *out_size, kk_status *status);
+
+/// What the PNG header says and what a decode produces.
+typedef struct kk_png_info {
+    uint32_t width, height;
+    int bit_depth;
+    int color_type;       ///< PNG colour type 0, 2, 3, 4, 6
+    int interlaced;
+    int has_trns;
+    int output_channels;  ///< 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (always 8-bit)
+} kk_png_info;
+
+/// Reads the PNG header through libpng (chunks up to the first IDAT); allocates no pixel memory.
+int kk_png_read_info(const void *data, size_t size, const kk_decode_params *params,
+                     kk_png_info *info, kk_status *status);
+
+/// Decodes a whole PNG stream to 8-bit samples (16-bit scaled, palettes and tRNS expanded).
+/// `pixels` must hold width * height * output_channels bytes; `NULL` reads every row into one reused
+/// row buffer and keeps nothing (verification). Reads through IEND, so truncation is an error.
+int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
+                  void *pixels, size_t pixels_size, kk_png_info *info,
+                  void **icc, size_t *icc_size, kk_status *status);
+
+/// PNG row filters for the encoder (bit set; 0 means libpng's adaptive default).
+enum { KK_PNG_FILTER_NONE = 0x08, KK_PNG_FILTER_SUB = 0x10, KK_PNG_FILTER_UP = 0x20,
+       KK_PNG_FILTER_AVG = 0x40, KK_PNG_FILTER_PAETH = 0x80, KK_PNG_FILTER_ALL = 0xF8 };
+
+/// Encodes 8-bit pixels with 1...4 channels (gray, gray+alpha, RGB, RGBA) into a malloc'd PNG stream.
+int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                  int compression_level, int filters, const void *icc, size_t icc_size,
+                  void **out, size_t *out_size, kk_status *status);
+
+/// Releases a buffer a shim function handed back.
+void kk_free(void *pointer);
+
+#ifdef __cplusplus
+}
+#endif

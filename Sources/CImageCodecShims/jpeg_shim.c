@@ -1,0 +1,460 @@
+// libjpeg-turbo under setjmp: header read, decode (full, scaled, or verify-only), encode.
+// See include/klingkit_codec_shims.h for the contract. Every function here returns a KK_* code and
+// never lets libjpeg exit() or print.
+#include <stdio.h>   // jpeglib.h needs FILE and size_t first
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <limits.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "klingkit_codec_shims.h"
+
+#define KK_DEFAULT_JPEG_MEMORY ((uint64_t)1 << 30)
+#define KK_DEFAULT_MAX_SCANS 1000
+
+// MARK: - Error manager
+
+typedef struct kk_jpeg_error {
+    struct jpeg_error_mgr pub;   // must be first: libjpeg sees only this part
+    jmp_buf jump;
+    kk_status *status;
+    int strict;
+} kk_jpeg_error;
+
+static void kk_copy_message(kk_status *status, const char *message) {
+    size_t n = strlen(message);
+    if (n >= sizeof status->message) n = sizeof status->message - 1;
+    memcpy(status->message, message, n);
+    status->message[n] = '\0';
+}
+
+/// Sorts a libjpeg fatal error into a KK_* code.
+static int kk_jpeg_classify(int msg_code) {
+    switch (msg_code) {
+    case JERR_BAD_PRECISION:
+    case JERR_SOF_UNSUPPORTED:
+    case JERR_NOT_COMPILED:
+    case JERR_ARITH_NOTIMPL:
+    case JERR_CONVERSION_NOTIMPL:
+    case JERR_CCIR601_NOTIMPL:
+        return KK_UNSUPPORTED;
+    case JERR_OUT_OF_MEMORY:
+    case JERR_NO_BACKING_STORE:
+        return KK_LIMIT;
+    case JERR_IMAGE_TOO_BIG:
+    case JERR_WIDTH_OVERFLOW:
+        return KK_TOO_MANY_PIXELS;
+    default:
+        return KK_CORRUPT;
+    }
+}
+
+/// Replaces libjpeg's error_exit (which calls exit()): keep the message, unwind to the setjmp.
+static void kk_jpeg_error_exit(j_common_ptr cinfo) {
+    kk_jpeg_error *err = (kk_jpeg_error *)cinfo->err;
+    char buffer[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, buffer);
+    err->status->code = kk_jpeg_classify(err->pub.msg_code);
+    kk_copy_message(err->status, buffer);
+    longjmp(err->jump, 1);
+}
+
+/// Warnings that mean the entropy-coded data is damaged or missing. In strict mode they fail the
+/// decode. Deliberately not in the list (they match the corpus authority, djpeg + Pillow):
+/// JWRN_EXTRANEOUS_DATA (junk between markers; nothing is lost), JWRN_HIT_MARKER (a scan ended
+/// early, the rest of it is zero-filled), JWRN_BOGUS_PROGRESSION, JWRN_NOT_SEQUENTIAL,
+/// JWRN_ADOBE_XFORM, JWRN_JFIF_MAJOR, JWRN_BOGUS_ICC (metadata oddities).
+static int kk_jpeg_warning_is_fatal(int msg_code) {
+    switch (msg_code) {
+    case JWRN_JPEG_EOF:        // "Premature end of JPEG file": truncated, libjpeg pads with gray
+    case JWRN_HUFF_BAD_CODE:   // "Corrupt JPEG data: bad Huffman code"
+    case JWRN_ARITH_BAD_CODE:  // "Corrupt JPEG data: bad arithmetic code"
+    case JWRN_MUST_RESYNC:     // "Corrupt JPEG data: found marker ... instead of RST"
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/// Replaces emit_message: trace messages are dropped, warnings counted, fatal ones unwind in strict mode.
+static void kk_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
+    kk_jpeg_error *err = (kk_jpeg_error *)cinfo->err;
+    if (msg_level >= 0) return;
+    err->pub.num_warnings++;
+    err->status->warnings++;
+    if (err->strict && kk_jpeg_warning_is_fatal(err->pub.msg_code)) {
+        char buffer[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, buffer);
+        err->status->code = KK_CORRUPT;
+        kk_copy_message(err->status, buffer);
+        longjmp(err->jump, 1);
+    }
+    if (err->status->message[0] == '\0') {
+        char buffer[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, buffer);
+        kk_copy_message(err->status, buffer);
+    }
+}
+
+/// Replaces output_message (which writes to stderr): a library never prints.
+static void kk_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+static void kk_jpeg_error_init(kk_jpeg_error *err, kk_status *status, int strict) {
+    memset(status, 0, sizeof *status);
+    jpeg_std_error(&err->pub);
+    err->pub.error_exit = kk_jpeg_error_exit;
+    err->pub.emit_message = kk_jpeg_emit_message;
+    err->pub.output_message = kk_jpeg_output_message;
+    err->status = status;
+    err->strict = strict;
+}
+
+// MARK: - Scan limit
+
+typedef struct kk_jpeg_progress {
+    struct jpeg_progress_mgr pub;
+    int max_scans;
+} kk_jpeg_progress;
+
+/// A progressive stream made of thousands of tiny scans costs a full-image pass each
+/// (the libjpeg-turbo "scan limit" advice); refuse past `max_scans`.
+static void kk_jpeg_progress_monitor(j_common_ptr cinfo) {
+    kk_jpeg_progress *progress = (kk_jpeg_progress *)cinfo->progress;
+    j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+    if (cinfo->is_decompressor && dinfo->input_scan_number > progress->max_scans) {
+        kk_jpeg_error *err = (kk_jpeg_error *)cinfo->err;
+        err->status->code = KK_LIMIT;
+        snprintf(err->status->message, sizeof err->status->message,
+                 "JPEG has more than %d scans", progress->max_scans);
+        longjmp(err->jump, 1);
+    }
+}
+
+// MARK: - Decode
+
+static int kk_jpeg_color_space(J_COLOR_SPACE space) {
+    switch (space) {
+    case JCS_GRAYSCALE: return KK_CS_GRAY;
+    case JCS_YCbCr: return KK_CS_YCBCR;
+    case JCS_RGB: return KK_CS_RGB;
+    case JCS_CMYK: return KK_CS_CMYK;
+    case JCS_YCCK: return KK_CS_YCCK;
+    default: return KK_CS_UNKNOWN;
+    }
+}
+
+/// Runs inside the caller's setjmp: creates the source, reads the header, applies params, computes
+/// output dimensions. Returns KK_OK or a code with `status` filled.
+static int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
+                         const kk_decode_params *params, kk_jpeg_info *info, kk_status *status) {
+    if (size == 0) {
+        status->code = KK_CORRUPT;
+        kk_copy_message(status, "empty input");
+        return KK_CORRUPT;
+    }
+    if (size > ULONG_MAX) {
+        status->code = KK_LIMIT;
+        kk_copy_message(status, "input too large");
+        return KK_LIMIT;
+    }
+    cinfo->mem->max_memory_to_use = (long)(params->max_memory ? params->max_memory : KK_DEFAULT_JPEG_MEMORY);
+    jpeg_mem_src(cinfo, (const unsigned char *)data, (unsigned long)size);
+    if (params->want_icc) jpeg_save_markers(cinfo, JPEG_APP0 + 2, 0xFFFF);
+    (void)jpeg_read_header(cinfo, TRUE);
+
+    memset(info, 0, sizeof *info);
+    info->width = cinfo->image_width;
+    info->height = cinfo->image_height;
+    info->components = cinfo->num_components;
+    info->color_space = kk_jpeg_color_space(cinfo->jpeg_color_space);
+    info->precision = cinfo->data_precision;
+    info->progressive = cinfo->progressive_mode ? 1 : 0;
+    info->arithmetic = cinfo->arith_code ? 1 : 0;
+
+    if (cinfo->data_precision != 8) {
+        status->code = KK_UNSUPPORTED;
+        snprintf(status->message, sizeof status->message, "Unsupported JPEG data precision %d", cinfo->data_precision);
+        return KK_UNSUPPORTED;
+    }
+    uint64_t pixels = (uint64_t)cinfo->image_width * (uint64_t)cinfo->image_height;
+    if (pixels == 0) {
+        status->code = KK_CORRUPT;
+        kk_copy_message(status, "Empty JPEG image (zero width or height)");
+        return KK_CORRUPT;
+    }
+    if (params->max_pixels && pixels > params->max_pixels) {
+        status->code = KK_TOO_MANY_PIXELS;
+        snprintf(status->message, sizeof status->message, "%ux%u is %llu pixels, more than the limit of %llu",
+                 cinfo->image_width, cinfo->image_height, (unsigned long long)pixels,
+                 (unsigned long long)params->max_pixels);
+        return KK_TOO_MANY_PIXELS;
+    }
+
+    int denom = params->scale_denom;
+    if (denom != 1 && denom != 2 && denom != 4 && denom != 8) denom = 1;
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = (unsigned int)denom;
+
+    int cmyk = cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK;
+    if (cmyk) {
+        cinfo->out_color_space = JCS_CMYK;   // libjpeg turns YCCK into CMYK; we make RGB per row
+        info->output_channels = 3;
+    } else if (cinfo->jpeg_color_space == JCS_GRAYSCALE || params->fast) {
+        // Gray streams stay gray. In verification only luma is converted: the entropy decoder still
+        // reads every block of every component.
+        cinfo->out_color_space = JCS_GRAYSCALE;
+        info->output_channels = 1;
+    } else {
+        cinfo->out_color_space = JCS_RGB;
+        info->output_channels = 3;
+    }
+    if (params->fast) {
+        cinfo->dct_method = JDCT_IFAST;
+        cinfo->do_fancy_upsampling = FALSE;
+        cinfo->do_block_smoothing = FALSE;
+    }
+    jpeg_calc_output_dimensions(cinfo);
+    info->output_width = cinfo->output_width;
+    info->output_height = cinfo->output_height;
+    return KK_OK;
+}
+
+int kk_jpeg_read_info(const void *data, size_t size, const kk_decode_params *params,
+                      kk_jpeg_info *info, kk_status *status) {
+    struct jpeg_decompress_struct cinfo;
+    kk_jpeg_error err;
+    kk_jpeg_error_init(&err, status, params->strict);
+    cinfo.err = &err.pub;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        return status->code;
+    }
+    jpeg_create_decompress(&cinfo);
+    int code = kk_jpeg_setup(&cinfo, data, size, params, info, status);
+    jpeg_destroy_decompress(&cinfo);
+    return code;
+}
+
+/// Converts one row of CMYK samples to RGB. Adobe (Photoshop) files store CMYK inverted
+/// (0 = full ink), which is what libjpeg hands back when an APP14 marker was seen; plain CMYK
+/// is converted with the usual (1 - C)(1 - K) rule.
+static void kk_cmyk_row_to_rgb(const JSAMPLE *in, unsigned char *out, JDIMENSION width, int inverted) {
+    for (JDIMENSION x = 0; x < width; x++) {
+        unsigned c = in[4 * x], m = in[4 * x + 1], y = in[4 * x + 2], k = in[4 * x + 3];
+        if (!inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
+        out[3 * x] = (unsigned char)((c * k + 127) / 255);
+        out[3 * x + 1] = (unsigned char)((m * k + 127) / 255);
+        out[3 * x + 2] = (unsigned char)((y * k + 127) / 255);
+    }
+}
+
+int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params,
+                   void *pixels, size_t pixels_size, kk_jpeg_info *info,
+                   void **icc, size_t *icc_size, kk_status *status) {
+    struct jpeg_decompress_struct cinfo;
+    kk_jpeg_error err;
+    kk_jpeg_progress progress;
+    JOCTET *volatile icc_data = NULL;
+    unsigned int icc_length = 0;
+    if (icc) *icc = NULL;
+    if (icc_size) *icc_size = 0;
+
+    kk_jpeg_error_init(&err, status, params->strict);
+    cinfo.err = &err.pub;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(icc_data);
+        return status->code;
+    }
+    jpeg_create_decompress(&cinfo);
+    progress.pub.progress_monitor = kk_jpeg_progress_monitor;
+    progress.max_scans = params->max_scans > 0 ? params->max_scans : KK_DEFAULT_MAX_SCANS;
+    cinfo.progress = &progress.pub;
+
+    int code = kk_jpeg_setup(&cinfo, data, size, params, info, status);
+    if (code != KK_OK) {
+        jpeg_destroy_decompress(&cinfo);
+        return code;
+    }
+    size_t out_stride = (size_t)info->output_width * (size_t)info->output_channels;
+    if (pixels) {
+        // Overflow-checked: output_height * stride must fit the caller's buffer.
+        if (info->output_height != 0 && out_stride > SIZE_MAX / info->output_height) {
+            status->code = KK_LIMIT;
+            kk_copy_message(status, "image size overflows");
+            jpeg_destroy_decompress(&cinfo);
+            return KK_LIMIT;
+        }
+        if (out_stride * info->output_height > pixels_size) {
+            status->code = KK_INVALID_ARGUMENT;
+            kk_copy_message(status, "pixel buffer too small");
+            jpeg_destroy_decompress(&cinfo);
+            return KK_INVALID_ARGUMENT;
+        }
+    }
+    if (params->want_icc) {
+        JOCTET *profile = NULL;
+        if (jpeg_read_icc_profile(&cinfo, &profile, &icc_length)) icc_data = profile;
+    }
+    int inverted = cinfo.saw_Adobe_marker ? 1 : 0;
+
+    (void)jpeg_start_decompress(&cinfo);
+    int direct = pixels != NULL && cinfo.out_color_space != JCS_CMYK;
+    JSAMPARRAY scratch = NULL;
+    JDIMENSION batch = cinfo.rec_outbuf_height > 0 ? (JDIMENSION)cinfo.rec_outbuf_height : 1;
+    if (!direct) {
+        JDIMENSION stride = cinfo.output_width * (JDIMENSION)cinfo.output_components;
+        scratch = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE, stride, batch);
+    }
+    unsigned char *out = (unsigned char *)pixels;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JDIMENSION first = cinfo.output_scanline;
+        JSAMPROW rows[16];
+        JDIMENSION want = cinfo.output_height - first;
+        if (want > batch) want = batch;
+        if (want > 16) want = 16;
+        for (JDIMENSION i = 0; i < want; i++)
+            rows[i] = direct ? (JSAMPROW)(out + (size_t)(first + i) * out_stride) : scratch[i];
+        JDIMENSION got = jpeg_read_scanlines(&cinfo, rows, want);
+        if (got == 0) {   // cannot happen with a memory source; never spin
+            status->code = KK_CORRUPT;
+            kk_copy_message(status, "decoder made no progress");
+            longjmp(err.jump, 1);
+        }
+        if (pixels && !direct) {
+            for (JDIMENSION i = 0; i < got; i++)
+                kk_cmyk_row_to_rgb(scratch[i], out + (size_t)(first + i) * out_stride, cinfo.output_width, inverted);
+        }
+    }
+    // Reads the rest of the stream through EOI: a missing tail is "Premature end of JPEG file".
+    (void)jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    if (icc && icc_data) {
+        *icc = icc_data;
+        *icc_size = icc_length;
+    } else {
+        free(icc_data);
+    }
+    return KK_OK;
+}
+
+// MARK: - Encode
+
+/// A growable malloc'd destination: unlike jpeg_mem_dest, the live buffer is always reachable, so
+/// an error half-way frees it instead of leaking it.
+typedef struct kk_jpeg_dest {
+    struct jpeg_destination_mgr pub;
+    unsigned char *buffer;
+    size_t capacity;
+    size_t size;
+} kk_jpeg_dest;
+
+static void kk_jpeg_dest_init(j_compress_ptr cinfo) {
+    kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
+    dest->pub.next_output_byte = dest->buffer;
+    dest->pub.free_in_buffer = dest->capacity;
+}
+
+static boolean kk_jpeg_dest_empty(j_compress_ptr cinfo) {
+    kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
+    size_t old = dest->capacity;
+    if (old > SIZE_MAX / 2) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    unsigned char *grown = realloc(dest->buffer, old * 2);
+    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    dest->buffer = grown;
+    dest->capacity = old * 2;
+    dest->pub.next_output_byte = grown + old;
+    dest->pub.free_in_buffer = dest->capacity - old;
+    return TRUE;
+}
+
+static void kk_jpeg_dest_term(j_compress_ptr cinfo) {
+    kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
+    dest->size = dest->capacity - dest->pub.free_in_buffer;
+}
+
+int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
+                   void **out, size_t *out_size, kk_status *status) {
+    struct jpeg_compress_struct cinfo;
+    kk_jpeg_error err;
+    // On the heap and fixed before setjmp: its fields change during compression, and automatic
+    // variables modified between setjmp and longjmp are indeterminate afterwards.
+    kk_jpeg_dest *dest;
+    *out = NULL;
+    *out_size = 0;
+    kk_jpeg_error_init(&err, status, 0);
+    if (channels != 1 && channels != 3) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_copy_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "JPEG cannot store %ux%u (each side 1...%d)",
+                 width, height, (int)JPEG_MAX_DIMENSION);
+        return KK_INVALID_ARGUMENT;
+    }
+    dest = calloc(1, sizeof *dest);
+    if (dest) {
+        dest->capacity = 65536;
+        dest->buffer = malloc(dest->capacity);
+    }
+    if (!dest || !dest->buffer) {
+        free(dest);
+        status->code = KK_NO_MEMORY;
+        kk_copy_message(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    cinfo.err = &err.pub;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(dest->buffer);
+        free(dest);
+        return status->code;
+    }
+    jpeg_create_compress(&cinfo);
+    dest->pub.init_destination = kk_jpeg_dest_init;
+    dest->pub.empty_output_buffer = kk_jpeg_dest_empty;
+    dest->pub.term_destination = kk_jpeg_dest_term;
+    cinfo.dest = &dest->pub;
+
+    cinfo.image_width = width;
+    cinfo.image_height = height;
+    cinfo.input_components = channels;
+    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    if (channels == 3) {
+        int h = params->subsampling == 444 ? 1 : 2;
+        cinfo.comp_info[0].h_samp_factor = h;
+        cinfo.comp_info[0].v_samp_factor = h;
+        cinfo.comp_info[1].h_samp_factor = cinfo.comp_info[1].v_samp_factor = 1;
+        cinfo.comp_info[2].h_samp_factor = cinfo.comp_info[2].v_samp_factor = 1;
+    }
+    cinfo.optimize_coding = params->optimize ? TRUE : FALSE;
+    cinfo.dct_method = JDCT_ISLOW;
+    if (params->progressive) jpeg_simple_progression(&cinfo);
+
+    jpeg_start_compress(&cinfo, TRUE);
+    if (icc && icc_size > 0 && icc_size <= UINT_MAX)
+        jpeg_write_icc_profile(&cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+    size_t stride = (size_t)width * (size_t)channels;
+    const unsigned char *base = (const unsigned char *)pixels;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        // libjpeg's API is not const-correct; it only reads input rows.
+        JSAMPROW row = (JSAMPROW)(base + (size_t)cinfo.next_scanline * stride);
+        (void)jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *out = dest->buffer;
+    *out_size = dest->size;
+    free(dest);
+    return KK_OK;
+}
+
+void kk_free(void *pointer) { free(pointer); }

@@ -1,1 +1,0 @@
-#include "klingkit_codec_shims.h"

@@ -1,0 +1,82 @@
+/// Limits and modes for ``ImageCodecs/probe(_:options:)``, ``ImageCodecs/decode(_:options:)`` and
+/// ``ImageCodecs/verify(_:options:)``.
+public struct DecodeOptions: Sendable, Equatable {
+    /// The most pixels (width × height, as stored) an image may declare. Checked from the header before
+    /// anything is allocated. Default 100,000,000.
+    public var maxPixels: Int = 100_000_000
+    /// Strict mode (default): libjpeg's "Premature end of JPEG file" and corrupt entropy-data warnings
+    /// (bad Huffman/arithmetic code, lost restart sync) fail the decode as ``CodecError/Code/corrupt``
+    /// instead of producing gray-padded pixels. Junk bytes between markers are tolerated.
+    public var strict: Bool = true
+    /// Decode JPEG at 1/`jpegScale` of its size in the DCT domain: 1, 2, 4 or 8. Default 1. PNG ignores it.
+    public var jpegScale: Int = 1
+    /// The most working memory libjpeg may use, in bytes (progressive coefficient buffers). Default 1 GiB.
+    public var maxMemory: Int = 1 << 30
+    /// The most scans a progressive JPEG may have. Default 1,000.
+    public var maxScans: Int = 1_000
+    /// Whether to return the ICC profile. Default true.
+    public var keepICCProfile: Bool = true
+
+    public init(maxPixels: Int = 100_000_000, strict: Bool = true, jpegScale: Int = 1) {
+        self.maxPixels = maxPixels
+        self.strict = strict
+        self.jpegScale = jpegScale
+    }
+}
+
+/// Chroma subsampling for the JPEG encoder.
+public enum JPEGSubsampling: String, Sendable, Equatable, CaseIterable {
+    /// Chroma at half resolution both ways (smallest files; the camera default).
+    case s420
+    /// Full-resolution chroma (sharper colour edges, larger files).
+    case s444
+}
+
+/// JPEG encoder settings.
+public struct JPEGEncodeOptions: Sendable, Equatable {
+    /// Quality 1...100 (IJG scale). Default 90.
+    public var quality: Int = 90
+    /// Chroma subsampling. Default ``JPEGSubsampling/s420``.
+    public var subsampling: JPEGSubsampling = .s420
+    /// Write a progressive JPEG. Default false.
+    public var progressive: Bool = false
+    /// Compute optimal Huffman tables (smaller, slightly slower). Default true.
+    public var optimizeHuffman: Bool = true
+    /// An ICC profile to embed (APP2 segments). Default none.
+    public var iccProfile: [UInt8]? = nil
+
+    public init(quality: Int = 90, subsampling: JPEGSubsampling = .s420, progressive: Bool = false,
+                optimizeHuffman: Bool = true, iccProfile: [UInt8]? = nil) {
+        self.quality = quality
+        self.subsampling = subsampling
+        self.progressive = progressive
+        self.optimizeHuffman = optimizeHuffman
+        self.iccProfile = iccProfile
+    }
+}
+
+/// PNG row filter choice for the encoder.
+public enum PNGFilter: String, Sendable, Equatable, CaseIterable {
+    case none, sub, up, average, paeth
+    /// libpng's adaptive choice among all five, per row (the default).
+    case adaptive
+
+    /// Same as ``adaptive``: every filter allowed, chosen per row.
+    public static var all: PNGFilter { .adaptive }
+}
+
+/// PNG encoder settings.
+public struct PNGEncodeOptions: Sendable, Equatable {
+    /// zlib level 0 (stored) ... 9 (smallest). Default 6.
+    public var compressionLevel: Int = 6
+    /// Row filter. Default ``PNGFilter/adaptive``.
+    public var filter: PNGFilter = .adaptive
+    /// An ICC profile to embed (iCCP). Default none.
+    public var iccProfile: [UInt8]? = nil
+
+    public init(compressionLevel: Int = 6, filter: PNGFilter = .adaptive, iccProfile: [UInt8]? = nil) {
+        self.compressionLevel = compressionLevel
+        self.filter = filter
+        self.iccProfile = iccProfile
+    }
+}

@@ -1,0 +1,81 @@
+import ImageCore
+
+/// A container format KlingKit reads and writes. Detected from content, never from a file name.
+public enum ImageFormat: String, Sendable, Codable, CaseIterable {
+    case jpeg
+    case png
+
+    /// The IANA media type (`image/jpeg`, `image/png`).
+    public var mediaType: String { "image/\(rawValue)" }
+    /// The usual file extension, without the dot (`jpg`, `png`).
+    public var fileExtension: String { self == .jpeg ? "jpg" : "png" }
+}
+
+/// Encoded image bytes together with their format.
+public struct EncodedImage: Sendable, Equatable {
+    /// The container format of ``bytes``.
+    public let format: ImageFormat
+    /// The complete file contents.
+    public let bytes: [UInt8]
+
+    public init(format: ImageFormat, bytes: [UInt8]) {
+        self.format = format
+        self.bytes = bytes
+    }
+}
+
+/// What a header says about an image, read without decoding pixels.
+public struct ImageHeader: Sendable, Equatable {
+    /// The container format.
+    public var format: ImageFormat
+    /// Width in pixels as stored (before EXIF orientation).
+    public var width: Int
+    /// Height in pixels as stored (before EXIF orientation).
+    public var height: Int
+    /// Bits per sample as stored: JPEG 8 (12 and 16 exist but are not decodable here); PNG 1, 2, 4, 8 or 16.
+    public var bitDepth: Int
+    /// The stored colour model: JPEG `gray`, `ycbcr`, `rgb`, `cmyk`, `ycck`;
+    /// PNG `gray`, `grayAlpha`, `rgb`, `rgba`, `palette`.
+    public var colorType: String
+    /// Whether the image carries alpha (PNG alpha channel or `tRNS`).
+    public var hasAlpha: Bool
+    /// A progressive JPEG (SOF2/6/10/14) or an Adam7-interlaced PNG.
+    public var isProgressive: Bool
+    /// The EXIF orientation, 1...8; 1 when absent or out of range.
+    public var orientation: Int
+
+    public init(format: ImageFormat, width: Int, height: Int, bitDepth: Int, colorType: String,
+                hasAlpha: Bool, isProgressive: Bool, orientation: Int) {
+        self.format = format
+        self.width = width
+        self.height = height
+        self.bitDepth = bitDepth
+        self.colorType = colorType
+        self.hasAlpha = hasAlpha
+        self.isProgressive = isProgressive
+        self.orientation = orientation
+    }
+
+    /// Whether applying the orientation swaps width and height (orientations 5...8).
+    public var orientationSwapsAxes: Bool { (5...8).contains(orientation) }
+    /// Width as displayed, after applying ``orientation``.
+    public var orientedWidth: Int { orientationSwapsAxes ? height : width }
+    /// Height as displayed, after applying ``orientation``.
+    public var orientedHeight: Int { orientationSwapsAxes ? width : height }
+}
+
+/// A decoded image with the header it came from and its ICC profile.
+public struct DecodedImage: Sendable {
+    /// The pixels: gray, grayAlpha, rgb or rgba, 8 bits per sample. Orientation is **not** applied.
+    public var image: Image
+    /// The header as probed (stored size, orientation, colour model).
+    public var header: ImageHeader
+    /// The embedded ICC profile (JPEG APP2 / PNG iCCP), if any.
+    public var iccProfile: [UInt8]?
+
+    public init(image: Image, header: ImageHeader, iccProfile: [UInt8]? = nil) {
+        self.image = image
+        self.header = header
+        self.iccProfile = iccProfile
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import ImageCodecs
+import ImageCore
+
+/// Contact sheets: many images side by side on one picture, each letterboxed into a square tile and
+/// captioned, so a person can pick the good ones at a glance.
+///
+/// Drawing is parallel and memory-bounded in its inputs: tiles are decoded, fitted and drawn one per core
+/// straight into the sheet, so at most one decoded image per core is alive at any moment however many
+/// tiles there are; JPEG inputs are shrunk while decoding (1/2, 1/4, 1/8 in the DCT domain). The sheet
+/// itself is held whole while it is encoded: `width × height × 3` bytes (4 with a transparent background),
+/// e.g. 26 MB for 10×10 tiles of 256 px.
+///
+/// PNG output uses zlib level 2 with libpng's adaptive filter choice by default: on sheets (flat background
+/// plus photographs) level 2 keeps within a few per cent of level 6's size at a third of its time, because
+/// deflate's lazy matching (levels 4–9) buys little on filtered photographic rows.
+public enum ContactSheet {
+    /// Lines in each caption band for these items and mode.
+    static func captionLines(_ items: [SheetItem], _ mode: CaptionMode) -> Int {
+        switch mode {
+        case .none: return 0
+        case .name: return 1
+        case .task: return items.contains { !($0.subcaption ?? "").isEmpty } ? 2 : 1
+        }
+    }
+
+    /// The geometry ``render(_:options:)`` would use for `items`.
+    /// - Throws: ``SheetError`` for out-of-range options, no items, or a sheet over the pixel limit.
+    public static func layout(for items: [SheetItem], options: SheetOptions) throws -> SheetLayout {
+        try SheetLayout(count: items.count, options: options, captionLines: captionLines(items, options.captions))
+    }
+
+    /// Draws the sheet without encoding it: RGB, or RGBA when the background is not opaque.
+    /// - Returns: the pixels, the layout, and the inputs drawn as placeholders (in input order).
+    /// - Throws: ``SheetError`` for bad options or no items; never for a damaged input.
+    public static func compose(_ items: [SheetItem], options: SheetOptions) throws
+        -> (image: Image, layout: SheetLayout, failures: [SheetFailure])
+    {
+        let layout = try layout(for: items, options: options)
+        let format: PixelFormat = options.theme.background.alpha == 255 ? .rgb : .rgba
+        var pixels = [UInt8](repeating: 0, count: layout.width * layout.height * format.channels)
+        let failures = pixels.withUnsafeMutableBufferPointer { buffer in
+            let view = CanvasView(base: buffer.baseAddress!, width: layout.width, height: layout.height,
+                                  channels: format.channels, originY: 0)
+            return draw(items, layout: layout, options: options, into: view)
+        }
+        let image = try Image(width: layout.width, height: layout.height, format: format, pixels: pixels)
+        return (image, layout, failures)
+    }
+
+    /// Draws and encodes a sheet in ``SheetOptions/format``.
+    /// - Returns: the encoded sheet, its size and the damaged inputs (drawn as labelled placeholders).
+    /// - Throws: ``SheetError`` for bad options, no items, a transparent background with JPEG output, or an
+    ///   encoder failure. A damaged input is reported in ``SheetResult/failures``, never thrown.
+    public static func render(_ items: [SheetItem], options: SheetOptions) throws -> SheetResult {
+        if options.format == .jpeg && options.theme.background.alpha != 255 {
+            throw SheetError(.invalidOption, "a transparent background needs PNG output, not JPEG")
+        }
+        guard (1...100).contains(options.jpegQuality) else {
+            throw SheetError(.invalidOption, "JPEG quality \(options.jpegQuality) is out of range 1...100")
+        }
+        guard (0...9).contains(options.pngCompressionLevel) else {
+            throw SheetError(.invalidOption, "PNG compression level \(options.pngCompressionLevel) is out of range 0...9")
+        }
+        let (image, layout, failures) = try compose(items, options: options)
+        let encoded: EncodedImage
+        do {
+            switch options.format {
+            case .png:
+                var png = PNGEncodeOptions()
+                png.compressionLevel = options.pngCompressionLevel
+                png.filter = options.pngFilter
+                encoded = try ImageCodecs.encodePNG(image, options: png)
+            case .jpeg:
+                var jpeg = JPEGEncodeOptions()
+                jpeg.quality = options.jpegQuality
+                encoded = try ImageCodecs.encodeJPEG(image, options: jpeg)
+            }
+        } catch {
+            throw SheetError(.output, "cannot encode the sheet as \(options.format.rawValue): \(error)")
+        }
+        return SheetResult(encoded: encoded, width: layout.width, height: layout.height, layout: layout,
+                           failureList: failures)
+    }
+
+    /// Renders the sheet and writes it to `path` atomically (a temporary file beside it, then a rename), so
+    /// `path` holds either the previous file or the whole new sheet, never part of one.
+    /// - Throws: everything ``render(_:options:)`` throws, and ``SheetError`` `.output` naming the path
+    ///   when it cannot be written.
+    @discardableResult
+    public static func write(_ items: [SheetItem], options: SheetOptions, to path: String) throws -> SheetResult {
+        let result = try render(items, options: options)
+        try AtomicFile.write(result.encoded.bytes, to: path)
+        return result
+    }
+
+    // MARK: Drawing
+
+    /// Draws title, tiles and captions into `view` (clipped to it) and returns the damaged inputs.
+    static func draw(_ items: [SheetItem], layout: SheetLayout, options: SheetOptions, into view: CanvasView)
+        -> [SheetFailure]
+    {
+        let theme = options.theme
+        view.fill(Rect(x: 0, y: view.originY, width: view.width, height: view.height), with: theme.background)
+        if layout.titleHeight > 0, let title = options.title {
+            view.drawCentered(title, in: layout.titleRect, y: layout.titleRect.y, scale: layout.titleScale,
+                              color: theme.text)
+        }
+        // Only the tiles whose cells meet the window; every worker claims the next one until none is left,
+        // so a slow decode never leaves a core idle and at most one decoded image per worker is alive.
+        let visible = (0..<layout.count).filter { index in
+            let top = layout.tileRect(index).y
+            return top < view.originY + view.height && top + layout.cellHeight > view.originY
+        }
+        let state = DrawState()
+        let workers = max(1, min(visible.count, ProcessInfo.processInfo.activeProcessorCount))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let slot = state.claim(limit: visible.count) {
+                let index = visible[slot]
+                if let failure = drawTile(items[index], index: index, layout: layout, options: options, into: view) {
+                    state.record(failure)
+                }
+            }
+        }
+        return state.failures.sorted { $0.index < $1.index }
+    }
+
+    /// Draws one tile and its caption; returns the failure when the input was drawn as a placeholder.
+    static func drawTile(_ item: SheetItem, index: Int, layout: SheetLayout, options: SheetOptions,
+                         into view: CanvasView) -> SheetFailure?
+    {
+        let theme = options.theme
+        let square = layout.tileRect(index)
+        var failure: SheetFailure?
+        do {
+            let picture = try TileCodec.fitted(item.source, tile: layout.tile, upscale: options.upscale)
+            view.composite(picture, x: square.x + (layout.tile - picture.width) / 2,
+                           y: square.y + (layout.tile - picture.height) / 2)
+        } catch {
+            failure = SheetFailure(name: item.source.name, message: error.message, index: index)
+            drawPlaceholder(message: error.message, in: square, scale: layout.fontScale, theme: theme, into: view)
+        }
+        if layout.captionLines > 0 {
+            let band = layout.captionRect(index)
+            let first = options.captions == .task ? item.caption : item.source.name
+            let lineStep = BitmapFont.lineHeight * layout.fontScale
+            view.drawCentered(first, in: band, y: band.y + layout.captionPadding, scale: layout.fontScale,
+                              color: theme.text)
+            if layout.captionLines > 1, let second = item.subcaption, !second.isEmpty {
+                view.drawCentered(second, in: band, y: band.y + layout.captionPadding + lineStep,
+                                  scale: layout.fontScale, color: theme.secondaryText)
+            }
+        }
+        return failure
+    }
+
+    /// A damaged input's tile: the placeholder colour, a crossed frame, "UNREADABLE" and up to three lines
+    /// of the reason.
+    static func drawPlaceholder(message: String, in square: Rect, scale: Int, theme: SheetTheme, into view: CanvasView) {
+        view.fill(square, with: theme.placeholder)
+        let inset = max(2, square.width / 16)
+        let inner = Rect(x: square.x + inset, y: square.y + inset,
+                         width: square.width - 2 * inset, height: square.height - 2 * inset)
+        // A thin frame in the label colour.
+        let line = max(1, scale)
+        view.fill(Rect(x: inner.x, y: inner.y, width: inner.width, height: line), with: theme.placeholderText)
+        view.fill(Rect(x: inner.x, y: inner.y + inner.height - line, width: inner.width, height: line), with: theme.placeholderText)
+        view.fill(Rect(x: inner.x, y: inner.y, width: line, height: inner.height), with: theme.placeholderText)
+        view.fill(Rect(x: inner.x + inner.width - line, y: inner.y, width: line, height: inner.height), with: theme.placeholderText)
+
+        let textRect = Rect(x: inner.x + 2 * line, y: inner.y, width: max(1, inner.width - 4 * line), height: inner.height)
+        let detailScale = max(1, scale - 1)
+        let lines = wrap(message, width: textRect.width, scale: detailScale, maxLines: 3)
+        let headline = BitmapFont.lineHeight * scale
+        let total = headline + lines.count * BitmapFont.lineHeight * detailScale
+        var y = inner.y + max(0, (inner.height - total) / 2)
+        view.drawCentered("UNREADABLE", in: textRect, y: y, scale: scale, color: theme.placeholderText)
+        y += headline
+        for text in lines {
+            view.drawCentered(text, in: textRect, y: y, scale: detailScale, color: theme.placeholderText)
+            y += BitmapFont.lineHeight * detailScale
+        }
+    }
+
+    /// Greedy word wrap to `width` pixels; the last allowed line ends in "…" when text remains.
+    static func wrap(_ text: String, width: Int, scale: Int, maxLines: Int) -> [String] {
+        let capacity = max(1, (width / scale + 1) / BitmapFont.advance)
+        var lines: [String] = []
+        var current = ""
+        var words = text.split(separator: " ").map(String.init)[...]
+        while let word = words.first {
+            let candidate = current.isEmpty ? word : current + " " + word
+            if candidate.count <= capacity {
+                current = candidate
+                words = words.dropFirst()
+                continue
+            }
+            if current.isEmpty {
+                // A word longer than a line: cut it.
+                current = String(word.prefix(capacity))
+                words[words.startIndex] = String(word.dropFirst(capacity))
+            }
+            lines.append(current)
+            current = ""
+            if lines.count == maxLines { break }
+        }
+        if !current.isEmpty && lines.count < maxLines { lines.append(current); current = "" }
+        if (!words.isEmpty || !current.isEmpty), let last = lines.popLast() {
+            lines.append(BitmapFont.truncate(last + " " + words.joined(separator: " "), toWidth: width, scale: scale))
+        }
+        return lines
+    }
+}
+
+/// Hands out tile slots to workers and gathers their failures.
+private final class DrawState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private(set) var failures: [SheetFailure] = []
+
+    func claim(limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func record(_ failure: SheetFailure) {
+        lock.lock(); defer { lock.unlock() }
+        failures.append(failure)
+    }
+}

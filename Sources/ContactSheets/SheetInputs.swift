@@ -1,0 +1,188 @@
+import Foundation
+
+extension ContactSheet {
+    /// File name extensions listed from directories (case-insensitive). Files named explicitly are taken
+    /// whatever their extension; their content decides.
+    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "jfif", "png"]
+
+    /// Sheet items for command-line style inputs: files, directories of images, and output folders of
+    /// `klingkit generate` (`<out>/<task_id>/<index>.<ext>`).
+    ///
+    /// - A file becomes one item. When its name is a number inside a folder (`…/8421/0.png`), its caption is
+    ///   the task id and index (`"8421 #0"`); otherwise its file name.
+    /// - A directory contributes its JPEG/PNG files (hidden files skipped) in natural order
+    ///   (`2.png` before `10.png`), then, one level down, each subfolder's images the same way. A subfolder
+    ///   of numbered images is a task folder: captions are `"<task_id> #<index>"`.
+    /// - A task's prompt becomes the subcaption when a JSON file in the task folder (`task.json`,
+    ///   `manifest.json`, any `*.json`) or in its parent has a `"prompt"` for that task: an object whose
+    ///   `task_id` matches, or, inside the task folder, the first `"prompt"` found.
+    /// - Returns: items in the order above.
+    /// - Throws: ``SheetError`` `.input` naming a path that does not exist, cannot be listed, or is a
+    ///   directory with no JPEG/PNG files in it or one level down.
+    public static func items(from paths: [String]) throws -> [SheetItem] {
+        var items: [SheetItem] = []
+        let prompts = PromptIndex()
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw SheetError(.input, "\(path): no such file or directory")
+            }
+            if !isDirectory.boolValue {
+                items.append(item(forFile: path, prompts: prompts))
+                continue
+            }
+            let before = items.count
+            let (files, folders) = try listing(path)
+            for file in files { items.append(item(forFile: file, prompts: prompts)) }
+            for folder in folders {
+                guard let (subfiles, _) = try? listing(folder) else { continue }
+                for file in subfiles { items.append(item(forFile: file, prompts: prompts)) }
+            }
+            if items.count == before {
+                throw SheetError(.input, "\(path): no JPEG or PNG files in this folder or its subfolders")
+            }
+        }
+        return items
+    }
+
+    /// A directory's image files and subfolders, each in natural order, as full paths.
+    private static func listing(_ directory: String) throws -> (files: [String], folders: [String]) {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw SheetError(.input, "\(directory): cannot list the folder")
+        }
+        var files: [String] = []
+        var folders: [String] = []
+        let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        for name in names.sorted(by: naturalOrder) where !name.hasPrefix(".") {
+            let full = base + "/" + name
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                folders.append(full)
+            } else if let dot = name.lastIndex(of: "."),
+                      imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
+                files.append(full)
+            }
+        }
+        return (files, folders)
+    }
+
+    /// One file's item: task captions when its stem is a number inside a named folder.
+    private static func item(forFile path: String, prompts: PromptIndex) -> SheetItem {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let name = components.last ?? path
+        let stem = name.lastIndex(of: ".").map { String(name[..<$0]) } ?? name
+        if components.count >= 2, !stem.isEmpty, stem.allSatisfy(\.isASCIIDigit) {
+            let taskID = components[components.count - 2]
+            if taskID != "." && taskID != ".." {
+                let folder = path.hasPrefix("/") ? "/" + components.dropLast().joined(separator: "/")
+                                                 : components.dropLast().joined(separator: "/")
+                let prompt = prompts.prompt(taskID: taskID, folder: folder)
+                return SheetItem(source: .file(path), caption: "\(taskID) #\(Int(stem) ?? 0)", subcaption: prompt)
+            }
+        }
+        return SheetItem(source: .file(path))
+    }
+
+    /// Orders names as a person would: runs of digits compare by value ("2" < "10"), the rest case-insensitively.
+    static func naturalOrder(_ a: String, _ b: String) -> Bool {
+        var i = a.makeIterator(), j = b.makeIterator()
+        var x = i.next(), y = j.next()
+        while let cx = x, let cy = y {
+            if cx.isASCIIDigit && cy.isASCIIDigit {
+                var da = "", db = ""
+                while let c = x, c.isASCIIDigit { da.append(c); x = i.next() }
+                while let c = y, c.isASCIIDigit { db.append(c); y = j.next() }
+                let ta = da.drop { $0 == "0" }, tb = db.drop { $0 == "0" }
+                if ta.count != tb.count { return ta.count < tb.count }
+                if ta != tb { return ta < tb }
+                if da.count != db.count { return da.count < db.count }
+                continue
+            }
+            let lx = cx.lowercased(), ly = cy.lowercased()
+            if lx != ly { return lx < ly }
+            x = i.next(); y = j.next()
+        }
+        if x == nil && y == nil { return a < b }
+        return x == nil
+    }
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { asciiValue.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
+}
+
+/// Finds task prompts in JSON files beside the images, reading each folder's JSON once.
+private final class PromptIndex {
+    /// Parsed JSON documents per folder.
+    private var documents: [String: [Any]] = [:]
+    /// JSON files above this size are not read (a manifest is small).
+    private let maxJSONBytes = 8 << 20
+
+    func prompt(taskID: String, folder: String) -> String? {
+        // Inside the task folder: an object for this task, else any prompt.
+        let own = load(folder)
+        for document in own { if let p = Self.search(document, taskID: taskID) { return p } }
+        for document in own { if let p = Self.search(document, taskID: nil) { return p } }
+        // In the output folder above it: only an object naming this task.
+        let parent = (folder as NSString).deletingLastPathComponent
+        for document in load(parent.isEmpty ? "." : parent) {
+            if let p = Self.search(document, taskID: taskID) { return p }
+        }
+        return nil
+    }
+
+    private func load(_ folder: String) -> [Any] {
+        if let cached = documents[folder] { return cached }
+        var parsed: [Any] = []
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.lowercased().hasSuffix(".json") && !$0.hasPrefix(".") }
+            .sorted { a, b in
+                // task.json and manifest.json first, then the rest by name.
+                let rank = { (n: String) in n == "task.json" ? 0 : (n == "manifest.json" ? 1 : 2) }
+                return (rank(a), a) < (rank(b), b)
+            }
+        for name in names {
+            let path = folder + "/" + name
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  let size = attributes[.size] as? Int, size <= maxJSONBytes,
+                  let data = FileManager.default.contents(atPath: path),
+                  let json = try? JSONSerialization.jsonObject(with: data) else { continue }
+            parsed.append(json)
+        }
+        documents[folder] = parsed
+        return parsed
+    }
+
+    /// Depth-first search for a `"prompt"` string: in an object whose `task_id` (or `taskId`, `id`) equals
+    /// `taskID` when one is given, anywhere otherwise.
+    private static func search(_ value: Any, taskID: String?, depth: Int = 0) -> String? {
+        guard depth < 32 else { return nil }
+        if let object = value as? [String: Any] {
+            let nested = object.sorted { $0.key < $1.key }.map(\.value)
+            guard let taskID else {
+                if let prompt = object["prompt"] as? String, !prompt.isEmpty { return prompt }
+                for child in nested { if let p = search(child, taskID: nil, depth: depth + 1) { return p } }
+                return nil
+            }
+            let matches = ["task_id", "taskId", "taskID", "id"].contains { key in
+                if let v = object[key] as? String { return v == taskID }
+                if let v = object[key] as? NSNumber { return v.stringValue == taskID }
+                return false
+            }
+            if matches {
+                // A matching task object may keep its prompt in a nested request.
+                if let p = search(value, taskID: nil, depth: depth + 1) { return p }
+            }
+            for child in nested { if let p = search(child, taskID: taskID, depth: depth + 1) { return p } }
+        } else if let array = value as? [Any] {
+            for element in array {
+                if let p = search(element, taskID: taskID, depth: depth + 1) { return p }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import ImageCodecs
+import ImageCore
+
+/// Turns one ``SheetSource`` into the picture its tile shows: read, decode (JPEG shrunk on load in the
+/// DCT domain), orient by EXIF, and resample to the letterboxed fit with the project's resampler.
+enum TileCodec {
+    /// Files larger than this are refused unread (a 10 000 × 10 000 PNG is far below it).
+    static let maxFileBytes = 512 << 20
+
+    /// Why a tile became a placeholder: one line, the codec's own words kept.
+    struct Failure: Error { let message: String }
+
+    /// The fitted picture for `source`, at most `tile`×`tile`.
+    /// - Throws: ``Failure`` for unreadable files and undecodable data.
+    static func fitted(_ source: SheetSource, tile: Int, upscale: Bool) throws(Failure) -> Image {
+        switch source {
+        case .image(let image, _):
+            let box = SheetLayout.fit(width: image.width, height: image.height, tile: tile, upscale: upscale)
+            return resample(image, to: box)
+        case .bytes(let bytes, _):
+            return try decodeFitted(bytes, tile: tile, upscale: upscale)
+        case .file(let path):
+            return try decodeFitted(readFile(path), tile: tile, upscale: upscale)
+        }
+    }
+
+    static func decodeFitted(_ bytes: [UInt8], tile: Int, upscale: Bool) throws(Failure) -> Image {
+        guard !bytes.isEmpty else { throw Failure(message: "empty file") }
+        guard let format = ImageCodecs.sniff(bytes) else {
+            throw Failure(message: "not a JPEG or PNG file")
+        }
+        do {
+            var options = DecodeOptions()
+            // The fit comes from the full-size header, so a scaled decode's rounding cannot move it.
+            let header = try ImageCodecs.probe(bytes, options: options)
+            let box = SheetLayout.fit(width: header.orientedWidth, height: header.orientedHeight,
+                                      tile: tile, upscale: upscale)
+            if format == .jpeg {
+                // Decode at 1/2, 1/4 or 1/8 when that still leaves at least the fitted size (libjpeg's
+                // scaled IDCT: output side = ceil(side / scale)), so we only ever shrink afterwards.
+                let swapped = header.orientation >= 5
+                let needW = swapped ? box.height : box.width
+                let needH = swapped ? box.width : box.height
+                for scale in [8, 4, 2] {
+                    if (header.width + scale - 1) / scale >= needW, (header.height + scale - 1) / scale >= needH {
+                        options.jpegScale = scale
+                        break
+                    }
+                }
+            }
+            let decoded = try ImageCodecs.decode(bytes, options: options)
+            var image = decoded.image
+            if header.orientation != 1 { image = image.oriented(exif: header.orientation) }
+            return resample(image, to: box)
+        } catch let error as CodecError {
+            throw Failure(message: error.description)
+        } catch {
+            throw Failure(message: String(describing: error))
+        }
+    }
+
+    /// Resamples to the box's size (Lanczos-3 down, Mitchell up, which rings less on small sources),
+    /// single-threaded: the sheet already runs one tile per core.
+    static func resample(_ image: Image, to box: Rect) -> Image {
+        if image.width == box.width && image.height == box.height { return image }
+        let enlarging = box.width > image.width || box.height > image.height
+        return image.resized(to: Size(width: box.width, height: box.height),
+                             filter: enlarging ? .mitchell : .lanczos3, threads: 1)
+    }
+
+    /// The whole file, refusing directories, unreadable paths and files over ``maxFileBytes``.
+    static func readFile(_ path: String) throws(Failure) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw Failure(message: "cannot stat: \(String(cString: strerror(errno)))") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw Failure(message: "not a regular file") }
+        let size = Int(info.st_size)
+        guard size <= maxFileBytes else { throw Failure(message: "file of \(size) bytes exceeds \(maxFileBytes)") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        if done < size { bytes.removeSubrange(done...) }
+        return bytes
+    }
+}

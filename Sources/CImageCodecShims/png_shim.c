@@ -96,6 +96,8 @@ static int kk_png_setup(png_structp png, png_infop info_ptr, kk_png_source *sour
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (info->has_trns) png_set_tRNS_to_alpha(png);
+    // Before png_read_update_info: with it, each Adam7 pass reads `height` full-width rows.
+    info->passes = png_set_interlace_handling(png);
     png_read_update_info(png, info_ptr);
     info->output_channels = png_get_channels(png, info_ptr);
     if (png_get_bit_depth(png, info_ptr) != 8 || info->output_channels < 1 || info->output_channels > 4) {
@@ -198,7 +200,7 @@ int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
             }
         }
     }
-    int passes = png_set_interlace_handling(png);
+    int passes = info->passes;
     unsigned char *base = (unsigned char *)pixels;
     for (int pass = 0; pass < passes; pass++) {
         // Adam7 passes combine into the rows already there; a verify pass reuses one row buffer.

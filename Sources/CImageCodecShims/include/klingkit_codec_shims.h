@@ -96,6 +96,7 @@ typedef struct kk_png_info {
     int interlaced;
     int has_trns;
     int output_channels;  ///< 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (always 8-bit)
+    int passes;           ///< 7 for Adam7, else 1
 } kk_png_info;
 
 /// Reads the PNG header through libpng (chunks up to the first IDAT); allocates no pixel memory.

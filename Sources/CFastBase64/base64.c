@@ -229,13 +229,15 @@ int klingkit_b64_decoder_update(klingkit_b64_decoder *d, const void *source, siz
                 }
             } else if (c == '=') {
                 if (omitPadding || d->padCount < 0) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
-                if (d->padCount == 0) {
-                    if (d->pendingCount < 2) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
+                if (d->padCount == 0 && d->pendingCount < 2) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
+                d->padCount += 1;
+                if (d->pendingCount + d->padCount == 4) {
+                    // Final quantum complete; its bytes (and its canonical check) come only now, so
+                    // a structural padding error is reported before a non-canonical one.
                     int status = kk_emit_tail(d, &out, errorOffset);
                     if (status != KLINGKIT_B64_OK) return status;
+                    d->padCount = -1;
                 }
-                d->padCount += 1;
-                if (d->pendingCount + d->padCount == 4) d->padCount = -1;  // final quantum complete
             } else if (ignoreSpace && kk_is_space(c)) {
                 // skipped
             } else {

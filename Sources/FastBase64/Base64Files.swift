@@ -1,0 +1,296 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a stream reads from.
+public enum Base64Input: Sendable, Equatable {
+    /// A file path; `-` is not special here (use ``standardInput``).
+    case file(String)
+    case standardInput
+
+    var name: String {
+        switch self { case .file(let path): path; case .standardInput: "<stdin>" }
+    }
+}
+
+/// Where a stream writes to. Files are written atomically: a temporary file in the same directory,
+/// renamed over the destination only when everything succeeded, removed on any error.
+public enum Base64Output: Sendable, Equatable {
+    case file(String)
+    case standardOutput
+
+    var name: String {
+        switch self { case .file(let path): path; case .standardOutput: "<stdout>" }
+    }
+}
+
+/// What a streaming encode or decode did.
+public struct Base64StreamSummary: Sendable, Equatable {
+    /// Bytes read from the input.
+    public var bytesRead: Int
+    /// Bytes written to the output.
+    public var bytesWritten: Int
+    /// The media type of a stripped `data:` prefix (decode with `stripDataURLPrefix: true`).
+    public var mediaType: String?
+}
+
+/// A failed read, write, open or rename while streaming; `path` names the file.
+public struct Base64IOError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var operation: String
+    public var errorNumber: Int32
+
+    public var description: String {
+        "cannot \(operation) \(path): \(String(cString: strerror(errorNumber)))"
+    }
+}
+
+/// A file's decoding failed; wraps the ``Base64Error`` (absolute offset in the file) with its name.
+public struct Base64StreamError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var error: Base64Error
+    public var description: String { "\(path): \(error)" }
+}
+
+extension Base64 {
+    /// The default input chunk of streaming encode: 3 MiB (a multiple of 3 bytes).
+    public static let defaultEncodeChunk = 3 << 20
+    /// The default input chunk of streaming decode: 4 MiB.
+    public static let defaultDecodeChunk = 4 << 20
+
+    /// Encodes a file or standard input of any size to a file or standard output in bounded memory
+    /// (one input chunk plus its encoding).
+    /// - Parameters:
+    ///   - chunkSize: input bytes per read, rounded down to a multiple of 3 (at least 3); default 3 MiB.
+    /// - Throws: ``Base64IOError``; a file output is then left untouched (no partial file).
+    @discardableResult
+    public static func encode(from input: Base64Input, to output: Base64Output, options: Base64Options = [],
+                              kernel: Kernel? = nil, chunkSize: Int = defaultEncodeChunk) throws -> Base64StreamSummary {
+        let chunk = max(3, chunkSize - chunkSize % 3)
+        let reader = try StreamReader(input)
+        defer { reader.close() }
+        let writer = try StreamWriter(output)
+        var summary = Base64StreamSummary(bytesRead: 0, bytesWritten: 0)
+        do {
+            let inBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+            defer { inBuffer.deallocate() }
+            let outBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: encodedLength(of: chunk, options: options), alignment: 64)
+            defer { outBuffer.deallocate() }
+            while true {
+                let count = try reader.readFully(into: inBuffer)
+                summary.bytesRead += count
+                // Only a short read (end of input) can leave a partial group, so padding lands once, at the end.
+                let written = encode(UnsafeRawBufferPointer(rebasing: inBuffer.prefix(count)), into: outBuffer, options: options, kernel: kernel)
+                try writer.write(UnsafeRawBufferPointer(rebasing: outBuffer.prefix(written)))
+                summary.bytesWritten += written
+                if count < chunk { break }
+            }
+            try writer.commit()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        return summary
+    }
+
+    /// Decodes a file or standard input of any size to a file or standard output in bounded memory,
+    /// strictly (see ``decode(_:options:kernel:)-(UnsafeRawBufferPointer,_,_)``).
+    /// - Parameters:
+    ///   - stripDataURLPrefix: accept and skip a leading `data:...;base64,` header (its media type is
+    ///     returned in the summary); error offsets still count from the start of the input.
+    ///   - chunkSize: input bytes per read; default 4 MiB.
+    /// - Throws: ``Base64StreamError`` (invalid input, with its absolute offset) or ``Base64IOError``.
+    ///   A file output is then left untouched; standard output may have received the bytes before the error.
+    @discardableResult
+    public static func decode(from input: Base64Input, to output: Base64Output, options: Base64Options = [],
+                              kernel: Kernel? = nil, stripDataURLPrefix: Bool = false,
+                              chunkSize: Int = defaultDecodeChunk) throws -> Base64StreamSummary {
+        let chunk = max(maxDataURLHeader, chunkSize)
+        let reader = try StreamReader(input)
+        defer { reader.close() }
+        let writer = try StreamWriter(output)
+        var summary = Base64StreamSummary(bytesRead: 0, bytesWritten: 0)
+        do {
+            let inBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+            defer { inBuffer.deallocate() }
+            let outBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: maxDecodedLength(of: chunk + 4), alignment: 64)
+            defer { outBuffer.deallocate() }
+            var decoder = Base64StreamDecoder(options: options, kernel: kernel)
+            var first = true
+            var skip = 0
+            while true {
+                let count = try reader.readFully(into: inBuffer)
+                summary.bytesRead += count
+                var text = UnsafeRawBufferPointer(rebasing: inBuffer.prefix(count))
+                if first {
+                    first = false
+                    if stripDataURLPrefix, let (start, mediaType) = parseDataURLHeader(text.prefix(maxDataURLHeader)) {
+                        skip = start
+                        summary.mediaType = mediaType
+                        text = UnsafeRawBufferPointer(rebasing: text.dropFirst(start))
+                    }
+                }
+                let written: Int
+                do {
+                    written = try decoder.decode(text, into: outBuffer)
+                } catch let error as Base64Error {
+                    throw Base64StreamError(path: input.name, error: error.shifted(by: skip))
+                }
+                try writer.write(UnsafeRawBufferPointer(rebasing: outBuffer.prefix(written)))
+                summary.bytesWritten += written
+                if count < chunk { break }
+            }
+            do {
+                let tail = try decoder.finish()
+                try tail.withUnsafeBytes { try writer.write($0) }
+                summary.bytesWritten += tail.count
+            } catch let error as Base64Error {
+                throw Base64StreamError(path: input.name, error: error.shifted(by: skip))
+            }
+            try writer.commit()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        return summary
+    }
+}
+
+extension Base64Error {
+    fileprivate func shifted(by delta: Int) -> Base64Error {
+        var copy = self
+        copy.offset += delta
+        return copy
+    }
+}
+
+// MARK: - POSIX plumbing
+
+/// Reads a file descriptor in full chunks, retrying short reads and EINTR.
+final class StreamReader {
+    let fd: Int32
+    let name: String
+    let owned: Bool
+
+    init(_ input: Base64Input) throws {
+        name = input.name
+        switch input {
+        case .standardInput:
+            fd = 0
+            owned = false
+        case .file(let path):
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            owned = true
+            if fd < 0 { throw Base64IOError(path: path, operation: "open", errorNumber: errno) }
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                posixClose(fd)
+                throw Base64IOError(path: path, operation: "read", errorNumber: EISDIR)
+            }
+        }
+    }
+
+    /// Fills `buffer` unless the input ends first; returns the bytes read.
+    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = read(fd, buffer.baseAddress! + total, buffer.count - total)
+            if n > 0 {
+                total += n
+            } else if n == 0 {
+                break
+            } else if errno != EINTR {
+                throw Base64IOError(path: name, operation: "read", errorNumber: errno)
+            }
+        }
+        return total
+    }
+
+    func close() {
+        if owned { posixClose(fd) }
+    }
+}
+
+/// Writes to standard output, or atomically to a file via a temporary file in the same directory.
+final class StreamWriter {
+    let fd: Int32
+    let destination: String?
+    let temporary: String?
+    private var done = false
+
+    init(_ output: Base64Output) throws {
+        switch output {
+        case .standardOutput:
+            fd = 1
+            destination = nil
+            temporary = nil
+        case .file(let path):
+            let slash = path.lastIndex(of: "/")
+            let directory = slash.map { String(path[...$0]) } ?? ""
+            let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+            var attempt = 0
+            while true {
+                let candidate = "\(directory).\(base).tmp-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+                let opened = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+                if opened >= 0 {
+                    fd = opened
+                    temporary = candidate
+                    break
+                }
+                attempt += 1
+                if errno != EEXIST || attempt > 16 {
+                    throw Base64IOError(path: path, operation: "create a temporary file for", errorNumber: errno)
+                }
+            }
+            destination = path
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n >= 0 {
+                offset += n
+            } else if errno != EINTR {
+                throw Base64IOError(path: destination ?? "<stdout>", operation: "write", errorNumber: errno)
+            }
+        }
+    }
+
+    /// Flushes and renames the temporary file over the destination.
+    func commit() throws {
+        guard let destination, let temporary else { done = true; return }
+        if fsync(fd) != 0 {
+            let code = errno
+            abort()
+            throw Base64IOError(path: destination, operation: "write", errorNumber: code)
+        }
+        posixClose(fd)
+        done = true
+        if rename(temporary, destination) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw Base64IOError(path: destination, operation: "rename a temporary file to", errorNumber: code)
+        }
+    }
+
+    /// Discards a file output: closes and removes the temporary file. Idempotent.
+    func abort() {
+        guard !done else { return }
+        done = true
+        if let temporary {
+            posixClose(fd)
+            unlink(temporary)
+        }
+    }
+}
+
+@inline(__always) private func posixClose(_ fd: Int32) { _ = close(fd) }
+@inline(__always) private func posixWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, pointer, count)
+}

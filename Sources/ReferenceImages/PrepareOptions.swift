@@ -1,0 +1,143 @@
+import ImageCodecs
+import ImageCore
+
+/// What ``ReferenceImagePreparer`` may do to an image, and the limits it must meet.
+public struct PrepareOptions: Sendable {
+    /// How an image whose aspect ratio is outside the allowed band is brought inside it.
+    public enum Fit: String, Sendable, CaseIterable {
+        /// Add borders along the short side up to the nearest allowed ratio (nothing is lost). Default.
+        case pad
+        /// Cut the long side down to the nearest allowed ratio.
+        case crop
+    }
+
+    /// What fills the borders added by ``Fit/pad``.
+    public enum PadStyle: String, Sendable, CaseIterable {
+        /// A flat ``PrepareOptions/background`` colour. Default.
+        case color
+        /// The image's outermost row or column repeated outward.
+        case edge
+        /// A blurred enlargement of the image itself.
+        case blur
+    }
+
+    /// Where ``Fit/crop`` cuts along the long axis.
+    public enum CropAnchor: Sendable, Hashable {
+        /// Keep the middle. Default.
+        case center
+        /// Keep the window starting this many pixels from the left (landscape) or top (portrait)
+        /// of the upright image; clamped so the window stays inside the image.
+        case offset(Int)
+        /// Keep the window at this fraction of the slack, 0 = left/top, 0.5 = centre, 1 = right/bottom.
+        case fraction(Double)
+    }
+
+    /// The output encoding.
+    public enum OutputFormat: String, Sendable, CaseIterable {
+        /// Always JPEG (transparency flattened onto ``PrepareOptions/background``).
+        case jpeg
+        /// Always PNG.
+        case png
+        /// Keep the input's format; a PNG that must be re-encoded becomes JPEG when that is smaller
+        /// (or when only JPEG fits the byte budget) and it has no transparency to lose. Default.
+        case auto
+    }
+
+    /// The upload rules the output must pass.
+    public var rules: UploadRules
+    /// Pad or crop an image whose aspect ratio is out of range. Default ``Fit/pad``.
+    public var fit: Fit
+    /// How padding is filled. Default ``PadStyle/color``.
+    public var padStyle: PadStyle
+    /// Where a crop keeps its window. Default ``CropAnchor/center``.
+    public var cropAnchor: CropAnchor
+    /// Padding colour and the colour transparency is flattened onto for JPEG output. Default white.
+    public var background: Color
+    /// The short side an image smaller than the minimum is enlarged to, in pixels. `nil` means
+    /// `rules.minSide` (300); values below `rules.minSide` are raised to it.
+    public var minSide: Int?
+    /// The longest side wanted, in pixels; larger images are shrunk. `nil` means no limit.
+    /// Never shrinks below what ``minSide`` requires.
+    public var maxSide: Int?
+    /// The byte budget of the output. `nil` means `rules.maxBytes` (10 MiB); larger values are capped to it.
+    public var maxBytes: Int?
+    /// The output encoding. Default ``OutputFormat/auto``.
+    public var format: OutputFormat
+    /// The JPEG quality to start the byte-budget search from, 1…100. `nil` means 90.
+    public var quality: Int?
+    /// Remove EXIF (including GPS), XMP, IPTC, comments and text chunks. The ICC profile is kept. Default `true`.
+    public var stripMetadata: Bool
+    /// The resampling filter. Default ``ResampleFilter/lanczos3``.
+    public var filter: ResampleFilter
+    /// The most threads one resize may use; `nil` means every core.
+    public var threads: Int?
+
+    public init(
+        rules: UploadRules = .init(), fit: Fit = .pad, padStyle: PadStyle = .color, cropAnchor: CropAnchor = .center,
+        background: Color = .white, minSide: Int? = nil, maxSide: Int? = nil, maxBytes: Int? = nil,
+        format: OutputFormat = .auto, quality: Int? = nil, stripMetadata: Bool = true,
+        filter: ResampleFilter = .lanczos3, threads: Int? = nil
+    ) {
+        self.rules = rules
+        self.fit = fit
+        self.padStyle = padStyle
+        self.cropAnchor = cropAnchor
+        self.background = background
+        self.minSide = minSide
+        self.maxSide = maxSide
+        self.maxBytes = maxBytes
+        self.format = format
+        self.quality = quality
+        self.stripMetadata = stripMetadata
+        self.filter = filter
+        self.threads = threads
+    }
+
+    /// The short-side minimum actually enforced.
+    var effectiveMinSide: Int { max(rules.minSide, minSide ?? rules.minSide) }
+    /// The byte budget actually enforced.
+    var effectiveMaxBytes: Int { min(rules.maxBytes, maxBytes ?? rules.maxBytes) }
+    /// The quality the search starts from.
+    var startQuality: Int { min(100, max(1, quality ?? 90)) }
+}
+
+/// The result of preparing one image.
+public struct PreparedImage: Sendable {
+    /// The output bytes and their format.
+    public var encoded: EncodedImage
+    /// What was done, in order, each a short phrase such as `oriented(6)`,
+    /// `padded 3000x1000->3000x1200`, `resized 200x200->300x300 lanczos3`, `re-encoded jpeg q=86`,
+    /// `stripped metadata`. Empty when the input was copied unchanged.
+    public var actions: [String]
+    /// Output width in pixels.
+    public var width: Int
+    /// Output height in pixels.
+    public var height: Int
+
+    public init(encoded: EncodedImage, actions: [String], width: Int, height: Int) {
+        self.encoded = encoded
+        self.actions = actions
+        self.width = width
+        self.height = height
+    }
+}
+
+/// Why an image could not be prepared: the rule it breaks that no fix-up can cure
+/// (`unsupported-format`, `corrupt`, `too-many-pixels`, `file-size`), and a one-line message.
+public struct PrepareError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A ``ValidationRule`` raw value, or `options` for contradictory options.
+    public var rule: String
+    /// What went wrong, naming the measured value and the limit where there is one.
+    public var message: String
+
+    public init(rule: String, message: String) {
+        self.rule = rule
+        self.message = message
+    }
+
+    public init(_ rule: ValidationRule, _ message: String) {
+        self.init(rule: rule.rawValue, message: message)
+    }
+
+    public var description: String { "\(rule): \(message)" }
+}

@@ -1,0 +1,291 @@
+import ImageCodecs
+import ImageCore
+
+/// Turns a JPEG or PNG into one the image API accepts, with the least damage, and says what it did.
+///
+/// The steps, each taken only when needed, in this order:
+/// 1. refuse what no fix can cure (not JPEG/PNG, undecodable, over the pixel limit);
+/// 2. copy the file unchanged when it already passes and nothing must change, after removing
+///    metadata losslessly by rewriting JPEG segments / PNG chunks;
+/// 3. otherwise decode (JPEG shrink-on-load at 1/2, 1/4 or 1/8 when the target is at most half the size),
+///    apply the EXIF orientation, crop, resample, pad;
+/// 4. encode, flattening transparency for JPEG, searching JPEG quality (then dimensions) for the best
+///    quality under the byte budget. The ICC profile is carried over; EXIF, XMP and text are not.
+public struct ReferenceImagePreparer: Sendable {
+    /// The options every ``prepare(bytes:name:)`` call uses.
+    public var options: PrepareOptions
+
+    public init(options: PrepareOptions = .init()) {
+        self.options = options
+    }
+
+    /// The lowest JPEG quality the byte-budget search tries before it shrinks the image instead.
+    static let qualityFloor = 60
+
+    /// Prepares one image.
+    /// - Parameters:
+    ///   - bytes: the file's contents.
+    ///   - name: the file name, used in messages only (never to guess the format).
+    /// - Returns: the output bytes, the actions taken and the output size.
+    /// - Throws: ``PrepareError`` with the rule that cannot be fixed: `unsupported-format`, `corrupt`,
+    ///   `too-many-pixels`, or `file-size` when even the minimum size does not fit the byte budget.
+    public func prepare(bytes: [UInt8], name: String) throws -> PreparedImage {
+        let options = self.options
+        let report = ReferenceImageValidator(rules: options.rules).validate(bytes: bytes, name: name)
+        for fatal in [ValidationRule.unsupportedFormat, .corrupt, .tooManyPixels] {
+            if let violation = report.violations.first(where: { $0.rule == fatal }) {
+                throw PrepareError(fatal, violation.message)
+            }
+        }
+        let header: ImageHeader
+        if let probed = report.header {
+            header = probed
+        } else {
+            do {
+                header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
+            } catch let error as CodecError {
+                throw Self.prepareError(error)
+            }
+        }
+        let upright = Size(width: header.orientedWidth, height: header.orientedHeight)
+        let plan = PreparePlan(upright: upright, options: options)
+        let budget = options.effectiveMaxBytes
+        let forced: ImageFormat? = switch options.format {
+        case .jpeg: .jpeg
+        case .png: .png
+        case .auto: nil
+        }
+        let stripped: MetadataStripper.Result? = switch header.format {
+        case .jpeg: MetadataStripper.stripJPEG(bytes)
+        case .png: MetadataStripper.stripPNG(bytes)
+        }
+        let hasMetadata = !(stripped?.removed.isEmpty ?? true)
+
+        // Nothing about the pixels must change: copy, minus metadata.
+        if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) {
+            var out = bytes
+            var actions: [String] = []
+            if options.stripMetadata, hasMetadata, let stripped {
+                out = stripped.bytes
+                actions.append("stripped metadata")
+            }
+            if out.count <= budget {
+                return PreparedImage(encoded: EncodedImage(format: header.format, bytes: out), actions: actions,
+                                     width: upright.width, height: upright.height)
+            }
+        }
+        return try transform(bytes: bytes, header: header, plan: plan, forced: forced,
+                             hadMetadata: hasMetadata || header.orientation != 1)
+    }
+
+    /// Decodes, fixes the geometry and encodes under the budget.
+    private func transform(bytes: [UInt8], header: ImageHeader, plan: PreparePlan, forced: ImageFormat?,
+                           hadMetadata: Bool) throws -> PreparedImage {
+        let options = self.options
+        var actions: [String] = []
+        let scale = header.format == .jpeg ? plan.shrinkOnLoad : 1
+        let decoded: DecodedImage
+        do {
+            decoded = try ImageCodecs.decode(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels, jpegScale: scale))
+        } catch let error as CodecError {
+            throw Self.prepareError(error)
+        }
+        if scale > 1 { actions.append("shrink-on-load 1/\(scale)") }
+        var image = decoded.image
+        let orientation = header.orientation
+        let swaps = (5...8).contains(orientation)
+
+        // The plan is in full-resolution upright pixels; map it onto what was decoded.
+        let decodedUpright = swaps ? Size(width: image.height, height: image.width) : image.size
+        let fx = Double(decodedUpright.width) / Double(plan.upright.width)
+        let fy = Double(decodedUpright.height) / Double(plan.upright.height)
+        var region = plan.region
+        if scale > 1 {
+            let x0 = Int((Double(region.x) * fx).rounded()), y0 = Int((Double(region.y) * fy).rounded())
+            let x1 = min(decodedUpright.width, Int((Double(region.x + region.width) * fx).rounded()))
+            let y1 = min(decodedUpright.height, Int((Double(region.y + region.height) * fy).rounded()))
+            region = Rect(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
+        }
+        let cropping = region != Rect(x: 0, y: 0, width: decodedUpright.width, height: decodedUpright.height)
+        let shrinking = plan.content.width * plan.content.height < region.width * region.height
+
+        if orientation != 1 && !cropping && shrinking {
+            // Cheaper to turn the small image than the large one: resample in stored orientation first.
+            let stored = swaps ? Size(width: plan.content.height, height: plan.content.width) : plan.content
+            let before = decodedUpright
+            image = image.resized(to: stored, filter: options.filter, threads: options.threads)
+            image = image.oriented(exif: orientation)
+            actions.append("oriented(\(orientation))")
+            actions.append("resized \(before)->\(plan.content) \(options.filter)")
+        } else {
+            if orientation != 1 {
+                image = image.oriented(exif: orientation)
+                actions.append("oriented(\(orientation))")
+            }
+            if cropping {
+                let before = image.size
+                image = image.cropped(to: region)
+                actions.append("cropped \(before)->\(image.size)")
+            }
+            if image.size != plan.content {
+                let before = image.size
+                image = image.resized(to: plan.content, filter: options.filter, threads: options.threads)
+                actions.append("resized \(before)->\(plan.content) \(options.filter)")
+            }
+        }
+        if plan.isPadded {
+            let fill: PadFill = switch options.padStyle {
+            case .color: .color(options.background)
+            case .edge: .edge
+            case .blur: .blur
+            }
+            let before = image.size
+            image = image.padded(to: plan.canvas, at: (plan.originX, plan.originY), fill: fill)
+            actions.append("padded \(before)->\(plan.canvas)" + (options.padStyle == .color ? "" : " \(options.padStyle.rawValue)"))
+        }
+
+        let (fitted, encodeActions) = try encode(image, source: header.format, forced: forced, icc: decoded.iccProfile)
+        actions += encodeActions
+        if hadMetadata { actions.append("stripped metadata") }
+        return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
+    }
+
+    /// An encoding that fits, with the image it encodes (its size may have been reduced).
+    private struct Fitted {
+        var bytes: EncodedImage
+        var size: Size
+    }
+
+    /// Chooses the output format and encodes under the byte budget.
+    private func encode(_ image: Image, source: ImageFormat, forced: ImageFormat?, icc: [UInt8]?) throws -> (Fitted, [String]) {
+        let transparent = image.hasTransparency
+        let target: ImageFormat = forced ?? source
+        if target == .jpeg {
+            return try encodeJPEG(image, icc: icc, sourceFormat: source)
+        }
+        // PNG wanted (forced, or auto from a PNG source).
+        if forced == nil && !transparent {
+            // Auto: the smaller of JPEG and PNG, when there is no transparency to lose.
+            let jpeg = try? encodeJPEG(image, icc: icc, sourceFormat: source)
+            let png = try? encodePNG(image, icc: icc)
+            switch (jpeg, png) {
+            case let (j?, p?): return j.0.bytes.bytes.count < p.0.bytes.bytes.count ? j : p
+            case let (j?, nil): return j
+            case let (nil, p?): return p
+            default: break
+            }
+        }
+        if let png = try? encodePNG(image, icc: icc) { return png }
+        if forced == nil { return try encodeJPEG(image, icc: icc, sourceFormat: source) }
+        return try encodePNG(image, icc: icc)
+    }
+
+    /// JPEG: flatten, then the best quality ≤ the start quality that fits; below the quality floor,
+    /// shrink the image (never under the minimum side) and search again.
+    private func encodeJPEG(_ input: Image, icc: [UInt8]?, sourceFormat: ImageFormat) throws -> (Fitted, [String]) {
+        let options = self.options
+        var actions: [String] = []
+        var image = input
+        if image.format.hasAlpha {
+            let transparent = image.hasTransparency
+            image = image.converted(to: image.format.isGray ? .gray : .rgb, background: options.background)
+            if transparent { actions.append("flattened alpha onto \(Self.hex(options.background))") }
+        }
+        if sourceFormat != .jpeg { actions.append("converted \(sourceFormat.rawValue)->jpeg") }
+        let budget = options.effectiveMaxBytes
+        let start = options.startQuality
+        let floor = min(Self.qualityFloor, start)
+        func encode(_ image: Image, _ quality: Int) throws -> EncodedImage {
+            do {
+                return try ImageCodecs.encodeJPEG(image, options: JPEGEncodeOptions(quality: quality, iccProfile: icc))
+            } catch let error as CodecError {
+                throw PrepareError(rule: "encode", message: "JPEG encoding failed: \(error.message)")
+            }
+        }
+        let base = image
+        var current = image
+        while true {
+            var best: (EncodedImage, Int)?
+            let first = try encode(current, start)
+            if first.bytes.count <= budget {
+                best = (first, start)
+            } else {
+                let low = try encode(current, floor)
+                if low.bytes.count <= budget {
+                    best = (low, floor)
+                    // Binary search the highest quality in (floor, start) that fits.
+                    var lo = floor + 1, hi = start - 1
+                    while lo <= hi {
+                        let mid = (lo + hi) / 2
+                        let candidate = try encode(current, mid)
+                        if candidate.bytes.count <= budget {
+                            best = (candidate, mid)
+                            lo = mid + 1
+                        } else {
+                            hi = mid - 1
+                        }
+                    }
+                } else {
+                    // Shrink by the square root of the overshoot, with a margin, and search again.
+                    let factor = (Double(budget) / Double(low.bytes.count)).squareRoot() * 0.95
+                    let next = PreparePlan.shrunk(current.size, by: factor, minSide: options.effectiveMinSide,
+                                                  maxAspect: options.rules.maxAspect)
+                    guard next.width * next.height < current.width * current.height else {
+                        throw PrepareError(.fileSize, "JPEG at \(current.size) and quality \(floor) is \(low.bytes.count) bytes, over the \(budget)-byte budget, and the image cannot shrink further")
+                    }
+                    actions.append("resized \(current.size)->\(next) \(options.filter) to fit \(budget) bytes")
+                    current = base.resized(to: next, filter: options.filter, threads: options.threads)
+                    continue
+                }
+            }
+            let (bytes, quality) = best!
+            actions.append("re-encoded jpeg q=\(quality)")
+            return (Fitted(bytes: bytes, size: current.size), actions)
+        }
+    }
+
+    /// PNG: compression level 6, then 9, then shrink the image and try again.
+    private func encodePNG(_ input: Image, icc: [UInt8]?) throws -> (Fitted, [String]) {
+        let options = self.options
+        let budget = options.effectiveMaxBytes
+        var actions: [String] = []
+        var current = input
+        func encode(_ image: Image, _ level: Int) throws -> EncodedImage {
+            do {
+                return try ImageCodecs.encodePNG(image, options: PNGEncodeOptions(compressionLevel: level, iccProfile: icc))
+            } catch let error as CodecError {
+                throw PrepareError(rule: "encode", message: "PNG encoding failed: \(error.message)")
+            }
+        }
+        while true {
+            var out = try encode(current, 6)
+            if out.bytes.count > budget { out = try encode(current, 9) }
+            if out.bytes.count <= budget {
+                actions.append("re-encoded png")
+                return (Fitted(bytes: out, size: current.size), actions)
+            }
+            let factor = (Double(budget) / Double(out.bytes.count)).squareRoot() * 0.95
+            let next = PreparePlan.shrunk(current.size, by: factor, minSide: options.effectiveMinSide,
+                                          maxAspect: options.rules.maxAspect)
+            guard next.width * next.height < current.width * current.height else {
+                throw PrepareError(.fileSize, "PNG at \(current.size) is \(out.bytes.count) bytes, over the \(budget)-byte budget, and the image cannot shrink further")
+            }
+            actions.append("resized \(current.size)->\(next) \(options.filter) to fit \(budget) bytes")
+            current = input.resized(to: next, filter: options.filter, threads: options.threads)
+        }
+    }
+
+    static func hex(_ color: Color) -> String {
+        func h(_ v: UInt8) -> String { let s = String(v, radix: 16); return s.count == 1 ? "0" + s : s }
+        return "#" + h(color.red) + h(color.green) + h(color.blue)
+    }
+
+    static func prepareError(_ error: CodecError) -> PrepareError {
+        let rule: ValidationRule = switch error.code {
+        case .tooManyPixels: .tooManyPixels
+        case .unsupportedFormat: .unsupportedFormat
+        default: .corrupt
+        }
+        return PrepareError(rule, error.message)
+    }
+}

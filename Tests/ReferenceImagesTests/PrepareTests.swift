@@ -1,0 +1,408 @@
+import Foundation
+import ImageCodecs
+import ImageCore
+import Testing
+@testable import ReferenceImages
+
+/// Fixtures for the preparation tests: the shared corpus, read relative to the package root.
+enum PrepareCorpus {
+    static let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("../shared/corpus")
+
+    struct Entry: Sendable, CustomStringConvertible {
+        var path: String
+        var expected: String
+        var description: String { path }
+    }
+
+    /// Every row of corpus.tsv.
+    static let entries: [Entry] = {
+        guard let text = try? String(contentsOf: root.appendingPathComponent("corpus.tsv"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count >= 5 else { return nil }
+            return Entry(path: String(fields[0]), expected: String(fields[4]))
+        }
+    }()
+
+    static func bytes(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: root.appendingPathComponent(path)))
+    }
+
+    /// Why Pillow cannot referee, or `nil` when `python3` can import it.
+    static let pillowUnavailable: String? = {
+        guard let result = try? python(["-c", "import PIL"]) else { return "python3 is not installed" }
+        return result.status == 0 ? nil : "Pillow is not installed (pip install pillow)"
+    }()
+
+    static func python(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Pillow's verdict on each file: an empty string when it opens, fully decodes, is JPEG or PNG,
+    /// meets the upload rules and carries no EXIF orientation other than 1; otherwise the reason.
+    static func pillowVerdicts(_ paths: [String]) throws -> [String: String] {
+        let script = """
+        import sys, os
+        from PIL import Image
+        for path in sys.argv[1:]:
+            problems = []
+            try:
+                with Image.open(path) as im:
+                    fmt = im.format
+                    im.load()
+                    w, h = im.size
+                    orientation = im.getexif().get(274)
+                if fmt not in ('JPEG', 'PNG'): problems.append('format ' + str(fmt))
+                if w < 300 or h < 300: problems.append(f'size {w}x{h}')
+                if 2 * w > 5 * h or 2 * h > 5 * w: problems.append(f'aspect {w}x{h}')
+                if os.path.getsize(path) > 10485760: problems.append('bytes')
+                if orientation not in (None, 1): problems.append(f'orientation {orientation}')
+            except Exception as e:
+                problems.append('error ' + str(e).replace('\\n', ' '))
+            print(path + '\\t' + '; '.join(problems))
+        """
+        let result = try python(["-c", script] + paths)
+        var verdicts: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            verdicts[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return verdicts
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("klingkit-prepare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+func preparePSNR(_ a: Image, _ b: Image) -> Double {
+    var sum = 0.0
+    for i in 0..<a.pixels.count {
+        let d = Double(a.pixels[i]) - Double(b.pixels[i])
+        sum += d * d
+    }
+    let mse = sum / Double(a.pixels.count)
+    return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
+}
+
+@Suite("Preparation geometry")
+struct PreparePlanTests {
+    let options = PrepareOptions()
+
+    @Test("a wide image is padded to exactly 2.5:1, centred")
+    func padWide() {
+        let plan = PreparePlan(upright: Size(width: 3000, height: 1000), options: options)
+        #expect(plan.canvas == Size(width: 3000, height: 1200))
+        #expect(plan.content == Size(width: 3000, height: 1000))
+        #expect(plan.originX == 0 && plan.originY == 100)
+        #expect(!plan.isCropped && !plan.isResized && plan.isPadded)
+    }
+
+    @Test("a tall image is cropped at the centre or at an offset")
+    func cropTall() {
+        var options = self.options
+        options.fit = .crop
+        let plan = PreparePlan(upright: Size(width: 1000, height: 3000), options: options)
+        #expect(plan.region == Rect(x: 0, y: 250, width: 1000, height: 2500))
+        #expect(plan.canvas == Size(width: 1000, height: 2500))
+        options.cropAnchor = .offset(40)
+        #expect(PreparePlan(upright: Size(width: 1000, height: 3000), options: options).region.y == 40)
+        options.cropAnchor = .offset(9999)
+        #expect(PreparePlan(upright: Size(width: 1000, height: 3000), options: options).region.y == 500)
+        options.cropAnchor = .fraction(0)
+        #expect(PreparePlan(upright: Size(width: 1000, height: 3000), options: options).region.y == 0)
+    }
+
+    @Test("small images grow to the minimum short side, and the minimum may be raised")
+    func upscale() {
+        let plan = PreparePlan(upright: Size(width: 200, height: 200), options: options)
+        #expect(plan.canvas == Size(width: 300, height: 300) && plan.content == plan.canvas)
+        var options = self.options
+        options.minSide = 512
+        #expect(PreparePlan(upright: Size(width: 200, height: 100), options: options).canvas == Size(width: 1024, height: 512))
+        options.minSide = 100  // below the rule: the rule wins
+        #expect(PreparePlan(upright: Size(width: 200, height: 100), options: options).canvas == Size(width: 600, height: 300))
+    }
+
+    @Test("the maximum side shrinks, but never below the minimum")
+    func maxSide() {
+        var options = self.options
+        options.maxSide = 2048
+        let plan = PreparePlan(upright: Size(width: 4000, height: 3000), options: options)
+        #expect(plan.canvas == Size(width: 2048, height: 1536))
+        #expect(plan.shrinkOnLoad == 1)
+        options.maxSide = 1000  // exactly a quarter: decode at 1/4, nothing left to resample
+        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoad == 4)
+        options.maxSide = 1500
+        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoad == 2)
+        options.maxSide = 400
+        let tight = PreparePlan(upright: Size(width: 4000, height: 1600), options: options)
+        #expect(tight.canvas == Size(width: 750, height: 300))
+        #expect(tight.shrinkOnLoad == 4)
+    }
+
+    @Test("tiny extreme shapes come out legal", arguments: [(8, 32), (32, 8), (1, 1), (1, 1000), (300, 64), (2401, 960)])
+    func extremes(size: (Int, Int)) {
+        for fit in PrepareOptions.Fit.allCases {
+            var options = self.options
+            options.fit = fit
+            let plan = PreparePlan(upright: Size(width: size.0, height: size.1), options: options)
+            let c = plan.canvas
+            #expect(min(c.width, c.height) >= 300, "\(fit) \(size) -> \(c)")
+            #expect(2 * c.width <= 5 * c.height && 2 * c.height <= 5 * c.width, "\(fit) \(size) -> \(c)")
+            #expect(plan.content.width <= c.width && plan.content.height <= c.height)
+        }
+    }
+}
+
+@Suite("Lossless metadata removal")
+struct MetadataStripperTests {
+    @Test("JPEG: EXIF goes, pixels and ICC stay identical")
+    func jpeg() throws {
+        let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")
+        let result = try #require(MetadataStripper.stripJPEG(bytes))
+        #expect(result.removed.contains("APP1 Exif"))
+        #expect(result.bytes.count < bytes.count)
+        #expect(try ImageCodecs.decode(result.bytes).image == ImageCodecs.decode(bytes).image)
+        // Idempotent: a stripped file has nothing left to strip and comes back byte for byte.
+        let again = try #require(MetadataStripper.stripJPEG(result.bytes))
+        #expect(again.removed.isEmpty && again.bytes == result.bytes)
+        let icc = try PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")
+        let kept = try #require(MetadataStripper.stripJPEG(icc))
+        #expect(try ImageCodecs.decode(kept.bytes).iccProfile == ImageCodecs.decode(icc).iccProfile)
+        #expect(try ImageCodecs.decode(icc).iccProfile != nil)
+    }
+
+    @Test("JPEG: progressive scans and trailing data are handled")
+    func progressive() throws {
+        let bytes = try PrepareCorpus.bytes("jpeg/jpegdec_progressive3.jpg")
+        let result = try #require(MetadataStripper.stripJPEG(bytes))
+        #expect(try ImageCodecs.decode(result.bytes).image == ImageCodecs.decode(bytes).image)
+        let padded = bytes + Array("trailing secret".utf8)
+        let trimmed = try #require(MetadataStripper.stripJPEG(padded))
+        #expect(trimmed.bytes == result.bytes)
+        #expect(MetadataStripper.stripJPEG(Array(bytes.prefix(bytes.count / 2))) == nil)
+    }
+
+    @Test("PNG: text chunks go, pixels stay identical")
+    func png() throws {
+        let bytes = try PrepareCorpus.bytes("png/pillow_itxt_chunks.png")
+        let result = try #require(MetadataStripper.stripPNG(bytes))
+        #expect(result.removed.contains("iTXt"))
+        #expect(try ImageCodecs.decode(result.bytes).image == ImageCodecs.decode(bytes).image)
+        #expect(!String(decoding: result.bytes, as: UTF8.self).contains("iTXt"))
+    }
+}
+
+@Suite("Preparing images")
+struct PrepareTests {
+    let preparer = ReferenceImagePreparer()
+    let validator = ReferenceImageValidator()
+
+    @Test("every corpus file: rule-breakers come out valid (our validator and Pillow agree), undecodable ones are refused")
+    func corpus() throws {
+        try #require(!PrepareCorpus.entries.isEmpty, "corpus.tsv not found under ../shared/corpus")
+        let dir = try PrepareCorpus.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var written: [String: String] = [:]
+        for entry in PrepareCorpus.entries {
+            let bytes = try PrepareCorpus.bytes(entry.path)
+            let report = validator.validate(bytes: bytes, name: entry.path)
+            let undecodable = report.violations.contains { [.corrupt, .unsupportedFormat, .tooManyPixels].contains($0.rule) }
+            if entry.expected == "invalid-decode" {
+                #expect(undecodable, "\(entry.path): the corpus says undecodable, the validator says \(report.rules)")
+            }
+            do {
+                let prepared = try preparer.prepare(bytes: bytes, name: entry.path)
+                #expect(!undecodable, "\(entry.path): undecodable (\(report.rules)) but prepare produced output")
+                let check = validator.validate(bytes: prepared.encoded.bytes, name: entry.path)
+                #expect(check.isValid, "\(entry.path): output fails \(check.violations.map(\.message)) after \(prepared.actions)")
+                #expect(check.width == prepared.width && check.height == prepared.height)
+                #expect(check.orientation == 1, "\(entry.path): orientation \(check.orientation) left in the output")
+                if entry.expected == "valid" && report.orientation == 1 {
+                    // Already passing: copied, at most with metadata removed, never re-encoded.
+                    #expect(prepared.actions.allSatisfy { $0 == "stripped metadata" }, "\(entry.path): \(prepared.actions)")
+                    if prepared.actions.isEmpty { #expect(prepared.encoded.bytes == bytes, "\(entry.path) not copied byte for byte") }
+                }
+                let out = dir.appendingPathComponent(entry.path.replacingOccurrences(of: "/", with: "__") + "." + prepared.encoded.format.fileExtension)
+                try Data(prepared.encoded.bytes).write(to: out)
+                written[out.path] = entry.path
+            } catch let error as PrepareError {
+                #expect(undecodable, "\(entry.path): refused (\(error)) although it decodes")
+                #expect(["corrupt", "unsupported-format", "too-many-pixels"].contains(error.rule), "\(entry.path): \(error)")
+            }
+        }
+        #expect(written.count >= 200)
+        if let reason = PrepareCorpus.pillowUnavailable {
+            withKnownIssue("Pillow referee skipped: \(reason)") { throw PrepareError(rule: "skipped", message: reason) }
+            return
+        }
+        let verdicts = try PrepareCorpus.pillowVerdicts(Array(written.keys))
+        #expect(verdicts.count == written.count, "Pillow reported \(verdicts.count) of \(written.count) files")
+        for (path, problem) in verdicts where !problem.isEmpty {
+            Issue.record("Pillow rejects the prepared \(written[path] ?? path): \(problem)")
+        }
+    }
+
+    @Test("EXIF-oriented photos come out upright, with no orientation tag", arguments: 2...8)
+    func orientation(value: Int) throws {
+        let upright = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")).image
+        let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_\(value).jpg")
+        let prepared = try preparer.prepare(bytes: bytes, name: "Landscape_\(value).jpg")
+        #expect(prepared.actions.first == "oriented(\(value))")
+        #expect(prepared.actions.contains("stripped metadata"))
+        let decoded = try ImageCodecs.decode(prepared.encoded.bytes)
+        #expect(decoded.header.orientation == 1)
+        #expect(MetadataStripper.stripJPEG(prepared.encoded.bytes)?.removed.contains("APP1 Exif") == false)
+        #expect(decoded.image.size == upright.size)
+        let db = preparePSNR(decoded.image, upright)
+        // Each Landscape_N was encoded separately from its own rotated pixels, so ~29 dB is the match level.
+        #expect(db >= 27, "Landscape_\(value) vs the upright reference: \(db) dB")
+        // The comparison can fail: the same output against a wrong rotation is far off.
+        let wrong = preparePSNR(decoded.image, upright.oriented(exif: 3))
+        #expect(wrong < 18, "a 180° turn scores \(wrong) dB")
+    }
+
+    @Test("portrait photos match Pillow's exif_transpose", arguments: 5...8)
+    func portraitAgainstPillow(value: Int) throws {
+        if let reason = PrepareCorpus.pillowUnavailable {
+            withKnownIssue("Pillow reference skipped: \(reason)") { throw PrepareError(rule: "skipped", message: reason) }
+            return
+        }
+        let dir = try PrepareCorpus.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = PrepareCorpus.root.appendingPathComponent("exif-orientation/Portrait_\(value).jpg").path
+        let reference = dir.appendingPathComponent("ref.png").path
+        let result = try PrepareCorpus.python(["-c", """
+            import sys
+            from PIL import Image, ImageOps
+            ImageOps.exif_transpose(Image.open(sys.argv[1])).convert('RGB').save(sys.argv[2])
+            """, source, reference])
+        try #require(result.status == 0, "\(result.stdout)")
+        let expected = try ImageCodecs.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: reference)))).image
+        let prepared = try preparer.prepare(bytes: PrepareCorpus.bytes("exif-orientation/Portrait_\(value).jpg"), name: "p")
+        let got = try ImageCodecs.decode(prepared.encoded.bytes).image
+        #expect(got.size == expected.size)
+        #expect(preparePSNR(got, expected) >= 30)
+    }
+
+    @Test("the byte budget is met with the highest quality that fits")
+    func byteBudget() throws {
+        let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")
+        var options = PrepareOptions()
+        options.maxBytes = 150_000
+        let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l")
+        #expect(prepared.encoded.bytes.count <= 150_000)
+        let q = try #require(prepared.actions.compactMap { $0.hasPrefix("re-encoded jpeg q=") ? Int($0.dropFirst(18)) : nil }.first)
+        #expect(q < 90)
+        let image = try ImageCodecs.decode(bytes).image
+        if q < 90 && !prepared.actions.contains(where: { $0.contains("to fit") }) {
+            let oneUp = try ImageCodecs.encodeJPEG(image, options: JPEGEncodeOptions(quality: q + 1))
+            #expect(oneUp.bytes.count > 150_000, "quality \(q + 1) would also have fitted")
+        }
+        // A budget below what quality 60 gives at full size: the image shrinks instead.
+        options.maxBytes = 40_000
+        let small = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l")
+        #expect(small.encoded.bytes.count <= 40_000)
+        #expect(small.actions.contains { $0.contains("to fit 40000 bytes") })
+        #expect(validator.validate(bytes: small.encoded.bytes, name: "l").isValid)
+        // An impossible budget is refused, naming the rule.
+        options.maxBytes = 500
+        #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l") }
+    }
+
+    @Test("transparency is flattened onto the background for JPEG; kept for PNG")
+    func flatten() throws {
+        var image = try Image(width: 400, height: 400, format: .rgba, fill: .transparent)
+        for i in stride(from: 0, to: 200 * 400 * 4, by: 4) {
+            image.pixels[i] = 20; image.pixels[i + 1] = 40; image.pixels[i + 2] = 200; image.pixels[i + 3] = 255
+        }
+        let png = try ImageCodecs.encodePNG(image).bytes
+        var options = PrepareOptions()
+        options.format = .jpeg
+        options.background = Color(red: 255, green: 0, blue: 0)
+        let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
+        #expect(prepared.encoded.format == .jpeg)
+        #expect(prepared.actions.contains("flattened alpha onto #ff0000"))
+        let decoded = try ImageCodecs.decode(prepared.encoded.bytes).image
+        let bottom = (350 * 400 + 200) * 3, top = (50 * 400 + 200) * 3
+        #expect(decoded.pixels[bottom] > 240 && decoded.pixels[bottom + 1] < 20 && decoded.pixels[bottom + 2] < 20)
+        #expect(decoded.pixels[top + 2] > 180 && decoded.pixels[top] < 50)
+        // Auto keeps PNG when it must re-encode a transparent image (here: too small).
+        let small = try ImageCodecs.encodePNG(image.resized(to: Size(width: 200, height: 200))).bytes
+        let auto = try ReferenceImagePreparer().prepare(bytes: small, name: "s.png")
+        #expect(auto.encoded.format == .png)
+        #expect(try ImageCodecs.decode(auto.encoded.bytes).image.hasTransparency)
+    }
+
+    @Test("a photographic PNG that must be re-encoded becomes JPEG when smaller")
+    func pngToJPEG() throws {
+        let photo = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"),
+                                           options: DecodeOptions(jpegScale: 8)).image
+        let png = try ImageCodecs.encodePNG(photo).bytes
+        let prepared = try ReferenceImagePreparer().prepare(bytes: png, name: "photo.png")
+        #expect(prepared.encoded.format == .jpeg)
+        #expect(prepared.actions.contains("converted png->jpeg"))
+        #expect(prepared.width == 450 && prepared.height == 300)
+    }
+
+    @Test("shrink-on-load decodes a JPEG at a DCT scale when the target is at most half size")
+    func shrinkOnLoad() throws {
+        var options = PrepareOptions()
+        options.maxSide = 600
+        let prepared = try ReferenceImagePreparer(options: options).prepare(
+            bytes: PrepareCorpus.bytes("exif-orientation/Landscape_6.jpg"), name: "l6")
+        #expect(prepared.actions.contains("shrink-on-load 1/2"))
+        #expect(prepared.width == 600 && prepared.height == 400)
+        #expect(prepared.actions.contains("oriented(6)"))
+    }
+
+    @Test("pad styles and crop give the documented sizes")
+    func padAndCrop() throws {
+        let wide = try ImageCodecs.encodeJPEG(noise(width: 1500, height: 400)).bytes
+        for style in PrepareOptions.PadStyle.allCases {
+            var options = PrepareOptions()
+            options.padStyle = style
+            let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: wide, name: "w")
+            #expect(prepared.width == 1500 && prepared.height == 600)
+            #expect(prepared.actions.contains { $0.hasPrefix("padded 1500x400->1500x600") })
+        }
+        var options = PrepareOptions()
+        options.fit = .crop
+        let cropped = try ReferenceImagePreparer(options: options).prepare(bytes: wide, name: "w")
+        #expect(cropped.actions.first == "cropped 1500x400->1000x400")
+        #expect(cropped.width == 1000 && cropped.height == 400)
+    }
+
+    @Test("undecodable and non-image input is refused with the rule named")
+    func refusals() {
+        #expect(throws: PrepareError(.unsupportedFormat, "")) {
+            do { _ = try preparer.prepare(bytes: Array("GIF89a hello".utf8), name: "x.gif") } catch let e as PrepareError {
+                throw PrepareError(rule: e.rule, message: "")
+            }
+        }
+        let truncated = Array((try? PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"))?.prefix(20_000) ?? [])
+        #expect(throws: PrepareError.self) { try preparer.prepare(bytes: truncated, name: "t.jpg") }
+    }
+
+    func noise(width: Int, height: Int) -> Image {
+        var state: UInt32 = 12345
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for i in 0..<pixels.count {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            pixels[i] = UInt8(truncatingIfNeeded: (state >> 24) / 2 + UInt32(i / 3 % width) / 12)
+        }
+        return try! Image(width: width, height: height, format: .rgb, pixels: pixels)
+    }
+}

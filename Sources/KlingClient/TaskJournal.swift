@@ -1,0 +1,148 @@
+import Foundation
+
+/// Which API route a task belongs to (it decides the query path).
+public enum TaskKind: String, Sendable, Codable {
+    /// `/v1/images/generations` (text→image and image→image).
+    case generation
+    /// `/v1/images/multi-image2image`.
+    case multiImage = "multi-image"
+
+    var path: String { self == .generation ? "/v1/images/generations" : "/v1/images/multi-image2image" }
+}
+
+/// One submitted (or being submitted) request, as kept in a ``TaskJournal``.
+public struct JournalEntry: Sendable, Codable, Equatable {
+    /// Where the entry is in its life.
+    public enum State: String, Sendable, Codable {
+        /// Written before the create call is sent: the task may or may not exist on the server.
+        case submitting
+        /// The server accepted the create; ``JournalEntry/taskID`` is known.
+        case submitted
+        /// Finished and every image downloaded (nothing left to do).
+        case completed
+        /// The task ended `failed` (``JournalEntry/message`` holds `task_status_msg`).
+        case failed
+        /// The server never created the task (an ambiguous create that the server does not know).
+        case notCreated = "not-created"
+    }
+
+    /// The `external_task_id` sent with the create: the key of the entry.
+    public var externalTaskID: String
+    public var taskID: String?
+    public var kind: TaskKind
+    /// `kling` or `cometapi`.
+    public var provider: String
+    public var baseURL: String
+    public var state: State
+    /// Images requested (`n`).
+    public var count: Int
+    /// Where results go (`<outputDirectory>/<task_id>/<index>.<ext>`), if the caller downloads them.
+    public var outputDirectory: String?
+    /// Also fetch the watermarked images.
+    public var includeWatermarked: Bool
+    /// A contact sheet to write after downloading, if any.
+    public var sheetPath: String?
+    /// Written files, once downloaded.
+    public var files: [String]
+    /// Failure reason or note.
+    public var message: String?
+    /// Unix seconds.
+    public var createdAt: Double
+    public var updatedAt: Double
+
+    /// Whether `klingkit resume` still has something to do for this entry.
+    public var isUnfinished: Bool { state == .submitting || state == .submitted }
+
+    public init(externalTaskID: String, taskID: String? = nil, kind: TaskKind, provider: String, baseURL: String,
+                state: State = .submitting, count: Int = 1, outputDirectory: String? = nil,
+                includeWatermarked: Bool = false, sheetPath: String? = nil, files: [String] = [],
+                message: String? = nil, createdAt: Double = 0, updatedAt: Double = 0) {
+        self.externalTaskID = externalTaskID
+        self.taskID = taskID
+        self.kind = kind
+        self.provider = provider
+        self.baseURL = baseURL
+        self.state = state
+        self.count = count
+        self.outputDirectory = outputDirectory
+        self.includeWatermarked = includeWatermarked
+        self.sheetPath = sheetPath
+        self.files = files
+        self.message = message
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A durable record of submitted tasks, one small JSON file per request in a directory.
+///
+/// ``KlingClient/submit(_:options:)`` writes the entry (state `submitting`) **before** the create call
+/// is sent and again (state `submitted`, with the task id) **before** it returns, each write atomic and
+/// `fsync`'d, so a process killed at any moment leaves enough on disk for `klingkit resume` to find
+/// every task, by `task_id` or by `external_task_id`, without submitting anything twice.
+/// Entries hold no credentials (only the provider name and base URL). The directory is created 0700.
+public final class TaskJournal: Sendable {
+    /// The journal folder.
+    public let directory: URL
+
+    /// Opens (creating if needed) a journal in `directory`.
+    /// - Throws: ``ClientError`` (`journal`) if the folder cannot be created.
+    public init(directory: URL) throws {
+        self.directory = directory.standardizedFileURL
+        try AtomicFile.makeDirectory(self.directory, permissions: 0o700)
+    }
+
+    /// `$KLINGKIT_JOURNAL`, else `$XDG_STATE_HOME/klingkit/journal`, else `~/.local/state/klingkit/journal`.
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let dir = environment["KLINGKIT_JOURNAL"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty {
+            return URL(fileURLWithPath: state).appendingPathComponent("klingkit/journal")
+        }
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        return home.appendingPathComponent(".local/state/klingkit/journal")
+    }
+
+    private func url(for externalID: String) -> URL {
+        directory.appendingPathComponent(SafePath.component(forTaskID: externalID) + ".json")
+    }
+
+    /// Writes (replaces) the entry durably.
+    public func record(_ entry: JournalEntry) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let data: Data
+        do { data = try encoder.encode(entry) } catch {
+            throw ClientError(.journal, "cannot encode journal entry: \(error)")
+        }
+        try AtomicFile.write(Array(data), to: url(for: entry.externalTaskID), permissions: 0o600)
+    }
+
+    /// The entry for an external id, if any.
+    public func entry(externalTaskID: String) throws -> JournalEntry? {
+        let file = url(for: externalTaskID)
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return try read(file)
+    }
+
+    /// Every entry, oldest first.
+    public func entries() throws -> [JournalEntry] {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
+            throw ClientError(.journal, "cannot list \(directory.path): \(error.localizedDescription)")
+        }
+        return try names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            .map { try read(directory.appendingPathComponent($0)) }
+            .sorted { ($0.createdAt, $0.externalTaskID) < ($1.createdAt, $1.externalTaskID) }
+    }
+
+    /// Entries still `submitting` or `submitted`.
+    public func unfinished() throws -> [JournalEntry] { try entries().filter(\.isUnfinished) }
+
+    private func read(_ file: URL) throws -> JournalEntry {
+        do {
+            return try JSONDecoder().decode(JournalEntry.self, from: Data(contentsOf: file))
+        } catch {
+            throw ClientError(.journal, "journal entry \(file.path) is unreadable: \(error)")
+        }
+    }
+}

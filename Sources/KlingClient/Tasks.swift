@@ -1,0 +1,305 @@
+import Foundation
+import KlingModels
+import NIOHTTP1
+
+extension KlingClient {
+    // MARK: - Submitting
+
+    /// Submits an already encoded generations body (images as base64 or URLs), validated first.
+    ///
+    /// Most callers use ``submit(_:options:)`` with a ``GenerationRequest``; this is for bodies built
+    /// by hand. An `external_task_id` is generated when the body has none.
+    /// - Throws: ``ClientError`` `invalidRequest` (nothing sent) or the API failure after retries.
+    public func submit(wire request: ImageGenerationRequest, options: SubmitOptions = .init()) async throws -> SubmittedTask {
+        var request = request
+        if (request.externalTaskID ?? "").isEmpty { request.externalTaskID = UUID().uuidString.lowercased() }
+        try Self.check(RequestRules.validate(request))
+        let body = try Self.encodeBody(request)
+        return try await createExactlyOnce(kind: .generation, body: body, externalID: request.externalTaskID!,
+                                           slots: request.imageCount, options: options)
+    }
+
+    /// Submits an already encoded multi-image body, validated first.
+    public func submit(wire request: MultiImageRequest, options: SubmitOptions = .init()) async throws -> SubmittedTask {
+        var request = request
+        if (request.externalTaskID ?? "").isEmpty { request.externalTaskID = UUID().uuidString.lowercased() }
+        try Self.check(RequestRules.validate(request))
+        let body = try Self.encodeBody(request)
+        return try await createExactlyOnce(kind: .multiImage, body: body, externalID: request.externalTaskID!,
+                                           slots: request.imageCount, options: options)
+    }
+
+    static func check(_ violations: [FieldViolation]) throws {
+        guard let first = violations.first else { return }
+        let all = violations.map(\.message).joined(separator: "; ")
+        throw ClientError(.invalidRequest, all, field: first.field)
+    }
+
+    static func encodeBody<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do { return Array(try encoder.encode(value)) } catch {
+            throw ClientError(.invalidRequest, "cannot encode the request: \(error)")
+        }
+    }
+
+    /// The exactly-once create: journal first, queue for a slot, send, and after any ambiguous failure
+    /// ask the server for the external id before sending again.
+    func createExactlyOnce(kind: TaskKind, body: [UInt8], externalID: String, slots: Int,
+                           options: SubmitOptions) async throws -> SubmittedTask {
+        let clock = configuration.clock
+        var entry = JournalEntry(externalTaskID: externalID, kind: kind, provider: configuration.provider.name,
+                                 baseURL: configuration.baseURL, state: .submitting, count: slots,
+                                 outputDirectory: options.outputDirectory, includeWatermarked: options.includeWatermarked,
+                                 sheetPath: options.sheetPath, createdAt: clock.unixTime, updatedAt: clock.unixTime)
+        let journal = configuration.journal
+        var knownBefore = false
+        if let journal {
+            if let previous = try journal.entry(externalTaskID: externalID) {
+                // The same logical request again (a retry by the caller): never create a second task.
+                knownBefore = true
+                if let id = previous.taskID {
+                    let task = try await self.task(id: id, kind: previous.kind)
+                    return SubmittedTask(taskID: id, externalTaskID: externalID, kind: previous.kind, task: task,
+                                         recovered: true, attempts: 0)
+                }
+                entry.createdAt = previous.createdAt
+            }
+            try journal.record(entry)
+        }
+
+        if let limit = queue.limit, slots > limit {
+            throw ClientError(.invalidRequest, "n = \(slots) is more than the concurrency limit of \(limit) images", field: "n")
+        }
+        let ticket = await queue.enqueue()
+        do {
+            try await waitForSlots(ticket: ticket, slots: slots)
+        } catch {
+            await queue.abandon(ticket: ticket)
+            throw error
+        }
+
+        var delays = configuration.retry.delays(jitter: configuration.jitter)
+        let start = clock.monotonic
+        var uncertain = knownBefore   // a task with this external id may exist
+        var resigned = false
+        var attempts = 0
+        while true {
+            do {
+                if uncertain, let existing = try await findTask(externalID: externalID, kind: kind) {
+                    return try await accept(existing, entry: &entry, ticket: ticket, kind: kind, recovered: true, attempts: attempts)
+                }
+                uncertain = false
+                let token = currentToken()
+                attempts += 1
+                do {
+                    let success = try await attempt(method: .POST, path: kind.path, body: body, token: token)
+                    guard let task = try Self.decodeData(TaskObject.self, from: success, what: "create"),
+                          let id = task.taskID, !id.isEmpty else {
+                        throw AttemptFailure(error: ClientError(.invalidResponse, "create answered success without a task_id",
+                                                                httpStatus: success.status, requestID: success.requestID,
+                                                                isRetryable: true), ambiguous: true)
+                    }
+                    return try await accept(task, entry: &entry, ticket: ticket, kind: kind, recovered: false, attempts: attempts)
+                } catch let failure as AttemptFailure {
+                    if let code = failure.error.businessCode, BusinessCode(code).needsFreshToken, let tokens, !resigned {
+                        resigned = true
+                        tokens.invalidate(token)
+                        continue
+                    }
+                    if failure.ambiguous { uncertain = true }
+                    // A duplicate external id after an attempt whose outcome we could not see: it is ours.
+                    if failure.error.businessCode == BusinessCode.invalidParameter.rawValue, attempts > 1,
+                       failure.error.message.lowercased().contains("external_task_id") {
+                        uncertain = true
+                        continue
+                    }
+                    throw failure
+                }
+            } catch let failure as AttemptFailure {
+                guard failure.error.isRetryable else {
+                    await queue.cancel(ticket: ticket)
+                    if !uncertain { try? markNotCreated(&entry, failure.error) }
+                    throw failure.error
+                }
+                do {
+                    try await backoff(after: failure, delays: &delays, start: start, attempts: attempts)
+                } catch {
+                    await queue.cancel(ticket: ticket)
+                    if !uncertain { try? markNotCreated(&entry, failure.error) }
+                    throw error
+                }
+            } catch let error as ClientError {
+                // A recovery query failed for good (auth, configuration): the task may exist; keep the
+                // journal entry `submitting` so `resume` can settle it.
+                await queue.cancel(ticket: ticket)
+                throw error
+            }
+        }
+    }
+
+    private func accept(_ task: TaskObject, entry: inout JournalEntry, ticket: Int, kind: TaskKind,
+                        recovered: Bool, attempts: Int) async throws -> SubmittedTask {
+        let id = task.taskID ?? ""
+        await queue.bind(ticket: ticket, taskID: id, kind: kind)
+        if task.taskStatus?.isTerminal == true { await queue.release(taskID: id) }
+        if let journal = configuration.journal {
+            entry.taskID = id
+            entry.state = .submitted
+            entry.updatedAt = configuration.clock.unixTime
+            try journal.record(entry)   // durable before the caller hears of the task
+        }
+        return SubmittedTask(taskID: id, externalTaskID: entry.externalTaskID, kind: kind, task: task,
+                             recovered: recovered, attempts: attempts)
+    }
+
+    private func markNotCreated(_ entry: inout JournalEntry, _ error: ClientError) throws {
+        guard let journal = configuration.journal else { return }
+        entry.state = .notCreated
+        entry.message = error.description
+        entry.updatedAt = configuration.clock.unixTime
+        try journal.record(entry)
+    }
+
+    /// Waits (first come, first served) until `slots` images fit under the client-side limit,
+    /// refreshing the tasks that hold slots so finished ones give theirs back.
+    private func waitForSlots(ticket: Int, slots: Int) async throws {
+        while !(await queue.tryAcquire(ticket: ticket, slots: slots)) {
+            try Task.checkCancellation()
+            for holder in await queue.holders {
+                _ = try? await task(id: holder.id, kind: holder.kind)
+            }
+            if await queue.tryAcquire(ticket: ticket, slots: slots) { return }
+            try await configuration.clock.sleep(for: configuration.polling.interval)
+        }
+    }
+
+    // MARK: - Querying
+
+    /// One task by id.
+    /// - Parameter kind: the route it was created on (multi-image tasks live under their own route).
+    /// - Throws: ``ClientError`` (`notFound` when the server does not know the id).
+    public func task(id: String, kind: TaskKind = .generation) async throws -> TaskObject {
+        let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? id
+        let success: APISuccess
+        do {
+            success = try await call(method: .GET, path: kind.path + "/" + encoded, idempotent: true)
+        } catch var error as ClientError {
+            if error.code == .notFound { await queue.release(taskID: id) }
+            error.taskID = error.taskID ?? id
+            throw error
+        }
+        guard let task = try Self.decodeData(TaskObject.self, from: success, what: "query") else {
+            throw ClientError(.invalidResponse, "query answered without data", httpStatus: success.status,
+                              requestID: success.requestID, taskID: id)
+        }
+        if task.taskStatus?.isTerminal == true { await queue.release(taskID: id) }
+        return task
+    }
+
+    /// One task by id, trying the generations route and then the multi-image route.
+    public func task(anyKindID id: String) async throws -> (TaskObject, TaskKind) {
+        do {
+            return (try await task(id: id, kind: .generation), .generation)
+        } catch let error as ClientError where error.code == .notFound {
+            return (try await task(id: id, kind: .multiImage), .multiImage)
+        }
+    }
+
+    /// One task by the caller's `external_task_id`.
+    /// - Throws: ``ClientError`` `notFound` when no task has that id.
+    public func task(externalID: String, kind: TaskKind = .generation) async throws -> TaskObject {
+        guard let task = try await findTask(externalID: externalID, kind: kind) else {
+            throw ClientError(.notFound, "no task has external_task_id \(externalID)")
+        }
+        return task
+    }
+
+    /// The task with an external id, or `nil` if the server has none (retries transient failures).
+    func findTask(externalID: String, kind: TaskKind) async throws -> TaskObject? {
+        let success: APISuccess
+        do {
+            success = try await call(method: .GET, path: kind.path, query: [("external_task_id", externalID)], idempotent: true)
+        } catch let error as ClientError where error.code == .notFound {
+            return nil
+        }
+        let value = try Self.decodeData(JSONValue.self, from: success, what: "query by external_task_id")
+        let candidates: [JSONValue]
+        switch value {
+        case .array(let items)?: candidates = items
+        case .object?: candidates = [value!]
+        default: candidates = []
+        }
+        for candidate in candidates {
+            let data = try JSONEncoder().encode(candidate)
+            guard let task = try? JSONDecoder().decode(TaskObject.self, from: data), task.taskID != nil else { continue }
+            // Trust the echo when present: a server that ignores the filter must not hand us someone else's task.
+            if let echoed = task.externalTaskID, echoed != externalID { continue }
+            return task
+        }
+        return nil
+    }
+
+    /// A page of tasks, newest first (the native list route; CometAPI documents none).
+    /// - Parameters:
+    ///   - page: 1…1000. - pageSize: 1…500.
+    public func list(page: Int = 1, pageSize: Int = 30, kind: TaskKind = .generation) async throws -> [TaskObject] {
+        guard PageQuery.pageNumRange.contains(page) else {
+            throw ClientError(.invalidRequest, "page must be in 1...1000, got \(page)", field: "pageNum")
+        }
+        guard PageQuery.pageSizeRange.contains(pageSize) else {
+            throw ClientError(.invalidRequest, "page size must be in 1...500, got \(pageSize)", field: "pageSize")
+        }
+        let success = try await call(method: .GET, path: kind.path,
+                                     query: [("pageNum", String(page)), ("pageSize", String(pageSize))], idempotent: true)
+        return try Self.decodeData([TaskObject].self, from: success, what: "list") ?? []
+    }
+
+    // MARK: - Waiting
+
+    /// Polls a task until it ends, per ``ClientConfiguration/polling``.
+    ///
+    /// Transient query failures are tolerated (the next poll tries again); the wait ends on `succeed`,
+    /// on `failed`, on a final error, or at the polling timeout.
+    /// - Parameters:
+    ///   - queryFirst: query at once instead of waiting the initial delay (e.g. when resuming).
+    ///   - progress: called with every answer (status changes and all).
+    /// - Returns: the succeeded task.
+    /// - Throws: ``ClientError`` `taskFailed` carrying `task_status_msg`; `deadlineExceeded` (the task
+    ///   may still finish: resume later).
+    public func waitForCompletion(taskID: String, kind: TaskKind = .generation, queryFirst: Bool = false,
+                                  progress: (@Sendable (TaskObject) -> Void)? = nil) async throws -> TaskObject {
+        var delays = configuration.polling.delays(jitter: configuration.jitter)
+        var first = true
+        var lastError: ClientError?
+        while true {
+            if !(first && queryFirst) {
+                guard let delay = delays.next() else {
+                    throw ClientError(.deadlineExceeded,
+                                      "task still not finished after \(configuration.polling.timeout)" +
+                                        (lastError.map { " (last error: \($0.description))" } ?? "") + "; resume it later",
+                                      taskID: taskID, isRetryable: true)
+                }
+                try await configuration.clock.sleep(for: delay)
+            }
+            first = false
+            let task: TaskObject
+            do {
+                task = try await self.task(id: taskID, kind: kind)
+            } catch let error as ClientError where error.isRetryable {
+                lastError = error
+                continue
+            }
+            progress?(task)
+            switch task.taskStatus {
+            case .succeed?:
+                return task
+            case .failed?:
+                let reason = (task.taskStatusMessage ?? "").isEmpty ? "the service gave no reason" : task.taskStatusMessage!
+                throw ClientError(.taskFailed, reason, taskID: taskID)
+            default:
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import FastBase64
+import ImageCodecs
+import ImageCore
+import KlingModels
+import ReferenceImages
+
+/// Checks the content of every image field of a request with the project's own codecs and upload rules
+/// (kling-api.md §4), and keeps a small copy of each valid image for the result renderer.
+struct ReferenceIntake: Sendable {
+    /// Longest side of the kept copy, in pixels.
+    static let thumbnailSide = 384
+
+    var validator: ReferenceImageValidator
+
+    init(maxImageBytes: Int) {
+        var rules = UploadRules()
+        rules.maxBytes = maxImageBytes
+        validator = ReferenceImageValidator(rules: rules)
+    }
+
+    struct Outcome: Sendable {
+        var violations: [FieldViolation] = []
+        /// One entry per image field that held base64 and passed (URLs are accepted unchecked: the
+        /// emulator does not reach the internet).
+        var thumbnails: [Image] = []
+    }
+
+    /// Checks the given `(field, value)` pairs, whose string form has already passed
+    /// ``RequestRules/checkImageString(_:field:)``.
+    func check(_ fields: [(field: String, value: String)]) -> Outcome {
+        var outcome = Outcome()
+        for (field, value) in fields {
+            let lower = value.prefix(8).lowercased()
+            if lower.hasPrefix("http://") || lower.hasPrefix("https://") { continue }
+            let bytes: [UInt8]
+            do {
+                bytes = try Base64.decode(Array(value.utf8))
+            } catch {
+                outcome.violations.append(.init(field: field, rule: .imageEncoding, message: "\(field): base64 does not decode (\(error))"))
+                continue
+            }
+            let report = validator.validate(bytes: bytes, name: field)
+            if !report.isValid {
+                for violation in report.violations {
+                    outcome.violations.append(.init(
+                        field: field, rule: FieldViolation.Rule(rawValue: violation.rule.rawValue),
+                        message: "\(field): \(violation.rule.rawValue): \(violation.message)"))
+                }
+                continue
+            }
+            if let thumbnail = Self.thumbnail(of: bytes) { outcome.thumbnails.append(thumbnail) }
+        }
+        return outcome
+    }
+
+    /// A small upright RGB copy of an encoded image; `nil` if it does not decode (already refused then).
+    static func thumbnail(of bytes: [UInt8]) -> Image? {
+        guard let header = try? ImageCodecs.probe(bytes) else { return nil }
+        var options = DecodeOptions()
+        if header.format == .jpeg {
+            // Decode at 1/2, 1/4 or 1/8 in the DCT domain when the image stays above the thumbnail size.
+            let short = min(header.width, header.height)
+            for scale in [8, 4, 2] where short / scale >= thumbnailSide {
+                options.jpegScale = scale
+                break
+            }
+        }
+        guard let decoded = try? ImageCodecs.decode(bytes, options: options) else { return nil }
+        let upright = decoded.image.oriented(exif: decoded.header.orientation).converted(to: .rgb)
+        let fit = ResultRenderer.fitted(upright.width, upright.height, into: min(thumbnailSide, max(upright.width, upright.height)))
+        if fit.width == upright.width && fit.height == upright.height { return upright }
+        return upright.resized(to: Size(width: fit.width, height: fit.height))
+    }
+}

@@ -1,0 +1,245 @@
+import ImageCodecs
+import ImageCore
+import KlingModels
+
+/// What a result image is made from: everything that decides its pixels. Two tasks with the same
+/// spec get the same images, so a test or a person can tell which request produced a picture.
+struct RenderSpec: Sendable {
+    /// The prompt, drawn across the top and hashed into the background.
+    var prompt: String
+    /// The model name, drawn in the footer and hashed.
+    var model: String
+    /// Output size in pixels (from `aspect_ratio` × `resolution`).
+    var width: Int
+    var height: Int
+    /// How many images the task makes (drawn as `#i/n`).
+    var count: Int
+    /// Downscaled RGB copies of the reference images (at most ``ReferenceIntake/thumbnailSide`` a side),
+    /// drawn as insets along the bottom edge and hashed into the background.
+    var references: [Image]
+}
+
+/// Draws result images: a colour field whose palette and pattern are seeded by a hash of the prompt,
+/// model, index and reference pixels; the prompt in a bitmap font on a darkened band at the top;
+/// the reference images inset along the bottom; `#index/n` and the model in the footer. The
+/// watermarked copy adds a translucent banner. Deterministic: no clock, no randomness.
+enum ResultRenderer {
+    /// The pixels of image `index` (0-based) of a task.
+    static func render(_ spec: RenderSpec, index: Int, watermark: Bool) throws -> Image {
+        let width = spec.width, height = spec.height
+        var seed = fnv1a64(Array(spec.prompt.utf8)) ^ (fnv1a64(Array(spec.model.utf8)) &* 31)
+        for reference in spec.references { seed = seed &* 0x100000001B3 ^ sampleHash(reference) }
+        var rng = SplitMix64(seed: seed ^ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15)
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+
+        // Background: a 256-entry cyclic gradient through three seeded colours, indexed by a pattern
+        // value t(x, y) = col[x] ⊕ row[y] (sum, or xor for the woven kind).
+        let colours = (0..<3).map { _ in hsvColour(hue: Double(rng.next() % 360), saturation: 0.45 + Double(rng.next() % 40) / 100, value: 0.65 + Double(rng.next() % 30) / 100) }
+        var lut = [UInt8](repeating: 0, count: 256 * 3)
+        for i in 0..<256 {
+            let segment = i * 3 / 256, t = Double(i * 3 % 256) / 256
+            let a = colours[segment], b = colours[(segment + 1) % 3]
+            for c in 0..<3 { lut[i * 3 + c] = UInt8(Double(a[c]) * (1 - t) + Double(b[c]) * t) }
+        }
+        let kind = Int(rng.next() % 4)
+        let ax = Int(rng.next() % 7) + 1, ay = Int(rng.next() % 7) + 1
+        let cx = Int(rng.next() % UInt64(width)), cy = Int(rng.next() % UInt64(height))
+        let scale = max(1, (width + height) / 512)
+        var col = [Int](repeating: 0, count: width), row = [Int](repeating: 0, count: height)
+        for x in 0..<width {
+            switch kind {
+            case 0: col[x] = x * ax / scale
+            case 1: col[x] = (x - cx) * (x - cx) / (scale * scale * 24)
+            case 2: col[x] = (x / (16 * scale * ax)) * 37 + x / scale
+            default: col[x] = Int(64 * (1 + sinApprox(Double(x) / Double(scale * 9 * ax))))
+            }
+        }
+        for y in 0..<height {
+            switch kind {
+            case 0: row[y] = y * ay / scale
+            case 1: row[y] = (y - cy) * (y - cy) / (scale * scale * 24)
+            case 2: row[y] = (y / (16 * scale * ay)) * 59 + y / scale
+            default: row[y] = Int(64 * (1 + sinApprox(Double(y) / Double(scale * 9 * ay))))
+            }
+        }
+        pixels.withUnsafeMutableBufferPointer { out in
+            lut.withUnsafeBufferPointer { lut in
+                for y in 0..<height {
+                    let r = row[y]
+                    var o = y * width * 3
+                    for x in 0..<width {
+                        let t = (kind == 2 ? (col[x] ^ r) : (col[x] + r)) & 255
+                        out[o] = lut[t * 3]; out[o + 1] = lut[t * 3 + 1]; out[o + 2] = lut[t * 3 + 2]
+                        o += 3
+                    }
+                }
+            }
+        }
+
+        var canvas = Canvas(width: width, height: height, pixels: pixels)
+        let fontScale = max(2, min(width, height) / 300)
+        let margin = 4 * fontScale
+        // The prompt across the top on a darkened band.
+        let columns = (width - 2 * margin) / (BitmapFont.advance * fontScale)
+        let lines = BitmapFont.wrap(spec.prompt, columns: columns, maxLines: 4)
+        let bandHeight = margin * 2 + max(1, lines.count) * BitmapFont.lineHeight * fontScale
+        canvas.shade(Rect(x: 0, y: 0, width: width, height: min(height, bandHeight)), keep: 96)
+        for (i, line) in lines.enumerated() {
+            canvas.drawText(line, x: margin, y: margin + i * BitmapFont.lineHeight * fontScale, scale: fontScale, colour: (255, 255, 255))
+        }
+        // The reference images along the bottom.
+        let footer = "#\(index + 1)/\(spec.count)  \(spec.model)"
+        let footerHeight = BitmapFont.lineHeight * fontScale + margin
+        if !spec.references.isEmpty {
+            let k = spec.references.count
+            let side = max(16, min(min(width, height) / 3, (width - margin * (k + 1)) / k))
+            var x = margin
+            for reference in spec.references {
+                let fit = fitted(reference.width, reference.height, into: side)
+                let thumb = reference.resized(to: Size(width: fit.width, height: fit.height), filter: .bilinear)
+                let y = height - footerHeight - margin - fit.height
+                canvas.fill(Rect(x: x - 3, y: y - 3, width: fit.width + 6, height: fit.height + 6), colour: (255, 255, 255))
+                canvas.blit(thumb, x: x, y: y)
+                x += side + margin
+            }
+        }
+        canvas.shade(Rect(x: 0, y: height - footerHeight, width: width, height: footerHeight), keep: 128)
+        canvas.drawText(footer, x: margin, y: height - footerHeight + margin / 2, scale: fontScale, colour: (255, 255, 255))
+        if watermark {
+            let text = "KLING EMULATOR"
+            let wmScale = max(fontScale, width / (text.count * BitmapFont.advance + 4))
+            let y = height / 2 - BitmapFont.glyphHeight * wmScale / 2
+            canvas.shade(Rect(x: 0, y: y - wmScale * 2, width: width, height: (BitmapFont.glyphHeight + 4) * wmScale), keep: 160)
+            canvas.drawText(text, x: (width - text.count * BitmapFont.advance * wmScale) / 2, y: y, scale: wmScale, colour: (255, 255, 255), alpha: 170)
+        }
+        return try Image(width: width, height: height, format: .rgb, pixels: canvas.pixels)
+    }
+
+    /// The PNG bytes of image `index` of a task.
+    static func encode(_ spec: RenderSpec, index: Int, watermark: Bool) throws -> EncodedImage {
+        try ImageCodecs.encodePNG(render(spec, index: index, watermark: watermark), options: PNGEncodeOptions(compressionLevel: 3))
+    }
+
+    static func fitted(_ w: Int, _ h: Int, into side: Int) -> (width: Int, height: Int) {
+        if w >= h { return (side, max(1, h * side / max(1, w))) }
+        return (max(1, w * side / max(1, h)), side)
+    }
+
+    /// FNV-1a, 64-bit (Fowler, Noll, Vo).
+    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+
+    /// A hash of up to 4096 evenly spaced samples of an image (enough to tell references apart).
+    static func sampleHash(_ image: Image) -> UInt64 {
+        let count = image.pixels.count
+        let step = max(1, count / 4096)
+        var samples: [UInt8] = [UInt8(truncatingIfNeeded: image.width), UInt8(truncatingIfNeeded: image.height)]
+        var i = 0
+        while i < count { samples.append(image.pixels[i]); i += step }
+        return fnv1a64(samples)
+    }
+
+    static func hsvColour(hue: Double, saturation: Double, value: Double) -> [UInt8] {
+        let c = value * saturation
+        let h = hue / 60
+        let x = c * (1 - abs(h.truncatingRemainder(dividingBy: 2) - 1))
+        let (r, g, b): (Double, Double, Double) = switch Int(h) {
+        case 0: (c, x, 0)
+        case 1: (x, c, 0)
+        case 2: (0, c, x)
+        case 3: (0, x, c)
+        case 4: (x, 0, c)
+        default: (c, 0, x)
+        }
+        let m = value - c
+        return [r, g, b].map { UInt8(max(0, min(255, (($0 + m) * 255).rounded()))) }
+    }
+
+    /// sin(x) by a 5th-order Taylor polynomial after range reduction (plenty for a background).
+    static func sinApprox(_ x: Double) -> Double {
+        var t = x.truncatingRemainder(dividingBy: 2 * .pi)
+        if t > .pi { t -= 2 * .pi } else if t < -.pi { t += 2 * .pi }
+        if t > .pi / 2 { t = .pi - t } else if t < -.pi / 2 { t = -.pi - t }
+        let t2 = t * t
+        return t * (1 - t2 / 6 * (1 - t2 / 20))
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator for deterministic choices.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A uniform double in [0, 1).
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+/// An RGB pixel buffer with the few drawing operations the renderer needs. Every operation clips.
+struct Canvas {
+    let width: Int
+    let height: Int
+    var pixels: [UInt8]
+
+    /// Multiplies the pixels of `rect` by `keep`/255 (darkens).
+    mutating func shade(_ rect: Rect, keep: Int) {
+        let x0 = max(0, rect.x), x1 = min(width, rect.x + rect.width)
+        let y0 = max(0, rect.y), y1 = min(height, rect.y + rect.height)
+        guard x0 < x1, y0 < y1 else { return }
+        pixels.withUnsafeMutableBufferPointer { p in
+            for y in y0..<y1 {
+                for i in (y * width + x0) * 3..<(y * width + x1) * 3 { p[i] = UInt8(Int(p[i]) * keep / 255) }
+            }
+        }
+    }
+
+    mutating func fill(_ rect: Rect, colour: (UInt8, UInt8, UInt8), alpha: Int = 255) {
+        let x0 = max(0, rect.x), x1 = min(width, rect.x + rect.width)
+        let y0 = max(0, rect.y), y1 = min(height, rect.y + rect.height)
+        guard x0 < x1, y0 < y1 else { return }
+        let c = [Int(colour.0), Int(colour.1), Int(colour.2)]
+        pixels.withUnsafeMutableBufferPointer { p in
+            for y in y0..<y1 {
+                var o = (y * width + x0) * 3
+                for _ in x0..<x1 {
+                    for k in 0..<3 { p[o + k] = UInt8((c[k] * alpha + Int(p[o + k]) * (255 - alpha)) / 255) }
+                    o += 3
+                }
+            }
+        }
+    }
+
+    /// Copies an RGB image with its top-left corner at (x, y).
+    mutating func blit(_ image: Image, x: Int, y: Int) {
+        guard image.format == .rgb else { return }
+        for row in 0..<image.height where y + row >= 0 && y + row < height {
+            for column in 0..<image.width where x + column >= 0 && x + column < width {
+                let s = (row * image.width + column) * 3, d = ((y + row) * width + x + column) * 3
+                pixels[d] = image.pixels[s]; pixels[d + 1] = image.pixels[s + 1]; pixels[d + 2] = image.pixels[s + 2]
+            }
+        }
+    }
+
+    /// Draws `text` in the bitmap font, each font pixel a `scale`×`scale` square.
+    mutating func drawText(_ text: String, x: Int, y: Int, scale: Int, colour: (UInt8, UInt8, UInt8), alpha: Int = 255) {
+        var penX = x
+        for character in text {
+            let rows = BitmapFont.glyph(character)
+            for (r, bits) in rows.enumerated() {
+                for c in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt8(c)) != 0 {
+                    fill(Rect(x: penX + c * scale, y: y + r * scale, width: scale, height: scale), colour: colour, alpha: alpha)
+                }
+            }
+            penX += BitmapFont.advance * scale
+            if penX >= width { break }
+        }
+    }
+}

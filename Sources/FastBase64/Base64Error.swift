@@ -57,8 +57,7 @@ public struct Base64Error: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case .invalidCharacter:
             var text = "invalid base64 character \(what) at offset \(offset)"
-            if let byte, Self.isWhitespace(byte) { text += " (whitespace is only skipped when asked to)" }
-            return text
+                        return text
         case .invalidPadding:
             if let byte, byte == UInt8(ascii: "=") { return "misplaced base64 padding '=' at offset \(offset)" }
             if byte == nil { return "base64 padding incomplete at offset \(offset) (input ends before the group's last '=')" }

@@ -87,7 +87,7 @@ struct VectorTests {
         do {
             _ = try Base64.decode("Zm9vYmFy\n")
         } catch {
-            #expect(String(describing: error) == "invalid base64 character 0x0A (line feed) at offset 8 (whitespace is only skipped when asked to)")
+            #expect(String(describing: error) == "invalid base64 character 0x0A (line feed) at offset 8")
         }
         do {
             _ = try Base64.decode("Zm9v!mFy")

@@ -1,7 +1,214 @@
 import ArgumentParser
+import Foundation
+import ImageCodecs
+import ReferenceImages
 
-// Placeholder until the owning issue lands; replaced wholesale.
+/// `klingkit check FILE... [--json]`: validates reference images against Kling's upload rules.
+///
+/// Each FILE is checked (directories expand, recursively, to the JPEG/PNG files inside them), in
+/// parallel across cores; results print in argument order, one line per file. Exit status: 0 when
+/// every file is valid, 1 when any is not, 2 on a usage error (including a path that does not exist).
 struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "(not built yet)")
-    func run() async throws { throw CommandFailure("check is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check images against Kling's reference-image rules (format, size, dimensions, ratio, decodability).",
+        discussion: """
+            Rules: JPEG or PNG by content; file <= 10,485,760 bytes; width and height >= 300 px; aspect ratio
+            within 1:2.5 ... 2.5:1 inclusive; at most 100,000,000 pixels; the whole stream decodes (a truncated
+            file is not valid). Every violation is listed with the measured value and the limit.
+            Directories expand recursively to the files inside them that are JPEG/PNG by content or by
+            extension (.jpg, .jpeg, .png); hidden files are skipped.
+            --json prints one object per line and file:
+            {"path", "valid", "format", "width", "height", "bytes", "violations": [{"rule", "message"}]}
+            with rule one of unsupported-format, file-size, min-dimension, aspect-ratio, corrupt, too-many-pixels.
+            Exit status: 0 all valid, 1 any invalid, 2 usage error.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Image files or directories to check.", valueName: "FILE"))
+    var files: [String] = []
+
+    @Flag(name: .long, help: "Print one JSON object per line and file instead of text.")
+    var json = false
+
+    @Option(name: .customLong("max-bytes"), help: "Largest file accepted, in bytes.")
+    var maxBytes: Int = UploadRules().maxBytes
+
+    @Option(name: .customLong("min-side"), help: "Smallest width and height accepted, in pixels.")
+    var minSide: Int = UploadRules().minSide
+
+    @Option(name: .customLong("max-pixels"), help: "Most pixels (width x height) a header may declare.")
+    var maxPixels: Int = UploadRules().maxPixels
+
+    @Option(name: [.short, .customLong("jobs")], help: "Files checked at once (default: the number of cores).")
+    var jobs: Int?
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE or directory to check") }
+        if maxBytes < 1 { throw ValidationError("--max-bytes must be at least 1") }
+        if minSide < 1 { throw ValidationError("--min-side must be at least 1") }
+        if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        for path in files where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path): no such file or directory")
+        }
+    }
+
+    func run() async throws {
+        let paths = try CheckInputs.expand(files)
+        let validator = ReferenceImageValidator(rules: UploadRules(maxBytes: maxBytes, minSide: minSide, maxPixels: maxPixels))
+        let width = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let progress = CheckProgress(total: paths.count)
+        let json = self.json
+        var anyInvalid = false
+
+        await withTaskGroup(of: (Int, ValidationReport).self) { group in
+            var next = 0
+            func submit() {
+                guard next < paths.count else { return }
+                let index = next
+                let path = paths[index]
+                next += 1
+                group.addTask { (index, validator.validate(fileAt: path)) }
+            }
+            for _ in 0..<min(width, paths.count) { submit() }
+            // Results arrive in any order; print them in argument order.
+            var pending: [Int: ValidationReport] = [:]
+            var printed = 0
+            while let (index, report) = await group.next() {
+                submit()
+                pending[index] = report
+                while let ready = pending.removeValue(forKey: printed) {
+                    if !ready.isValid { anyInvalid = true }
+                    progress.clear()
+                    let line = json ? CheckOutput.json(ready) : CheckOutput.text(ready)
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    printed += 1
+                    progress.update(done: printed)
+                }
+            }
+        }
+        progress.finish()
+        if anyInvalid { throw ExitCode(1) }
+    }
+}
+
+/// Expands command-line paths: files stay as given, directories become the image files inside them.
+enum CheckInputs {
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "png"]
+
+    static func expand(_ arguments: [String]) throws -> [String] {
+        var result: [String] = []
+        for argument in arguments {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+                throw ValidationError("\(argument): no such file or directory")
+            }
+            guard isDirectory.boolValue else {
+                result.append(argument)
+                continue
+            }
+            let base = URL(fileURLWithPath: argument)
+            guard let walker = FileManager.default.enumerator(
+                at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { continue }
+            var found: [String] = []
+            for case let url as URL in walker {
+                guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+                if imageExtensions.contains(url.pathExtension.lowercased()) || looksLikeImage(url.path) {
+                    // Keep the path as the user spelled the directory.
+                    let relative = String(url.path.dropFirst(base.path.count).drop { $0 == "/" })
+                    found.append(argument.hasSuffix("/") ? argument + relative : argument + "/" + relative)
+                }
+            }
+            result.append(contentsOf: found.sorted())
+        }
+        return result
+    }
+
+    /// Whether the file's first bytes are a JPEG or PNG signature.
+    static func looksLikeImage(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 8) else { return false }
+        return ImageCodecs.sniff([UInt8](head)) != nil
+    }
+}
+
+/// Formats reports as text lines or JSON lines.
+enum CheckOutput {
+    static func text(_ report: ValidationReport) -> String {
+        var facts: [String] = []
+        if let format = report.format { facts.append(format.rawValue) }
+        if let w = report.width, let h = report.height { facts.append("\(w)x\(h)") }
+        if report.orientation != 1 { facts.append("EXIF orientation \(report.orientation)") }
+        facts.append("\(report.bytes) bytes")
+        let summary = "(\(facts.joined(separator: ", ")))"
+        if report.isValid { return "\(report.name): valid \(summary)" }
+        let list = report.violations.map { "\($0.rule.rawValue): \($0.message)" }.joined(separator: "; ")
+        return "\(report.name): invalid \(summary): \(list)"
+    }
+
+    static func json(_ report: ValidationReport) -> String {
+        var out = "{\"path\": " + quote(report.name)
+        out += ", \"valid\": " + (report.isValid ? "true" : "false")
+        out += ", \"format\": " + (report.format.map { quote($0.rawValue) } ?? "null")
+        out += ", \"width\": " + (report.width.map(String.init) ?? "null")
+        out += ", \"height\": " + (report.height.map(String.init) ?? "null")
+        out += ", \"bytes\": \(report.bytes)"
+        out += ", \"violations\": ["
+        out += report.violations.map { "{\"rule\": \(quote($0.rule.rawValue)), \"message\": \(quote($0.message))}" }
+            .joined(separator: ", ")
+        return out + "]}"
+    }
+
+    /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A one-line progress display on standard error, only when it is a terminal and the batch is long.
+final class CheckProgress: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private var shown = false
+    private var last = Date.distantPast
+    private let started = Date()
+
+    init(total: Int) {
+        self.total = total
+        enabled = total >= 20 && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(done: Int) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(last) >= 0.1 || done == total else { return }
+        last = now
+        let rate = Double(done) / max(now.timeIntervalSince(started), 0.001)
+        FileHandle.standardError.write(Data("\rchecking: \(done)/\(total) files (\(Int(rate))/s)\u{1B}[K".utf8))
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        shown = false
+    }
+
+    func finish() { clear() }
 }

@@ -1,7 +1,412 @@
 import ArgumentParser
+import FastBase64
+import Foundation
+import ImageCodecs
+import ImageCore
+import ReferenceImages
 
-// Placeholder until the owning issue lands; replaced wholesale.
+/// `klingkit prepare FILE|DIR... --out DIR`: makes each image one the API accepts, with the least damage.
+///
+/// One output per input is written into `--out` (created if missing), atomically: a hidden temporary
+/// file in the same directory, then a rename, so a reader never sees half a file. Inputs are prepared
+/// in parallel; results print in argument order. Exit status: 0 when every input produced a valid
+/// output, 1 when any could not (its error is printed and no file is written for it), 2 on a usage error.
 struct PrepareCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "prepare", abstract: "(not built yet)")
-    func run() async throws { throw CommandFailure("prepare is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Fix images so Kling's API accepts them: orientation, aspect ratio, size, bytes, metadata.",
+        discussion: """
+            Only the steps an image needs are taken, in this order: apply the EXIF orientation; pad (default) \
+            or crop an aspect ratio outside 1:2.5...2.5:1 to the nearest allowed ratio; enlarge a short side \
+            under --min-side (300); shrink to --max-side; re-encode under --max-bytes (10 MiB), searching JPEG \
+            quality from --quality (90) down to 60, then shrinking. Metadata (EXIF with GPS, XMP, IPTC, text) \
+            is removed, losslessly when nothing else changes; the ICC profile is kept. An image that already \
+            passes and carries no metadata is copied byte for byte.
+
+            Outputs are named after their inputs with .jpg or .png; names that clash get -2, -3 and so on. \
+            Each is written to a temporary file and renamed into place.
+
+            --json prints one object per line and input: {"input", "output" (null on failure), "actions": [...], \
+            "width", "height", "bytes", "error": {"rule", "message"} or null}.
+
+            Exit status: 0 every input prepared, 1 any failed, 2 usage error.
+            """
+    )
+
+    enum FitFlag: String, EnumerableFlag {
+        case pad, crop
+        static func help(for value: FitFlag) -> ArgumentHelp? {
+            switch value {
+            case .pad: "Pad an out-of-range aspect ratio to the nearest allowed one (default)."
+            case .crop: "Crop an out-of-range aspect ratio to the nearest allowed one."
+            }
+        }
+    }
+
+    @Argument(help: ArgumentHelp("Image files or directories (expanded to the JPEG/PNG files inside).", valueName: "FILE"))
+    var files: [String] = []
+
+    @Option(name: .customLong("out"), help: ArgumentHelp("Directory the outputs are written to (created if missing).", valueName: "DIR"))
+    var out: String?
+
+    @Flag(help: "How to fix an aspect ratio outside 1:2.5...2.5:1.")
+    var fit: FitFlag = .pad
+
+    @Option(name: .customLong("pad-style"), help: ArgumentHelp("What fills padding: color (--background), edge (repeat the border) or blur.", valueName: "STYLE"))
+    var padStyle: String = "color"
+
+    @Option(name: .customLong("crop-offset"), help: ArgumentHelp("Where --crop keeps its window along the long side: pixels from the left/top (e.g. 120) or a percentage (0% left/top, 50% centre, 100% right/bottom). Default: centre.", valueName: "N|P%"))
+    var cropOffset: String?
+
+    @Option(name: .customLong("background"), help: ArgumentHelp("Padding colour, and what transparency is flattened onto for JPEG: #rrggbb, #rgb, white, black, gray.", valueName: "COLOR"))
+    var background: String = "white"
+
+    @Option(name: .customLong("min-side"), help: ArgumentHelp("Short side small images are enlarged to, in pixels (at least 300).", valueName: "PX"))
+    var minSide: Int?
+
+    @Option(name: .customLong("max-side"), help: ArgumentHelp("Longest side wanted, in pixels; larger images are shrunk.", valueName: "PX"))
+    var maxSide: Int?
+
+    @Option(name: .customLong("max-bytes"), help: ArgumentHelp("Byte budget per output (at most 10485760).", valueName: "N"))
+    var maxBytes: Int?
+
+    @Option(name: .customLong("format"), help: ArgumentHelp("Output format: jpeg, png, or auto (keep the input's; PNG becomes JPEG when smaller).", valueName: "jpeg|png|auto"))
+    var format: String = "auto"
+
+    @Option(name: .customLong("quality"), help: ArgumentHelp("JPEG quality to start from, 1-100 (default 90).", valueName: "Q"))
+    var quality: Int?
+
+    @Option(name: .customLong("filter"), help: ArgumentHelp("Resampling filter: lanczos3 (default), mitchell, bilinear, box.", valueName: "NAME"))
+    var filter: String = "lanczos3"
+
+    @Flag(name: .customLong("keep-metadata"), help: "Keep EXIF/XMP/text when the file is copied (re-encoded outputs keep only the ICC profile).")
+    var keepMetadata = false
+
+    @Flag(name: .customLong("base64"), help: "Also write OUTPUT.b64: the output's base64 (no data: prefix), ready for a request body.")
+    var base64 = false
+
+    @Flag(name: .long, help: "Print one JSON object per line and input instead of text.")
+    var json = false
+
+    @Option(name: [.short, .customLong("jobs")], help: "Images prepared at once (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(name: .customLong("threads"), help: "Threads one image's resize may use (default: all cores for a single image, 1 in a batch).")
+    var threads: Int?
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE or directory to prepare") }
+        guard let out, !out.isEmpty else { throw ValidationError("--out DIR is required") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("--out \(out) exists and is not a directory")
+        }
+        _ = try options(threads: nil)
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        for path in files where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path): no such file or directory")
+        }
+    }
+
+    /// The preparation options the flags describe.
+    func options(threads: Int?) throws -> PrepareOptions {
+        var options = PrepareOptions()
+        options.fit = fit == .crop ? .crop : .pad
+        guard let style = PrepareOptions.PadStyle(rawValue: padStyle.lowercased()) else {
+            throw ValidationError("--pad-style must be color, edge or blur, not '\(padStyle)'")
+        }
+        options.padStyle = style
+        if let cropOffset {
+            if cropOffset.hasSuffix("%"), let percent = Double(cropOffset.dropLast()), (0...100).contains(percent) {
+                options.cropAnchor = .fraction(percent / 100)
+            } else if let pixels = Int(cropOffset), pixels >= 0 {
+                options.cropAnchor = .offset(pixels)
+            } else {
+                throw ValidationError("--crop-offset must be a pixel count (120) or a percentage (25%), not '\(cropOffset)'")
+            }
+        }
+        guard let color = Color(parsing: background) else {
+            throw ValidationError("--background must be #rrggbb, #rgb or a colour name, not '\(background)'")
+        }
+        options.background = color
+        if let minSide {
+            guard minSide >= 1 else { throw ValidationError("--min-side must be at least 1") }
+            options.minSide = minSide
+        }
+        if let maxSide {
+            guard maxSide >= options.rules.minSide else {
+                throw ValidationError("--max-side must be at least \(options.rules.minSide) (the API's minimum side)")
+            }
+            options.maxSide = maxSide
+        }
+        if let maxBytes {
+            guard maxBytes >= 1 else { throw ValidationError("--max-bytes must be at least 1") }
+            options.maxBytes = maxBytes
+        }
+        guard let format = PrepareOptions.OutputFormat(rawValue: format.lowercased()) else {
+            throw ValidationError("--format must be jpeg, png or auto, not '\(self.format)'")
+        }
+        options.format = format
+        if let quality {
+            guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100") }
+            options.quality = quality
+        }
+        guard let filter = ResampleFilter(rawValue: filter.lowercased()) else {
+            throw ValidationError("--filter must be lanczos3, mitchell, bilinear or box, not '\(self.filter)'")
+        }
+        options.filter = filter
+        options.stripMetadata = !keepMetadata
+        options.threads = threads
+        return options
+    }
+
+    func run() async throws {
+        let outDir = out!
+        let inputs = try CheckInputs.expand(files)
+        do {
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure("--out \(outDir): cannot create the directory: \(error.localizedDescription)")
+        }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let width = max(1, min(jobs ?? cores, inputs.count))
+        let resizeThreads = threads ?? (width > 1 ? 1 : cores)
+        let preparer = ReferenceImagePreparer(options: try options(threads: resizeThreads))
+        let stems = PrepareNaming.uniqueStems(inputs)
+        let writeBase64 = base64
+        let json = self.json
+        let progress = PrepareProgress(total: inputs.count)
+        var failures = 0
+
+        await withTaskGroup(of: (Int, PrepareOutcome).self) { group in
+            var next = 0
+            func submit() {
+                guard next < inputs.count else { return }
+                let index = next
+                next += 1
+                let input = inputs[index], stem = stems[index]
+                group.addTask {
+                    (index, PrepareJob.run(input: input, stem: stem, outDir: outDir, preparer: preparer, base64: writeBase64))
+                }
+            }
+            for _ in 0..<width { submit() }
+            var pending: [Int: PrepareOutcome] = [:]
+            var printed = 0
+            while let (index, outcome) = await group.next() {
+                submit()
+                pending[index] = outcome
+                while let ready = pending.removeValue(forKey: printed) {
+                    progress.clear()
+                    if ready.error != nil { failures += 1 }
+                    if json {
+                        FileHandle.standardOutput.write(Data((ready.json + "\n").utf8))
+                    } else if ready.error != nil {
+                        FileHandle.standardError.write(Data(("klingkit: " + ready.text + "\n").utf8))
+                    } else {
+                        FileHandle.standardOutput.write(Data((ready.text + "\n").utf8))
+                    }
+                    printed += 1
+                    progress.update(done: printed, failed: failures)
+                }
+            }
+        }
+        progress.finish()
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// What happened to one input.
+struct PrepareOutcome: Sendable {
+    var input: String
+    var output: String?
+    var actions: [String] = []
+    var width = 0
+    var height = 0
+    var bytes = 0
+    var error: PrepareError?
+
+    var json: String {
+        var s = "{\"input\": " + PrepareNaming.quote(input)
+        s += ", \"output\": " + (output.map(PrepareNaming.quote) ?? "null")
+        s += ", \"actions\": [" + actions.map(PrepareNaming.quote).joined(separator: ", ") + "]"
+        s += ", \"width\": \(width), \"height\": \(height), \"bytes\": \(bytes)"
+        if let error {
+            s += ", \"error\": {\"rule\": \(PrepareNaming.quote(error.rule)), \"message\": \(PrepareNaming.quote(error.message))}}"
+        } else {
+            s += ", \"error\": null}"
+        }
+        return s
+    }
+
+    var text: String {
+        if let error { return "\(input): \(error.rule): \(error.message)" }
+        let what = actions.isEmpty ? "unchanged (copied)" : actions.joined(separator: ", ")
+        return "\(input) -> \(output ?? "") (\(width)x\(height), \(bytes) bytes): \(what)"
+    }
+}
+
+/// Preparing and writing one file.
+enum PrepareJob {
+    /// Inputs larger than this are refused before reading (no reference image is anywhere near it).
+    static let maxInputBytes = 1 << 30
+
+    static func run(input: String, stem: String, outDir: String, preparer: ReferenceImagePreparer, base64: Bool) -> PrepareOutcome {
+        var outcome = PrepareOutcome(input: input)
+        do {
+            let bytes = try readInput(input)
+            let prepared = try preparer.prepare(bytes: bytes, name: input)
+            let path = (outDir as NSString).appendingPathComponent(stem + "." + prepared.encoded.format.fileExtension)
+            if sameFile(path, input) {
+                throw PrepareError(rule: "output", message: "the output \(path) would overwrite the input; choose another --out")
+            }
+            try AtomicFile.write(prepared.encoded.bytes, to: path)
+            if base64 {
+                try AtomicFile.write(Base64.encode(prepared.encoded.bytes), to: path + ".b64")
+            }
+            outcome.output = path
+            outcome.actions = prepared.actions
+            outcome.width = prepared.width
+            outcome.height = prepared.height
+            outcome.bytes = prepared.encoded.bytes.count
+        } catch let error as PrepareError {
+            outcome.error = error
+        } catch {
+            outcome.error = PrepareError(rule: "io", message: String(describing: error))
+        }
+        return outcome
+    }
+
+    static func readInput(_ path: String) throws -> [UInt8] {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > maxInputBytes {
+            throw PrepareError(.fileSize, "\(size) bytes is more than the \(maxInputBytes) bytes prepare reads")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PrepareError(rule: "io", message: "cannot read the file")
+        }
+        return [UInt8](data)
+    }
+
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+}
+
+/// Writes a file so that it either appears whole or not at all: a temporary file in the same
+/// directory, flushed to disk, then renamed over the destination.
+enum AtomicFile {
+    struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let temp = (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(description: "\(path): cannot create a temporary file: \(String(cString: strerror(errno)))") }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        let written = bytes.withUnsafeBytes { buffer -> Int in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return -1
+                }
+                offset += n
+            }
+            return offset
+        }
+        let error = errno
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count else { throw WriteError(description: "\(path): write failed: \(String(cString: strerror(error)))") }
+        guard synced else { throw WriteError(description: "\(path): fsync failed") }
+        guard rename(temp, path) == 0 else { throw WriteError(description: "\(path): rename failed: \(String(cString: strerror(errno)))") }
+        ok = true
+    }
+}
+
+/// Output names and JSON quoting.
+enum PrepareNaming {
+    /// The output file stem of each input: its name without extension, with `-2`, `-3`... added
+    /// when two inputs share a stem (so `a/x.jpg` and `b/x.png` do not overwrite each other).
+    static func uniqueStems(_ inputs: [String]) -> [String] {
+        var used: Set<String> = []
+        return inputs.map { input in
+            let name = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
+            let base = name.isEmpty || name.hasPrefix(".") ? "image" + name : name
+            var stem = base
+            var n = 2
+            while used.contains(stem.lowercased()) {
+                stem = "\(base)-\(n)"
+                n += 1
+            }
+            used.insert(stem.lowercased())
+            return stem
+        }
+    }
+
+    /// A JSON string literal (RFC 8259).
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A progress bar on standard error, shown only on a terminal for batches of 10 or more.
+final class PrepareProgress: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private var shown = false
+    private var last = Date.distantPast
+    private let started = Date()
+
+    init(total: Int) {
+        self.total = total
+        enabled = total >= 10 && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(done: Int, failed: Int) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(last) >= 0.1 || done == total else { return }
+        last = now
+        let cells = 30
+        let filled = done * cells / max(total, 1)
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: cells - filled)
+        let elapsed = now.timeIntervalSince(started)
+        let eta = done > 0 ? Int(elapsed / Double(done) * Double(total - done)) : 0
+        let failedText = failed > 0 ? ", \(failed) failed" : ""
+        FileHandle.standardError.write(Data("\rpreparing [\(bar)] \(done)/\(total)\(failedText), ~\(eta)s left\u{1B}[K".utf8))
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        shown = false
+    }
+
+    func finish() { clear() }
 }

@@ -31,7 +31,7 @@ public struct SheetLayout: Sendable, Hashable {
     public let margin: Int
     /// Height of the caption band under each tile (0 without captions), pixels.
     public let captionHeight: Int
-    /// Caption lines in each band (0, 1 or 2).
+    /// Caption lines in each band (0...3).
     public let captionLines: Int
     /// Height of the title band including its spacing below (0 without a title), pixels.
     public let titleHeight: Int
@@ -54,7 +54,7 @@ public struct SheetLayout: Sendable, Hashable {
     /// - Parameters:
     ///   - count: Tiles to place (≥ 1).
     ///   - options: Columns (or automatic), tile, gap, margin, captions, title, font scale.
-    ///   - captionLines: Lines in each caption band (0...2); ``ContactSheet`` derives it from the captions mode.
+    ///   - captionLines: Lines in each caption band (0...3); ``ContactSheet`` derives it from the captions mode.
     /// - Throws: ``SheetError`` `.invalidOption` naming the option and its limit, `.noInputs` for zero tiles,
     ///   `.tooLarge` when the sheet exceeds ``SheetOptions/maxSheetPixels``.
     public init(count: Int, options: SheetOptions, captionLines: Int) throws {
@@ -77,8 +77,8 @@ public struct SheetLayout: Sendable, Hashable {
         guard options.targetAspect.isFinite, options.targetAspect > 0 else {
             throw SheetError(.invalidOption, "target aspect \(options.targetAspect) is not a positive number")
         }
-        guard (0...2).contains(captionLines) else {
-            throw SheetError(.invalidOption, "caption lines \(captionLines) is out of range 0...2")
+        guard (0...3).contains(captionLines) else {
+            throw SheetError(.invalidOption, "caption lines \(captionLines) is out of range 0...3")
         }
         let scale = options.fontScale ?? SheetLayout.defaultFontScale(tile: options.tile)
         self.count = count

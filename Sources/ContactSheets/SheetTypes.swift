@@ -30,7 +30,8 @@ public struct SheetItem: Sendable {
     /// The first caption line in `.task` mode (for example `"8421 #0"`); `.name` mode shows
     /// ``SheetSource/name`` instead.
     public var caption: String
-    /// An optional second caption line in `.task` mode, in a quieter colour (for example the prompt).
+    /// Optional text under the caption in `.task` mode, in a quieter colour (for example the prompt), word-wrapped
+    /// onto up to two lines and ended with an ellipsis when longer.
     public var subcaption: String?
 
     /// Creates an item; `caption` defaults to the source's name.
@@ -48,7 +49,8 @@ public struct SheetItem: Sendable {
 public enum CaptionMode: String, Sendable, CaseIterable {
     /// The file (or given) name, one line.
     case name
-    /// ``SheetItem/caption`` (task id and index) plus ``SheetItem/subcaption`` (the prompt) when any item has one.
+    /// ``SheetItem/caption`` (task id and index) plus two lines of ``SheetItem/subcaption`` (the prompt) when any
+    /// item has one.
     case task
     /// No caption band at all.
     case none
@@ -132,10 +134,10 @@ public struct SheetOptions: Sendable {
     public var upscale: Bool = true
     /// JPEG quality 1...100 when ``format`` is JPEG. Default 90.
     public var jpegQuality: Int = 90
-    /// zlib level 0...9 when ``format`` is PNG. Default 2: see ``ContactSheet`` for why.
-    public var pngCompressionLevel: Int = 2
-    /// PNG row filter when ``format`` is PNG. Default adaptive (libpng picks per row).
-    public var pngFilter: PNGFilter = .all
+    /// zlib level 0...9 when ``format`` is PNG. Default 1: see ``ContactSheet`` for why.
+    public var pngCompressionLevel: Int = 1
+    /// PNG row filter when ``format`` is PNG. Default `.up`: see ``ContactSheet`` for why.
+    public var pngFilter: PNGFilter = .up
     /// The largest sheet, in pixels, that will be composed. Default 250 000 000.
     public var maxSheetPixels: Int = 250_000_000
 

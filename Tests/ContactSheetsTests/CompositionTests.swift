@@ -103,12 +103,14 @@ struct CompositionTests {
         var options = SheetOptions(columns: 2, tile: 100, gap: 4, margin: 4, captions: .task)
         options.fontScale = 1
         let (sheet, layout, _) = try ContactSheet.compose(items, options: options)
-        #expect(layout.captionLines == 2)
+        #expect(layout.captionLines == 3)
         let band = layout.captionRect(0)
         let lineHeight = 11
         let second = Rect(x: band.x, y: band.y + 3 + lineHeight, width: band.width, height: 9)
         let secondInk = pixels(sheet, in: second).filter { $0 == rgb(options.theme.secondaryText) }
         #expect(secondInk.count > 20)
+        let third = Rect(x: band.x, y: band.y + 3 + 2 * lineHeight, width: band.width, height: 9)
+        #expect(pixels(sheet, in: third).filter { $0 == rgb(options.theme.secondaryText) }.count > 20)
         // Nothing spills past the tile's column into the gap.
         let gapColumn = Rect(x: band.x + band.width, y: band.y, width: 4, height: band.height)
         #expect(pixels(sheet, in: gapColumn).allSatisfy { $0 == rgb(options.background) })

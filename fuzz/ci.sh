@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Short fuzz run for CI: 40 s of libFuzzer over the JPEG/PNG shim, corpus as seeds (under 60 s total).
+set -euo pipefail
+exec "$(dirname "$0")/run.sh" "${FUZZ_SECONDS:-40}" 1

@@ -1,0 +1,33 @@
+import ImageCodecs
+import ReferenceImages
+
+/// libFuzzer entry point: probe, validate and (small images only) decode arbitrary bytes.
+/// Any trap, sanitizer report or leak is a finding; thrown ``CodecError``s are the expected outcome.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzImageCodecs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let options = DecodeOptions(maxPixels: 4 << 20)
+    _ = ImageCodecs.sniff(bytes)
+    _ = try? ImageCodecs.probe(bytes, options: options)
+    _ = ReferenceImageValidator(rules: UploadRules(maxPixels: 4 << 20)).validate(bytes: bytes, name: "fuzz")
+    if let decoded = try? ImageCodecs.decode(bytes, options: options) {
+        precondition(decoded.image.pixels.count == decoded.image.width * decoded.image.height * decoded.image.format.channels)
+    }
+    return 0
+}
+
+/// libFuzzer's driver, from the runtime `-sanitize=fuzzer` links.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+/// SwiftPM links an executable's entry point as `<module>_main`; hand control to libFuzzer there.
+@_cdecl("FuzzImageCodecs_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzImageCodecs(data, size) }
+}

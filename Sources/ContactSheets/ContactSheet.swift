@@ -54,6 +54,36 @@ public enum ContactSheet {
         return (image, layout, failures)
     }
 
+    /// Draws the sheet one grid row at a time into a reused band buffer and hands each band, top to bottom,
+    /// to `body`: the path for a streaming encoder, which then needs only one band of pixels
+    /// (`width × (cellHeight + gap) × channels` bytes) instead of the whole sheet.
+    /// - Parameters:
+    ///   - body: called once per band with its first sheet row and its pixels (valid only during the call).
+    /// - Returns: the layout and the damaged inputs.
+    /// - Throws: ``SheetError`` for bad options or no items, and whatever `body` throws.
+    public static func composeBands(
+        _ items: [SheetItem], options: SheetOptions,
+        _ body: (_ firstRow: Int, _ rows: Int, _ pixels: UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws -> (layout: SheetLayout, failures: [SheetFailure]) {
+        let layout = try layout(for: items, options: options)
+        let channels = options.theme.background.alpha == 255 ? 3 : 4
+        var failures: [SheetFailure] = []
+        var buffer = [UInt8]()
+        for band in 0..<layout.rows {
+            let top = band == 0 ? 0 : layout.tileRect(band * layout.columns).y - layout.gap
+            let bottom = band == layout.rows - 1 ? layout.height : layout.tileRect((band + 1) * layout.columns).y - layout.gap
+            let count = (bottom - top) * layout.width * channels
+            if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
+            try buffer.withUnsafeMutableBufferPointer { pointer in
+                let view = CanvasView(base: pointer.baseAddress!, width: layout.width, height: bottom - top,
+                                      channels: channels, originY: top)
+                failures += draw(items, layout: layout, options: options, into: view)
+                try body(top, bottom - top, UnsafeBufferPointer(start: pointer.baseAddress!, count: count))
+            }
+        }
+        return (layout, failures)
+    }
+
     /// Draws and encodes a sheet in ``SheetOptions/format``.
     /// - Returns: the encoded sheet, its size and the damaged inputs (drawn as labelled placeholders).
     /// - Throws: ``SheetError`` for bad options, no items, a transparent background with JPEG output, or an

@@ -208,4 +208,23 @@ struct CompositionTests {
         let b = try ContactSheet.compose(items, options: options).image
         #expect(a == b)
     }
+
+    @Test("band-by-band composition gives exactly the whole-canvas pixels")
+    func bands() throws {
+        let items = (0..<7).map { i in
+            SheetItem(source: .image(try! solid(20 + 9 * i, 40, Color(red: UInt8(30 * i), green: 120, blue: 90)), name: "b\(i)"))
+        } + [SheetItem(source: .bytes([1, 2, 3], name: "bad.png"))]
+        let options = SheetOptions(columns: 3, tile: 40, gap: 5, margin: 7, captions: .name, title: "bands")
+        let whole = try ContactSheet.compose(items, options: options)
+        var rows: [UInt8] = []
+        var nextRow = 0
+        let (layout, failures) = try ContactSheet.composeBands(items, options: options) { first, count, pixels in
+            #expect(first == nextRow)
+            nextRow += count
+            rows += pixels
+        }
+        #expect(nextRow == layout.height)
+        #expect(rows == whole.image.pixels)
+        #expect(failures == whole.failures)
+    }
 }

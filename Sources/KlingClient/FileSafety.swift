@@ -14,7 +14,7 @@ public enum SafePath {
     /// A directory name for a server-supplied task id: never `.`/`..`, never a separator, never empty.
     ///
     /// Keeps `A–Z a–z 0–9 . _ -`; anything else (including `/`, `\`, NUL, control characters) becomes
-    /// `_`; leading dots become `_`; at most 100 characters. If anything had to change, a short SHA-256
+    /// `_`; leading dots and `..` runs become `_`; at most 100 characters. If anything had to change, a short SHA-256
     /// of the original id is appended so two different ids can never share a folder.
     public static func component(forTaskID id: String) -> String {
         var out = ""
@@ -24,6 +24,7 @@ public enum SafePath {
             out.unicodeScalars.append(ok ? scalar : "_")
         }
         while out.hasPrefix(".") { out = "_" + out.dropFirst() }
+        while out.contains("..") { out = out.replacingOccurrences(of: "..", with: "._") }
         if out.count > 100 { out = String(out.prefix(100)) }
         if out != id || out.isEmpty {
             let digest = SHA256.hash(data: Array(id.utf8)).prefix(4).map { String(format: "%02x", $0) }.joined()

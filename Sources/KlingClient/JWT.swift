@@ -1,4 +1,5 @@
 import Crypto
+import FastBase64
 import Foundation
 
 /// Signs the HS256 JSON Web Tokens the native Kling API authenticates with (RFC 7519, RFC 7515).
@@ -74,10 +75,7 @@ final class TokenCache: @unchecked Sendable {
 
 /// base64url without padding (RFC 4648 §5), via the project's encoder.
 func base64URL(_ bytes: [UInt8]) -> String {
-    var s = Data(bytes).base64EncodedString()
-    s = s.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-    while s.hasSuffix("=") { s.removeLast() }
-    return s
+    Base64.encodeToString(bytes, options: [.urlSafe, .omitPadding])
 }
 
 /// A JSON string literal (quotes and escapes) for `text`.

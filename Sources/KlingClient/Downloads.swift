@@ -1,0 +1,135 @@
+import AsyncHTTPClient
+import Foundation
+import ImageCodecs
+import KlingModels
+import NIOCore
+
+/// One image written by ``KlingClient/download(_:to:includeWatermarked:)``.
+public struct DownloadedImage: Sendable, Equatable {
+    /// The result's `index`.
+    public var index: Int
+    /// Whether this is the watermarked copy (`watermark_url`).
+    public var watermarked: Bool
+    /// Where it was written: `<out>/<task_id>/<index>.<ext>` (`<index>-watermark.<ext>` for watermarked).
+    public var path: String
+    public var format: ImageFormat
+    public var width: Int
+    public var height: Int
+    public var bytes: Int
+}
+
+extension KlingClient {
+    /// Fetches every result image of a succeeded task, concurrently, and writes them atomically.
+    ///
+    /// Each image is fetched with the download timeout and a size cap (``ClientConfiguration/maxImageBytes``,
+    /// checked against `Content-Length` first and while receiving), must decode completely with the
+    /// project's codecs (a truncated or corrupt image is refused), gets its extension from its content
+    /// (`.jpg` or `.png`), and is written through a temporary file and a rename, so a file that exists
+    /// is always whole. The task id is never used as a path as is: see ``SafePath/component(forTaskID:)``.
+    /// - Parameters:
+    ///   - task: a task in state `succeed`.
+    ///   - directory: the output root; `<directory>/<task folder>/` is created.
+    ///   - includeWatermarked: also fetch `watermark_url` of each image.
+    /// - Returns: the written images, by index (watermarked copies after their plain one).
+    /// - Throws: ``ClientError`` (`download`) naming the image and the reason; files already written stay.
+    public func download(_ task: TaskObject, to directory: URL, includeWatermarked: Bool = false) async throws -> [DownloadedImage] {
+        let taskID = task.taskID ?? ""
+        guard task.taskStatus == .succeed else {
+            throw ClientError(.download, "task is \(task.taskStatus.map { "\($0)" } ?? "of unknown status"), not succeed: nothing to download",
+                              taskID: taskID)
+        }
+        let images = task.taskResult?.images ?? []
+        guard !images.isEmpty else {
+            throw ClientError(.download, "task succeeded but lists no result images", taskID: taskID)
+        }
+        let folder = directory.appendingPathComponent(SafePath.component(forTaskID: taskID), isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ClientError(.download, "cannot create \(folder.path): \(error.localizedDescription)", taskID: taskID)
+        }
+        // (index, watermarked, url): indices from the server are only trusted as small non-negative integers.
+        var jobs: [(Int, Bool, String)] = []
+        var seen = Set<Int>()
+        for (position, image) in images.enumerated() {
+            var index = image.index ?? position
+            if index < 0 || index > 999 || seen.contains(index) { index = position }
+            seen.insert(index)
+            guard let url = image.url, !url.isEmpty else {
+                throw ClientError(.download, "result image \(index) has no url", taskID: taskID)
+            }
+            jobs.append((index, false, url))
+            if includeWatermarked {
+                guard let wurl = image.watermarkURL, !wurl.isEmpty else {
+                    throw ClientError(.download, "result image \(index) has no watermark_url (was watermark requested?)", taskID: taskID)
+                }
+                jobs.append((index, true, wurl))
+            }
+        }
+        let limit = max(1, configuration.downloadConcurrency)
+        return try await withThrowingTaskGroup(of: DownloadedImage.self) { group in
+            var results: [DownloadedImage] = []
+            var next = 0
+            func add() {
+                let (index, watermarked, url) = jobs[next]
+                next += 1
+                group.addTask {
+                    try await self.fetchImage(url: url, index: index, watermarked: watermarked, folder: folder, taskID: taskID)
+                }
+            }
+            while next < min(limit, jobs.count) { add() }
+            while let done = try await group.next() {
+                results.append(done)
+                if next < jobs.count { add() }
+            }
+            return results.sorted { ($0.index, $0.watermarked ? 1 : 0) < ($1.index, $1.watermarked ? 1 : 0) }
+        }
+    }
+
+    func fetchImage(url: String, index: Int, watermarked: Bool, folder: URL, taskID: String) async throws -> DownloadedImage {
+        let label = watermarked ? "watermarked image \(index)" : "image \(index)"
+        let cap = configuration.maxImageBytes
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        let bytes: [UInt8]
+        do {
+            let response = try await http.execute(request, timeout: timeAmount(configuration.downloadTimeout), logger: configuration.logger)
+            guard response.status.code == 200 else {
+                throw ClientError(.download, "\(label): HTTP \(response.status.code) from the image URL (expired link?)",
+                                  httpStatus: Int(response.status.code), taskID: taskID,
+                                  isRetryable: ClientError.isRetryable(httpStatus: Int(response.status.code)))
+            }
+            if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > cap {
+                throw ClientError(.download, "\(label) is \(declared) bytes, over the \(cap)-byte cap", taskID: taskID)
+            }
+            var buffer = try await response.body.collect(upTo: cap)
+            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch let error as ClientError {
+            throw error
+        } catch is NIOTooManyBytesError {
+            throw ClientError(.download, "\(label) is over the \(cap)-byte cap", taskID: taskID)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            var e = transportError(error, what: "downloading \(label)")
+            e.code = .download
+            e.taskID = taskID
+            if error as? HTTPClientError == .remoteConnectionClosed {
+                e.message = "\(label) was truncated: the connection closed before the whole body arrived"
+            }
+            throw e
+        }
+        let header: ImageHeader
+        do {
+            header = try ImageCodecs.verify(bytes)
+        } catch {
+            throw ClientError(.download, "\(label) (\(bytes.count) bytes) does not decode: \(error)", taskID: taskID)
+        }
+        let ext = header.format == .png ? "png" : "jpg"
+        let name = watermarked ? "\(index)-watermark.\(ext)" : "\(index).\(ext)"
+        let target = folder.appendingPathComponent(name)
+        try AtomicFile.write(bytes, to: target, errorCode: .download)
+        return DownloadedImage(index: index, watermarked: watermarked, path: target.path, format: header.format,
+                               width: header.width, height: header.height, bytes: bytes.count)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import KlingEmulator
+import KlingModels
+@testable import KlingClient
+
+/// A client clock tied to the emulator's manual clock: every client sleep moves the emulator's time
+/// forward by the same amount, so task lifecycles, backoff and polling run without real waiting.
+final class LinkedClock: ClientClock, @unchecked Sendable {
+    let emulator: ManualEmulatorClock
+    private let lock = NSLock()
+    private var recorded: [Duration] = []
+    private let origin: Int64
+    init(_ emulator: ManualEmulatorClock) {
+        self.emulator = emulator
+        self.origin = emulator.nowMilliseconds()
+    }
+    var unixTime: Double { Double(emulator.nowMilliseconds()) / 1000 }
+    var monotonic: Duration { .milliseconds(emulator.nowMilliseconds() - origin) }
+    var sleeps: [Duration] { lock.withLock { recorded } }
+    func sleep(for duration: Duration) async throws {
+        try Task.checkCancellation()
+        lock.withLock { recorded.append(duration) }
+        let c = duration.components
+        emulator.advance(byMilliseconds: c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000)
+        await Task.yield()
+    }
+}
+
+enum Flavour: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case native, comet
+    var testDescription: String { rawValue }
+}
+
+/// A running emulator plus a client pointed at it.
+struct Harness: Sendable {
+    let server: EmulatorServer
+    let client: KlingClient
+    let clock: LinkedClock
+    let emulatorClock: ManualEmulatorClock
+    let journal: TaskJournal
+    let out: URL
+
+    /// Tasks the emulator holds in any state.
+    func tasksCreated() async -> Int {
+        let s = await server.statistics()
+        return ["submitted", "processing", "succeed", "failed"].reduce(0) { $0 + (s[$1] ?? 0) }
+    }
+    func requests() async -> Int { await server.statistics()["requests"] ?? 0 }
+
+    static func clientConfiguration(_ flavour: Flavour, server: EmulatorServer, clock: any ClientClock) -> ClientConfiguration {
+        let provider: Provider = flavour == .native
+            ? .kling(accessKey: server.configuration.accessKey, secretKey: server.configuration.secretKey)
+            : .cometAPI(key: server.configuration.cometAPIKey)
+        var c = ClientConfiguration(provider: provider, baseURL: server.baseURL)
+        c.clock = clock
+        c.jitter = SeededJitter(seed: 1)
+        c.polling = PollingPolicy(initialDelay: .seconds(3), interval: .seconds(5), jitter: 0.2, timeout: .seconds(300))
+        c.retry = RetryPolicy(maxAttempts: 5, initialDelay: .milliseconds(500), deadline: .seconds(120))
+        c.requestTimeout = .seconds(10)
+        return c
+    }
+
+    static func run(_ flavour: Flavour = .native,
+                    emulator: (inout EmulatorConfiguration) -> Void = { _ in },
+                    client: (inout ClientConfiguration) -> Void = { _ in },
+                    _ body: (Harness) async throws -> Void) async throws {
+        let eclock = ManualEmulatorClock(startMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        var econfig = EmulatorConfiguration(port: 0, taskSeconds: 30)
+        econfig.clock = eclock
+        emulator(&econfig)
+        let server = try await EmulatorServer.start(econfig)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("klingclient-\(UUID().uuidString)")
+        let journal = try TaskJournal(directory: root.appendingPathComponent("journal"))
+        let clock = LinkedClock(eclock)
+        var cconfig = clientConfiguration(flavour, server: server, clock: clock)
+        cconfig.journal = journal
+        client(&cconfig)
+        let c = KlingClient(configuration: cconfig)
+        let harness = Harness(server: server, client: c, clock: clock, emulatorClock: eclock, journal: journal,
+                              out: root.appendingPathComponent("out"))
+        do {
+            try await body(harness)
+        } catch {
+            try? await c.shutdown()
+            await server.shutdown()
+            try? FileManager.default.removeItem(at: root)
+            throw error
+        }
+        try await c.shutdown()
+        await server.shutdown()
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+/// The shared corpus, read from the package root as every test of the project does.
+enum Corpus {
+    static let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        .appendingPathComponent("../shared/corpus").standardizedFileURL
+    static func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+    static let jpeg = path("jpeg/pillow_flower.jpg")          // 480x360, valid
+    static let png = path("png/pillow_test-card.png")         // 640x480, valid
+    static let hopper = path("png/pillow_hopper_bw_500.png")  // 500x500, valid
+    static let tiny = path("png-suite/basn2c08.png")          // 32x32: breaks min-dimension
+}
+
+/// Runs `body` expecting a ``ClientError`` and returns it (nil and a recorded issue otherwise).
+func expectClientError(_ body: () async throws -> Void) async -> ClientError? {
+    do {
+        try await body()
+        return nil
+    } catch let e as ClientError {
+        return e
+    } catch {
+        return ClientError(.transport, "unexpected \(type(of: error)): \(error)")
+    }
+}

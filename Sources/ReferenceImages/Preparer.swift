@@ -4,7 +4,8 @@ import ImageCore
 /// Turns a JPEG or PNG into one the image API accepts, with the least damage, and says what it did.
 ///
 /// The steps, each taken only when needed, in this order:
-/// 1. refuse what no fix can cure (not JPEG/PNG, undecodable, over the pixel limit);
+/// 1. refuse what no fix can cure (not JPEG/PNG, undecodable, over the pixel limit), from the header
+///    and then from the one decode (or, for a copy, one verify pass) the file needs anyway;
 /// 2. copy the file unchanged when it already passes and nothing must change, after removing
 ///    metadata losslessly by rewriting JPEG segments / PNG chunks;
 /// 3. otherwise decode (JPEG shrink-on-load at 1/2, 1/4 or 1/8 when the target is at most half the size),
@@ -31,21 +32,20 @@ public struct ReferenceImagePreparer: Sendable {
     ///   `too-many-pixels`, or `file-size` when even the minimum size does not fit the byte budget.
     public func prepare(bytes: [UInt8], name: String) throws -> PreparedImage {
         let options = self.options
-        let report = ReferenceImageValidator(rules: options.rules).validate(bytes: bytes, name: name)
-        for fatal in [ValidationRule.unsupportedFormat, .corrupt, .tooManyPixels] {
-            if let violation = report.violations.first(where: { $0.rule == fatal }) {
-                throw PrepareError(fatal, violation.message)
-            }
+        // Header facts only here; decodability is proven by the full decode when pixels change, or by
+        // a verify pass (JPEG at 1/8 scale) when the file is copied. Never both.
+        guard let format = ImageCodecs.sniff(bytes) else {
+            throw PrepareError(.unsupportedFormat, "not a JPEG or PNG (by content)")
         }
         let header: ImageHeader
-        if let probed = report.header {
-            header = probed
-        } else {
-            do {
-                header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
-            } catch let error as CodecError {
-                throw Self.prepareError(error)
-            }
+        do {
+            header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: .max))
+        } catch let error as CodecError {
+            throw PrepareError(.corrupt, "unreadable \(format) header: \(error.message)")
+        }
+        let (pixelCount, overflow) = header.width.multipliedReportingOverflow(by: header.height)
+        if overflow || pixelCount > options.rules.maxPixels {
+            throw PrepareError(.tooManyPixels, "\(header.width)x\(header.height) is more than the limit of \(options.rules.maxPixels) pixels; not decoded")
         }
         let upright = Size(width: header.orientedWidth, height: header.orientedHeight)
         let plan = PreparePlan(upright: upright, options: options)
@@ -63,6 +63,11 @@ public struct ReferenceImagePreparer: Sendable {
 
         // Nothing about the pixels must change: copy, minus metadata.
         if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) {
+            do {
+                _ = try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
+            } catch let error as CodecError {
+                throw Self.prepareError(error)
+            }
             var out = bytes
             var actions: [String] = []
             if options.stripMetadata, hasMetadata, let stripped {
@@ -281,11 +286,11 @@ public struct ReferenceImagePreparer: Sendable {
     }
 
     static func prepareError(_ error: CodecError) -> PrepareError {
-        let rule: ValidationRule = switch error.code {
-        case .tooManyPixels: .tooManyPixels
-        case .unsupportedFormat: .unsupportedFormat
-        default: .corrupt
+        switch error.code {
+        case .tooManyPixels: return PrepareError(.tooManyPixels, error.message)
+        case .unsupportedFormat: return PrepareError(.unsupportedFormat, error.message)
+        case .unsupported: return PrepareError(.unsupportedFormat, "a variant that cannot be decoded: \(error.message)")
+        default: return PrepareError(.corrupt, "does not decode: \(error.message)")
         }
-        return PrepareError(rule, error.message)
     }
 }

@@ -8,6 +8,9 @@
 #include <limits.h>
 #include <jpeglib.h>
 #include <jerror.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "klingkit_codec_shims.h"
 
@@ -294,6 +297,7 @@ int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params
             return KK_INVALID_ARGUMENT;
         }
     }
+    if (pixels) kk_advise_large_buffer(pixels, pixels_size);
     if (params->want_icc) {
         JOCTET *profile = NULL;
         if (jpeg_read_icc_profile(&cinfo, &profile, &icc_length)) icc_data = profile;
@@ -458,3 +462,16 @@ int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int chan
 }
 
 void kk_free(void *pointer) { free(pointer); }
+
+void kk_advise_large_buffer(void *pointer, size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!pointer || size < ((size_t)4 << 20)) return;
+    uintptr_t start = ((uintptr_t)pointer + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)pointer + size) & ~(huge - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);  // advice only: failure is harmless
+#else
+    (void)pointer;
+    (void)size;
+#endif
+}

@@ -180,6 +180,7 @@ int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
             status->code = KK_INVALID_ARGUMENT;
             png_error(png, "pixel buffer too small");
         }
+        kk_advise_large_buffer(pixels, pixels_size);
     } else {
         row = malloc(stride);
         if (!row) {

@@ -36,6 +36,8 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var state: State
     /// Images requested (`n`).
     public var count: Int
+    /// The request's prompt (for captions and manifests), if any.
+    public var prompt: String?
     /// Where results go (`<outputDirectory>/<task_id>/<index>.<ext>`), if the caller downloads them.
     public var outputDirectory: String?
     /// Also fetch the watermarked images.
@@ -56,7 +58,8 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public init(externalTaskID: String, taskID: String? = nil, kind: TaskKind, provider: String, baseURL: String,
                 state: State = .submitting, count: Int = 1, outputDirectory: String? = nil,
                 includeWatermarked: Bool = false, sheetPath: String? = nil, files: [String] = [],
-                message: String? = nil, createdAt: Double = 0, updatedAt: Double = 0) {
+                message: String? = nil, createdAt: Double = 0, updatedAt: Double = 0, prompt: String? = nil) {
+        self.prompt = prompt
         self.externalTaskID = externalTaskID
         self.taskID = taskID
         self.kind = kind

@@ -16,7 +16,7 @@ extension KlingClient {
         try Self.check(RequestRules.validate(request))
         let body = try Self.encodeBody(request)
         return try await createExactlyOnce(kind: .generation, body: body, externalID: request.externalTaskID!,
-                                           slots: request.imageCount, options: options)
+                                           slots: request.imageCount, prompt: request.prompt, options: options)
     }
 
     /// Submits an already encoded multi-image body, validated first.
@@ -26,7 +26,7 @@ extension KlingClient {
         try Self.check(RequestRules.validate(request))
         let body = try Self.encodeBody(request)
         return try await createExactlyOnce(kind: .multiImage, body: body, externalID: request.externalTaskID!,
-                                           slots: request.imageCount, options: options)
+                                           slots: request.imageCount, prompt: request.prompt, options: options)
     }
 
     static func check(_ violations: [FieldViolation]) throws {
@@ -45,13 +45,14 @@ extension KlingClient {
 
     /// The exactly-once create: journal first, queue for a slot, send, and after any ambiguous failure
     /// ask the server for the external id before sending again.
-    func createExactlyOnce(kind: TaskKind, body: [UInt8], externalID: String, slots: Int,
+    func createExactlyOnce(kind: TaskKind, body: [UInt8], externalID: String, slots: Int, prompt: String?,
                            options: SubmitOptions) async throws -> SubmittedTask {
         let clock = configuration.clock
         var entry = JournalEntry(externalTaskID: externalID, kind: kind, provider: configuration.provider.name,
                                  baseURL: configuration.baseURL, state: .submitting, count: slots,
                                  outputDirectory: options.outputDirectory, includeWatermarked: options.includeWatermarked,
-                                 sheetPath: options.sheetPath, createdAt: clock.unixTime, updatedAt: clock.unixTime)
+                                 sheetPath: options.sheetPath, createdAt: clock.unixTime, updatedAt: clock.unixTime,
+                                 prompt: prompt)
         let journal = configuration.journal
         var knownBefore = false
         if let journal {

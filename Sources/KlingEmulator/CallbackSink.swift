@@ -3,6 +3,7 @@ import Hummingbird
 import KlingModels
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// A tiny loopback HTTP receiver that records every POST it gets: point `callback_url` at
 /// ``url`` to see what the emulator (or the real service, through a tunnel) delivers.
@@ -25,8 +26,10 @@ public final class CallbackSink: Sendable {
     private let deliveries: Locked<[Delivery]>
     private let waiters: Locked<[(Int, CheckedContinuation<Void, Never>)]>
     private let runner: Task<Void, any Error>
+    private let group: ServiceGroup
 
-    private init(url: String, port: Int, deliveries: Locked<[Delivery]>, waiters: Locked<[(Int, CheckedContinuation<Void, Never>)]>, runner: Task<Void, any Error>) {
+    private init(url: String, port: Int, deliveries: Locked<[Delivery]>, waiters: Locked<[(Int, CheckedContinuation<Void, Never>)]>, runner: Task<Void, any Error>, group: ServiceGroup) {
+        self.group = group
         self.url = url
         self.port = port
         self.deliveries = deliveries
@@ -66,16 +69,17 @@ public final class CallbackSink: Sendable {
             },
             logger: logger
         )
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let runner = Task {
             defer { portContinuation.finish() }
-            try await app.run()
+            try await group.run()
         }
         var iterator = portStream.makeAsyncIterator()
         guard let bound = await iterator.next(), bound > 0 else {
             runner.cancel()
             throw EmulatorError("cannot listen on 127.0.0.1:\(port) for callbacks")
         }
-        return CallbackSink(url: "http://127.0.0.1:\(bound)/callback", port: bound, deliveries: deliveries, waiters: waiters, runner: runner)
+        return CallbackSink(url: "http://127.0.0.1:\(bound)/callback", port: bound, deliveries: deliveries, waiters: waiters, runner: runner, group: group)
     }
 
     /// Every delivery so far, in arrival order.
@@ -107,7 +111,7 @@ public final class CallbackSink: Sendable {
 
     /// Stops the receiver.
     public func shutdown() async {
-        runner.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await runner.value
     }
 }

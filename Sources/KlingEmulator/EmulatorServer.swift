@@ -3,6 +3,7 @@ import Hummingbird
 import KlingModels
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// A running emulator of the Kling image API on `127.0.0.1`.
 ///
@@ -22,8 +23,10 @@ public final class EmulatorServer: Sendable {
     public let configuration: EmulatorConfiguration
     private let core: EmulatorCore
     private let runner: Task<Void, any Error>
+    private let group: ServiceGroup
 
-    private init(baseURL: String, port: Int, configuration: EmulatorConfiguration, core: EmulatorCore, runner: Task<Void, any Error>) {
+    private init(baseURL: String, port: Int, configuration: EmulatorConfiguration, core: EmulatorCore, runner: Task<Void, any Error>, group: ServiceGroup) {
+        self.group = group
         self.baseURL = baseURL
         self.port = port
         self.configuration = configuration
@@ -48,9 +51,10 @@ public final class EmulatorServer: Sendable {
             },
             logger: log
         )
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: log))
         let runner = Task {
             defer { portContinuation.finish() }
-            try await app.run()
+            try await group.run()
         }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
@@ -61,14 +65,14 @@ public final class EmulatorServer: Sendable {
         }
         let baseURL = "http://127.0.0.1:\(port)"
         core.renderer.withLock { $0.baseURL = baseURL }
-        return EmulatorServer(baseURL: baseURL, port: port, configuration: configuration, core: core, runner: runner)
+        return EmulatorServer(baseURL: baseURL, port: port, configuration: configuration, core: core, runner: runner, group: group)
     }
 
     /// Stops listening, cancels lifecycle drivers and pending callbacks, and waits for the server to end.
     public func shutdown() async {
         await core.store.cancelDrivers()
         await core.callbacks.shutdown()
-        runner.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await runner.value
     }
 

@@ -198,9 +198,11 @@ extension Image {
     }
 }
 
-/// The two-pass inner loops. For each output row: a vertical pass sums the contributing source rows
-/// into a float scratch row (premultiplying alpha on the way), then a horizontal pass filters that
-/// scratch row into the output. No full-size intermediate image is ever allocated.
+/// The two-pass inner loops. Each source row a band needs is converted to float once (premultiplying
+/// alpha on the way) into a small ring of cached rows; for each output row a vertical pass sums the
+/// contributing cached rows into a scratch row, then a horizontal pass filters that row into the
+/// output. No full-size intermediate image is ever allocated: the ring holds at most one filter
+/// window of rows.
 enum ResampleKernel {
     static func run(
         src: UnsafeMutablePointer<UInt8>, inWidth: Int, channels ch: Int, hasAlpha: Bool,
@@ -208,29 +210,50 @@ enum ResampleKernel {
         h: ResampleWeights, v: ResampleWeights
     ) {
         let rowBytes = inWidth * ch
-        // Four spare floats so 4-lane loads of the last RGB pixel stay in bounds.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowBytes + 4)
+        // Four spare floats per row so 4-lane loads of the last RGB pixel stay in bounds.
+        let rowFloats = rowBytes + 4
+        let ringSize = max(1, v.counts[rows].max() ?? 1)
+        let ring = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats * ringSize)
+        defer { ring.deallocate() }
+        ring.initialize(repeating: 0, count: rowFloats * ringSize)
+        var ringRow = [Int](repeating: -1, count: ringSize)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats)
         defer { scratch.deallocate() }
-        scratch.initialize(repeating: 0, count: rowBytes + 4)
+        scratch.initialize(repeating: 0, count: rowFloats)
         let alphaLUT = premultiplyTable()
+        var pointers = [UnsafeMutablePointer<Float>](repeating: scratch, count: ringSize)
         v.weights.withUnsafeBufferPointer { vw in
             h.weights.withUnsafeBufferPointer { hw in
-                for y in rows {
-                    let start = v.starts[y]
-                    let count = v.counts[y]
-                    let w = vw.baseAddress! + y * v.stride
-                    if hasAlpha {
-                        verticalPremultiplied(src: src, rowBytes: rowBytes, channels: ch, start: start, count: count,
-                                              weights: w, into: scratch, lut: alphaLUT)
-                    } else {
-                        vertical(src: src, rowBytes: rowBytes, start: start, count: count, weights: w, into: scratch)
-                    }
-                    let out = dst + y * outWidth * ch
-                    switch ch {
-                    case 1: horizontal1(scratch, out, outWidth, h, hw.baseAddress!)
-                    case 2: horizontal2(scratch, out, outWidth, h, hw.baseAddress!)
-                    case 3: horizontal3(scratch, out, outWidth, h, hw.baseAddress!)
-                    default: horizontal4(scratch, out, outWidth, h, hw.baseAddress!, alpha: true)
+                alphaLUT.withUnsafeBufferPointer { lut in
+                    for y in rows {
+                        let start = v.starts[y]
+                        let count = v.counts[y]
+                        for k in 0..<count {
+                            let row = start + k
+                            let slot = row % ringSize
+                            let cached = ring + slot * rowFloats
+                            if ringRow[slot] != row {
+                                let source = src + row * rowBytes
+                                if hasAlpha {
+                                    convertPremultiplied(source, cached, rowBytes, ch, lut.baseAddress!)
+                                } else {
+                                    convert(source, cached, rowBytes)
+                                }
+                                ringRow[slot] = row
+                            }
+                            pointers[k] = cached
+                        }
+                        pointers.withUnsafeBufferPointer { rowsBuf in
+                            vertical(rows: rowsBuf.baseAddress!, count: count, n: rowBytes,
+                                     weights: vw.baseAddress! + y * v.stride, into: scratch)
+                        }
+                        let out = dst + y * outWidth * ch
+                        switch ch {
+                        case 1: horizontal1(scratch, out, outWidth, h, hw.baseAddress!)
+                        case 2: horizontal2(scratch, out, outWidth, h, hw.baseAddress!)
+                        case 3: horizontal3(scratch, out, outWidth, h, hw.baseAddress!)
+                        default: horizontal4(scratch, out, outWidth, h, hw.baseAddress!, alpha: true)
+                        }
                     }
                 }
             }
@@ -242,90 +265,73 @@ enum ResampleKernel {
         (0..<256).map { Float($0) / 255 }
     }
 
-    /// `scratch[i] = Σ w[k] * src[start + k][i]` over every byte of the row, four source rows per sweep.
+    @inline(__always)
+    static func convert(_ s: UnsafeMutablePointer<UInt8>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { d[i] = Float(s[i]) }
+    }
+
+    /// Colour samples scaled by `alpha / 255` (premultiplied, still in 0…255 units); alpha as is.
+    @inline(__always)
+    static func convertPremultiplied(_ s: UnsafeMutablePointer<UInt8>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
+                                     _ ch: Int, _ lut: UnsafePointer<Float>) {
+        var i = 0
+        if ch == 4 {
+            while i < n {
+                let a = lut[Int(s[i + 3])]
+                d[i] = Float(s[i]) * a
+                d[i + 1] = Float(s[i + 1]) * a
+                d[i + 2] = Float(s[i + 2]) * a
+                d[i + 3] = Float(s[i + 3])
+                i += 4
+            }
+        } else {
+            while i < n {
+                d[i] = Float(s[i]) * lut[Int(s[i + 1])]
+                d[i + 1] = Float(s[i + 1])
+                i += 2
+            }
+        }
+    }
+
+    /// `acc[i] = Σ w[k] * rows[k][i]`, four rows per sweep so each pass over `acc` does four taps.
     @inline(__always)
     static func vertical(
-        src: UnsafeMutablePointer<UInt8>, rowBytes n: Int, start: Int, count: Int,
+        rows r: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int, n: Int,
         weights w: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>
     ) {
         var k = 0
         var first = true
         while k < count {
             let left = count - k
-            let r0 = src + (start + k) * n
+            let r0 = r[k]
             if left >= 4 {
-                let r1 = r0 + n, r2 = r1 + n, r3 = r2 + n
+                let r1 = r[k + 1], r2 = r[k + 2], r3 = r[k + 3]
                 let w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3]
                 if first {
-                    for i in 0..<n {
-                        acc[i] = w0 * Float(r0[i]) + w1 * Float(r1[i]) + w2 * Float(r2[i]) + w3 * Float(r3[i])
-                    }
+                    for i in 0..<n { acc[i] = w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i] }
                 } else {
-                    for i in 0..<n {
-                        acc[i] += w0 * Float(r0[i]) + w1 * Float(r1[i]) + w2 * Float(r2[i]) + w3 * Float(r3[i])
-                    }
+                    for i in 0..<n { acc[i] += w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i] }
                 }
                 k += 4
             } else if left >= 2 {
-                let r1 = r0 + n
+                let r1 = r[k + 1]
                 let w0 = w[k], w1 = w[k + 1]
                 if first {
-                    for i in 0..<n { acc[i] = w0 * Float(r0[i]) + w1 * Float(r1[i]) }
+                    for i in 0..<n { acc[i] = w0 * r0[i] + w1 * r1[i] }
                 } else {
-                    for i in 0..<n { acc[i] += w0 * Float(r0[i]) + w1 * Float(r1[i]) }
+                    for i in 0..<n { acc[i] += w0 * r0[i] + w1 * r1[i] }
                 }
                 k += 2
             } else {
                 let w0 = w[k]
                 if first {
-                    for i in 0..<n { acc[i] = w0 * Float(r0[i]) }
+                    for i in 0..<n { acc[i] = w0 * r0[i] }
                 } else {
-                    for i in 0..<n { acc[i] += w0 * Float(r0[i]) }
+                    for i in 0..<n { acc[i] += w0 * r0[i] }
                 }
                 k += 1
             }
             first = false
-        }
-    }
-
-    /// The vertical pass for formats with alpha: colour samples are scaled by `alpha / 255` before
-    /// weighting, so the scratch row holds premultiplied colour (0…255 units) and plain alpha.
-    @inline(__always)
-    static func verticalPremultiplied(
-        src: UnsafeMutablePointer<UInt8>, rowBytes n: Int, channels ch: Int, start: Int, count: Int,
-        weights w: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, lut: [Float]
-    ) {
-        acc.update(repeating: 0, count: n)
-        lut.withUnsafeBufferPointer { table in
-            let t = table.baseAddress!
-            for k in 0..<count {
-                let row = src + (start + k) * n
-                let wk = w[k]
-                if ch == 4 {
-                    var i = 0
-                    while i < n {
-                        let a = row[i + 3]
-                        if a != 0 {
-                            let wa = wk * t[Int(a)]
-                            acc[i] += wa * Float(row[i])
-                            acc[i + 1] += wa * Float(row[i + 1])
-                            acc[i + 2] += wa * Float(row[i + 2])
-                            acc[i + 3] += wk * Float(a)
-                        }
-                        i += 4
-                    }
-                } else {
-                    var i = 0
-                    while i < n {
-                        let a = row[i + 1]
-                        if a != 0 {
-                            acc[i] += wk * t[Int(a)] * Float(row[i])
-                            acc[i + 1] += wk * Float(a)
-                        }
-                        i += 2
-                    }
-                }
-            }
         }
     }
 

@@ -64,14 +64,16 @@ static void kk_jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(err->jump, 1);
 }
 
-/// Warnings that mean the entropy-coded data is damaged or missing. In strict mode they fail the
-/// decode. Deliberately not in the list (they match the corpus authority, djpeg + Pillow):
-/// JWRN_EXTRANEOUS_DATA (junk between markers; nothing is lost), JWRN_HIT_MARKER (a scan ended
-/// early, the rest of it is zero-filled), JWRN_BOGUS_PROGRESSION, JWRN_NOT_SEQUENTIAL,
-/// JWRN_ADOBE_XFORM, JWRN_JFIF_MAJOR, JWRN_BOGUS_ICC (metadata oddities).
+/// Warnings that mean the entropy-coded (pixel) data is damaged or missing: the "Corrupt JPEG data" and
+/// "premature end" family. In strict mode they fail the decode instead of yielding gray or garbled
+/// blocks. Tolerated, because no pixel is lost or the problem is metadata only:
+/// JWRN_EXTRANEOUS_DATA ("N extraneous bytes before marker": junk between segments, skipped),
+/// JWRN_BOGUS_ICC (a bad ICC APP2 segment; the profile is dropped), JWRN_BOGUS_PROGRESSION and
+/// JWRN_NOT_SEQUENTIAL (odd but decodable scan parameters), JWRN_ADOBE_XFORM, JWRN_JFIF_MAJOR.
 static int kk_jpeg_warning_is_fatal(int msg_code) {
     switch (msg_code) {
     case JWRN_JPEG_EOF:        // "Premature end of JPEG file": truncated, libjpeg pads with gray
+    case JWRN_HIT_MARKER:      // "Corrupt JPEG data: premature end of data segment": a scan stops early
     case JWRN_HUFF_BAD_CODE:   // "Corrupt JPEG data: bad Huffman code"
     case JWRN_ARITH_BAD_CODE:  // "Corrupt JPEG data: bad arithmetic code"
     case JWRN_MUST_RESYNC:     // "Corrupt JPEG data: found marker ... instead of RST"

@@ -4,9 +4,11 @@ public struct DecodeOptions: Sendable, Equatable {
     /// The most pixels (width × height, as stored) an image may declare. Checked from the header before
     /// anything is allocated. Default 100,000,000.
     public var maxPixels: Int = 100_000_000
-    /// Strict mode (default): libjpeg's "Premature end of JPEG file" and corrupt entropy-data warnings
-    /// (bad Huffman/arithmetic code, lost restart sync) fail the decode as ``CodecError/Code/corrupt``
-    /// instead of producing gray-padded pixels. Junk bytes between markers are tolerated.
+    /// Strict mode (default): libjpeg's "Premature end of JPEG file" and "Corrupt JPEG data" warnings about
+    /// the entropy-coded data (premature end of data segment, bad Huffman/arithmetic code, lost restart
+    /// sync) fail the decode as ``CodecError/Code/corrupt`` instead of producing gray or garbled blocks.
+    /// Tolerated: "N extraneous bytes before marker" (junk between segments), a bad ICC segment, odd
+    /// progression parameters. PNG is always checked fully (CRCs, zlib, IEND); its warnings are tolerated.
     public var strict: Bool = true
     /// Decode JPEG at 1/`jpegScale` of its size in the DCT domain: 1, 2, 4 or 8. Default 1. PNG ignores it.
     public var jpegScale: Int = 1

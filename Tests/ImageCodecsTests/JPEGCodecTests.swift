@@ -56,6 +56,17 @@ struct JPEGCodecTests {
         #expect(try ImageCodecs.decode(bytes, options: lenient).image.width == 100)
     }
 
+    @Test("a scan cut short but closed with EOI is refused in strict mode")
+    func scanCutShort() throws {
+        let bytes = try Corpus.bytes("jpeg/ljt_testorig.jpg")
+        let cut = Array(bytes.prefix(bytes.count / 2)) + [0xFF, 0xD9]
+        let error = try #require(throws: CodecError.self) { try ImageCodecs.verify(cut) }
+        #expect(error.code == .corrupt && error.message == "Corrupt JPEG data: premature end of data segment")
+        var lenient = DecodeOptions()
+        lenient.strict = false
+        #expect(try ImageCodecs.decode(cut, options: lenient).image.height == 149)
+    }
+
     @Test("junk between markers is tolerated in strict mode")
     func extraneousBytes() throws {
         let decoded = try ImageCodecs.decode(Corpus.bytes("malformed/pillow_junk_jpeg_header.jpg"))

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every KlingKit benchmark beside its anchor tools on the same inputs and prints one table of ratios.
+# Usage: benchmarks/run-all.sh [--setup] [--only SUITE]...   (SUITE: codecs base64 prepare sheet emulator)
+# Each suite script prints RESULT lines (suite, case, metric, ours, anchor, anchor value, ratio);
+# ratio > 1 means KlingKit did better. The full logs go to benchmarks/work/logs/.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+suites=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --setup) "$here/setup-anchors.sh"; shift ;;
+    --only) suites+=("$2"); shift 2 ;;
+    *) echo "usage: $0 [--setup] [--only SUITE]..." >&2; exit 2 ;;
+  esac
+done
+[ ${#suites[@]} -gt 0 ] || suites=(codecs base64 prepare sheet emulator)
+mkdir -p "$here/work/logs"
+echo "building klingkit (release)..." >&2
+(cd "$root" && swift build -c release --product klingkit >&2) || exit 1
+export KLINGKIT_BIN="$root/.build/release/klingkit"
+
+results="$here/work/results.tsv"
+: > "$results"
+failed=()
+for suite in "${suites[@]}"; do
+  script=$(ls "$here/$suite".sh "$here/$suite".py "$here/$suite"-*.sh 2>/dev/null | head -1)
+  if [ -z "$script" ]; then echo "no script for suite $suite" >&2; failed+=("$suite"); continue; fi
+  echo "== $suite: $script" >&2
+  log="$here/work/logs/$suite.log"
+  case "$script" in
+    *.py) python3 "$script" >"$log" 2>&1 ;;
+    *) bash "$script" >"$log" 2>&1 ;;
+  esac || failed+=("$suite")
+  grep -P '^RESULT\t' "$log" | cut -f2- >> "$results"
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+echo
+echo "KlingKit benchmarks on $(hostname): $cpu, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%d)"
+echo
+printf '| suite | case | metric | KlingKit | anchor | anchor value | ratio (>1: KlingKit better) |\n'
+printf '|---|---|---|---:|---|---:|---:|\n'
+while IFS=$'\t' read -r suite case metric ours anchor value ratio; do
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$suite" "$case" "$metric" "$ours" "$anchor" "$value" "$ratio"
+done < "$results"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo
+  echo "suites that failed (see benchmarks/work/logs/): ${failed[*]}"
+  exit 1
+fi

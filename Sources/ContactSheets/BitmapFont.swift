@@ -96,6 +96,21 @@ enum BitmapFont {
     }
 }
 
+extension BitmapFont {
+    /// `text` shortened in the middle so it draws within `maxWidth` pixels at `scale`: the start and the end
+    /// stay ("861204711…3556352 #0", "jpegdec_16b…tables.jpg"), because a file's extension and a task's index
+    /// tell tiles apart. Returns "" when not even the ellipsis fits.
+    static func truncateMiddle(_ text: String, toWidth maxWidth: Int, scale: Int) -> String {
+        let cleaned = truncate(text, toWidth: Int.max / 2, scale: 1)  // same control-character clean-up
+        let capacity = (maxWidth / scale + 1) / advance
+        if cleaned.count <= capacity { return cleaned }
+        guard capacity >= 1 else { return "" }
+        let tail = capacity / 2
+        let head = capacity - 1 - tail
+        return String(cleaned.prefix(head)) + "…" + String(cleaned.suffix(tail))
+    }
+}
+
 // The artwork: a glyph name (the character itself, SP for space) then 7 rows of 5 columns, or 9 rows for
 // glyphs that reach below the baseline. '#' is ink.
 private let artwork = """

@@ -131,9 +131,10 @@ struct CanvasView: @unchecked Sendable {
     }
 
     /// Draws `text` centred in `rect` horizontally (left-aligned when it fills the width) at top `y`,
-    /// truncated with an ellipsis to the rectangle's width.
-    func drawCentered(_ text: String, in rect: Rect, y: Int, scale: Int, color: Color) {
-        let fitted = BitmapFont.truncate(text, toWidth: rect.width, scale: scale)
+    /// shortened with an ellipsis to the rectangle's width: at the end, or in the middle with `keepEnd`.
+    func drawCentered(_ text: String, in rect: Rect, y: Int, scale: Int, color: Color, keepEnd: Bool = false) {
+        let fitted = keepEnd ? BitmapFont.truncateMiddle(text, toWidth: rect.width, scale: scale)
+                             : BitmapFont.truncate(text, toWidth: rect.width, scale: scale)
         let width = BitmapFont.width(of: fitted, scale: scale)
         draw(fitted, x: rect.x + max(0, (rect.width - width) / 2), y: y, scale: scale, color: color)
     }

@@ -181,7 +181,7 @@ public enum ContactSheet {
             let first = options.captions == .task ? item.caption : item.source.name
             let lineStep = BitmapFont.lineHeight * layout.fontScale
             view.drawCentered(first, in: band, y: band.y + layout.captionPadding, scale: layout.fontScale,
-                              color: theme.text)
+                              color: theme.text, keepEnd: true)
             if layout.captionLines > 1, let prompt = item.subcaption, !prompt.isEmpty {
                 let lines = wrap(prompt, width: band.width, scale: layout.fontScale, maxLines: layout.captionLines - 1)
                 for (number, line) in lines.enumerated() {

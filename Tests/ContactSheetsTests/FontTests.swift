@@ -55,6 +55,19 @@ struct FontTests {
         }
     }
 
+    @Test("captions are shortened in the middle, keeping the extension or the index")
+    func middle() {
+        // 20 characters fit in (20·6 − 1) px at scale 1.
+        #expect(BitmapFont.truncateMiddle("861204711923556352 #0", toWidth: 119, scale: 1) == "861204711…3556352 #0")
+        #expect(BitmapFont.truncateMiddle("short.png", toWidth: 119, scale: 1) == "short.png")
+        #expect(BitmapFont.truncateMiddle("abcdef", toWidth: 5, scale: 1) == "…")
+        #expect(BitmapFont.truncateMiddle("abcdef", toWidth: 4, scale: 1) == "")
+        for width in [6, 50, 119, 200] {
+            let text = BitmapFont.truncateMiddle(String(repeating: "x", count: 60) + ".png", toWidth: width, scale: 1)
+            #expect(BitmapFont.width(of: text, scale: 1) <= width)
+        }
+    }
+
     @Test("word wrap for placeholder labels")
     func wrap() {
         let lines = ContactSheet.wrap("Premature end of JPEG file while reading scan data", width: 6 * 12 - 1, scale: 1, maxLines: 3)

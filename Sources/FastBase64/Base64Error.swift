@@ -56,8 +56,7 @@ public struct Base64Error: Error, Sendable, Hashable, CustomStringConvertible {
         let what = byte.map { Self.describe($0) } ?? ""
         switch code {
         case .invalidCharacter:
-            var text = "invalid base64 character \(what) at offset \(offset)"
-                        return text
+            return "invalid base64 character \(what) at offset \(offset)"
         case .invalidPadding:
             if let byte, byte == UInt8(ascii: "=") { return "misplaced base64 padding '=' at offset \(offset)" }
             if byte == nil { return "base64 padding incomplete at offset \(offset) (input ends before the group's last '=')" }

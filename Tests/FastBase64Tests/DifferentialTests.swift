@@ -76,6 +76,48 @@ struct DifferentialTests {
         }
     }
 
+    @Test("every input and output alignment, errors anywhere in long inputs, agree with scalar", arguments: kernels)
+    func alignmentsAndDeepErrors(kernel: Base64.Kernel) throws {
+        var rng = SeededGenerator(seed: 1234)
+        let raw = rng.bytes(3000)
+        let text = Base64.encode(raw)  // 4000 characters: alignment prologue, unrolled and single-block loops, tail
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 64)
+        defer { storage.deallocate() }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 64)
+        defer { output.deallocate() }
+        for shift in 0..<64 {
+            // Decode from every source alignment.
+            let source = UnsafeMutableRawBufferPointer(rebasing: storage[shift..<(shift + text.count)])
+            source.copyBytes(from: text)
+            let n = try Base64.decode(UnsafeRawBufferPointer(source), into: UnsafeMutableRawBufferPointer(rebasing: output[shift...]), kernel: kernel)
+            #expect(n == raw.count && Array(output[shift..<(shift + n)]) == raw, "decode shift \(shift)")
+            // Encode to every destination alignment.
+            let written = raw.withUnsafeBytes { Base64.encode($0, into: UnsafeMutableRawBufferPointer(rebasing: output[shift...]), kernel: kernel) }
+            #expect(written == text.count && Array(output[shift..<(shift + written)]) == text, "encode shift \(shift)")
+        }
+        // A bad byte at many positions, from a few alignments: same error as the scalar reference.
+        for shift in [0, 4, 16, 32, 60] {
+            for position in stride(from: 0, to: text.count, by: 37) + [3999, 3996, 3968, 3840, 3712, 3584] {
+                for bad: UInt8 in [UInt8(ascii: "="), 0x80, UInt8(ascii: "\n"), UInt8(ascii: "*")] {
+                    var mutated = text
+                    mutated[position] = bad
+                    let source = UnsafeMutableRawBufferPointer(rebasing: storage[shift..<(shift + text.count)])
+                    source.copyBytes(from: mutated)
+                    let reference = Result { try Base64.decode(mutated, kernel: .scalar) }
+                    let result = Result { try Base64.decode(UnsafeRawBufferPointer(source), kernel: kernel) }
+                    switch (reference, result) {
+                    case (.failure(let a), .failure(let b)):
+                        #expect(a as? Base64Error == b as? Base64Error, "shift \(shift) position \(position)")
+                    case (.success(let a), .success(let b)):
+                        #expect(a == b, "shift \(shift) position \(position)")
+                    default:
+                        Issue.record("kernel \(kernel) disagrees with scalar at shift \(shift) position \(position) byte \(bad)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("the scalar decoder accepts exactly the alphabet")
     func scalarAlphabet() throws {
         let standard = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

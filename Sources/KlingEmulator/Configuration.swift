@@ -24,7 +24,8 @@ public struct EmulatorConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Upper bound on the size of an image *file* in a request (default 10,485,760 bytes = 10 MiB).
     public var maxImageBytes: Int
-    /// How many tasks are kept per account before the oldest ended ones are forgotten (default 100,000).
+    /// How many tasks are kept per account before the oldest ended ones are forgotten (default 50,000;
+    /// a task costs about 1 KiB plus up to ~30 KiB per reference image, kept as a small JPEG).
     public var maxRetainedTasks: Int
     /// Bytes of generated result images kept in memory (default 64 MiB); evicted images are
     /// re-rendered on demand (rendering is deterministic).
@@ -52,7 +53,7 @@ public struct EmulatorConfiguration: Sendable {
         jwtLeewaySeconds: Int64 = 0,
         maxBodyBytes: Int = 96 << 20,
         maxImageBytes: Int = 10_485_760,
-        maxRetainedTasks: Int = 100_000,
+        maxRetainedTasks: Int = 50_000,
         imageCacheBytes: Int = 64 << 20,
         resultURLLifetimeSeconds: Double = 30 * 86_400,
         faults: FaultConfiguration = .init(),
@@ -124,6 +125,12 @@ public struct FaultConfiguration: Sendable, Equatable {
     public var downloadExpirySeconds: Double?
     /// When set, result downloads are streamed at about this many bytes per second.
     public var slowDownloadBytesPerSecond: Int?
+    /// When set, every create (after authentication) is refused with this business code and its HTTP
+    /// status — e.g. 1101 (arrears, HTTP 429 but terminal), 1102, 1103, 1300 or 1304 — to test how a
+    /// client tells terminal codes from retryable ones.
+    public var refuseCreatesWith: BusinessCode?
+    /// Prompt terms (case-insensitive) that content safety refuses at submission with 400 / 1301.
+    public var blockedPromptTerms: [String]
 
     public init(
         latencyMilliseconds: ClosedRange<Int> = 0...0,
@@ -133,7 +140,9 @@ public struct FaultConfiguration: Sendable, Equatable {
         serverErrorRate: Double = 0,
         dropAfterCreateRate: Double = 0,
         downloadExpirySeconds: Double? = nil,
-        slowDownloadBytesPerSecond: Int? = nil
+        slowDownloadBytesPerSecond: Int? = nil,
+        refuseCreatesWith: BusinessCode? = nil,
+        blockedPromptTerms: [String] = []
     ) {
         self.latencyMilliseconds = latencyMilliseconds
         self.taskFailureRate = taskFailureRate
@@ -143,6 +152,8 @@ public struct FaultConfiguration: Sendable, Equatable {
         self.dropAfterCreateRate = dropAfterCreateRate
         self.downloadExpirySeconds = downloadExpirySeconds
         self.slowDownloadBytesPerSecond = slowDownloadBytesPerSecond
+        self.refuseCreatesWith = refuseCreatesWith
+        self.blockedPromptTerms = blockedPromptTerms
     }
 
     /// The vendor's usual wording for a task stopped by moderation.
@@ -164,6 +175,10 @@ public struct FaultConfiguration: Sendable, Equatable {
         if let rate = slowDownloadBytesPerSecond, rate < 1 {
             throw EmulatorError("slow download rate must be ≥ 1 byte/s, got \(rate)")
         }
+        if let code = refuseCreatesWith, code == .success || !code.isDocumented {
+            throw EmulatorError("refuse-creates code must be a documented non-zero business code, got \(code.rawValue)")
+        }
+        if blockedPromptTerms.contains(where: { $0.isEmpty }) { throw EmulatorError("a blocked prompt term must not be empty") }
     }
 }
 

@@ -8,7 +8,7 @@ import ReferenceImages
 /// (kling-api.md §4), and keeps a small copy of each valid image for the result renderer.
 struct ReferenceIntake: Sendable {
     /// Longest side of the kept copy, in pixels.
-    static let thumbnailSide = 384
+    static let thumbnailSide = 256
 
     var validator: ReferenceImageValidator
 
@@ -20,9 +20,9 @@ struct ReferenceIntake: Sendable {
 
     struct Outcome: Sendable {
         var violations: [FieldViolation] = []
-        /// One entry per image field that held base64 and passed (URLs are accepted unchecked: the
-        /// emulator does not reach the internet).
-        var thumbnails: [Image] = []
+        /// One JPEG thumbnail per image field that held base64 and passed (URLs are accepted unchecked:
+        /// the emulator does not reach the internet).
+        var thumbnails: [[UInt8]] = []
     }
 
     /// Checks the given `(field, value)` pairs, whose string form has already passed
@@ -48,7 +48,10 @@ struct ReferenceIntake: Sendable {
                 }
                 continue
             }
-            if let thumbnail = Self.thumbnail(of: bytes) { outcome.thumbnails.append(thumbnail) }
+            if let thumbnail = Self.thumbnail(of: bytes),
+               let encoded = try? ImageCodecs.encodeJPEG(thumbnail, options: JPEGEncodeOptions(quality: 90, subsampling: .s444)) {
+                outcome.thumbnails.append(encoded.bytes)
+            }
         }
         return outcome
     }

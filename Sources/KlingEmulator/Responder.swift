@@ -195,6 +195,9 @@ struct EmulatorResponder: HTTPResponder {
     // MARK: Create
 
     private func create(_ request: Request, context: Context, kind: TaskKind, provider: EmulatorProvider, requestID: String) async -> Response {
+        if let code = core.configuration.faults.refuseCreatesWith {
+            return HTTPAnswers.envelope(code: code, message: "\(code.meaning.prefix(1).uppercased() + code.meaning.dropFirst()) (injected fault)", requestID: requestID)
+        }
         var request = request
         let buffer: ByteBuffer
         do {
@@ -238,6 +241,10 @@ struct EmulatorResponder: HTTPResponder {
         let outcome = intake.check(imageFields.filter { !flagged.contains($0.field) })
         violations += outcome.violations
         if !violations.isEmpty { return refuse(violations, requestID: requestID) }
+        let prompt = new.render.prompt.lowercased()
+        if let term = core.configuration.faults.blockedPromptTerms.first(where: { prompt.contains($0.lowercased()) }) {
+            return HTTPAnswers.envelope(code: .contentSafety, message: "Content safety: prompt refused (it contains the blocked term \"\(term)\")", requestID: requestID)
+        }
         new.render.references = outcome.thumbnails
 
         let task: StoredTask

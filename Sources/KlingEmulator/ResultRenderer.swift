@@ -14,9 +14,9 @@ struct RenderSpec: Sendable {
     var height: Int
     /// How many images the task makes (drawn as `#i/n`).
     var count: Int
-    /// Downscaled RGB copies of the reference images (at most ``ReferenceIntake/thumbnailSide`` a side),
-    /// drawn as insets along the bottom edge and hashed into the background.
-    var references: [Image]
+    /// Downscaled copies of the reference images (at most ``ReferenceIntake/thumbnailSide`` a side,
+    /// JPEG-encoded to keep a task small), drawn as insets along the bottom edge and hashed into the background.
+    var references: [[UInt8]]
 }
 
 /// Draws result images: a colour field whose palette and pattern are seeded by a hash of the prompt,
@@ -28,7 +28,7 @@ enum ResultRenderer {
     static func render(_ spec: RenderSpec, index: Int, watermark: Bool) throws -> Image {
         let width = spec.width, height = spec.height
         var seed = fnv1a64(Array(spec.prompt.utf8)) ^ (fnv1a64(Array(spec.model.utf8)) &* 31)
-        for reference in spec.references { seed = seed &* 0x100000001B3 ^ sampleHash(reference) }
+        for reference in spec.references { seed = seed &* 0x100000001B3 ^ fnv1a64(reference) }
         var rng = SplitMix64(seed: seed ^ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15)
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
 
@@ -90,11 +90,12 @@ enum ResultRenderer {
         // The reference images along the bottom.
         let footer = "#\(index + 1)/\(spec.count)  \(spec.model)"
         let footerHeight = BitmapFont.lineHeight * fontScale + margin
-        if !spec.references.isEmpty {
-            let k = spec.references.count
+        let references = spec.references.compactMap { try? ImageCodecs.decode($0).image.converted(to: .rgb) }
+        if !references.isEmpty {
+            let k = references.count
             let side = max(16, min(min(width, height) / 3, (width - margin * (k + 1)) / k))
             var x = margin
-            for reference in spec.references {
+            for reference in references {
                 let fit = fitted(reference.width, reference.height, into: side)
                 let thumb = reference.resized(to: Size(width: fit.width, height: fit.height), filter: .bilinear)
                 let y = height - footerHeight - margin - fit.height
@@ -130,16 +131,6 @@ enum ResultRenderer {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         return hash
-    }
-
-    /// A hash of up to 4096 evenly spaced samples of an image (enough to tell references apart).
-    static func sampleHash(_ image: Image) -> UInt64 {
-        let count = image.pixels.count
-        let step = max(1, count / 4096)
-        var samples: [UInt8] = [UInt8(truncatingIfNeeded: image.width), UInt8(truncatingIfNeeded: image.height)]
-        var i = 0
-        while i < count { samples.append(image.pixels[i]); i += step }
-        return fnv1a64(samples)
     }
 
     static func hsvColour(hue: Double, saturation: Double, value: Double) -> [UInt8] {

@@ -177,13 +177,16 @@ actor TaskStore {
 
     private func nextTaskID() -> String {
         sequence += 1
-        // Opaque like the vendor's ids: 22 characters from a base-62 alphabet, unique by the sequence.
+        // Opaque like the vendor's ids: 18 random base-62 characters, then the sequence number in
+        // base 36, which makes every id unique whatever the generator draws.
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-        var value = (UInt64(sequence) << 40) ^ rng.next() >> 24
-        var random = rng.next()
         var id = ""
-        for i in 0..<22 {
-            if i < 11 { id.append(alphabet[Int(value % 62)]); value /= 62 } else { id.append(alphabet[Int(random % 62)]); random /= 62 }
+        var bits = rng.next(), left = 10
+        for _ in 0..<18 {
+            if left == 0 { bits = rng.next(); left = 10 }
+            id.append(alphabet[Int(bits % 62)])
+            bits /= 62
+            left -= 1
         }
         return id + String(sequence, radix: 36)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import KlingEmulator
+import KlingModels
 
 /// `klingkit emulator`: runs a local server of the Kling image API in the foreground.
 ///
@@ -67,6 +68,12 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("slow-download"), help: ArgumentHelp("Stream result downloads at about this many bytes per second.", valueName: "BYTES_PER_SECOND"))
     var slowDownload: Int?
 
+    @Option(name: .customLong("refuse-creates-with"), help: ArgumentHelp("Refuse every create with this business code (e.g. 1101, 1102, 1103, 1304).", valueName: "CODE"))
+    var refuseCreatesWith: Int?
+
+    @Option(name: .customLong("blocked-word"), help: "A prompt term content safety refuses with 400/1301 (repeatable).")
+    var blockedWords: [String] = []
+
     @Option(name: .long, help: "Seed of the fault draws (same seed, same sequence).")
     var seed: UInt64 = 0x4B_4C49_4E47
 
@@ -98,7 +105,8 @@ struct EmulatorCommand: AsyncParsableCommand {
                 latencyMilliseconds: try Self.parseLatency(latency), taskFailureRate: failureRate,
                 taskFailureMessage: failureMessage, rateLimitRate: rateLimitRate, serverErrorRate: serverErrorRate,
                 dropAfterCreateRate: dropAfterCreateRate, downloadExpirySeconds: downloadExpirySeconds,
-                slowDownloadBytesPerSecond: slowDownload),
+                slowDownloadBytesPerSecond: slowDownload, refuseCreatesWith: refuseCreatesWith.map { BusinessCode($0) },
+                blockedPromptTerms: blockedWords),
             seed: seed, logRequests: logRequests)
     }
 
@@ -142,6 +150,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         if faults.dropAfterCreateRate > 0 { parts.append("drop-after-create rate \(faults.dropAfterCreateRate)") }
         if let expiry = faults.downloadExpirySeconds { parts.append("URLs expire after \(expiry) s") }
         if let rate = faults.slowDownloadBytesPerSecond { parts.append("downloads at \(rate) B/s") }
+        if let code = faults.refuseCreatesWith { parts.append("creates refused with \(code.rawValue)") }
+        if !faults.blockedPromptTerms.isEmpty { parts.append("\(faults.blockedPromptTerms.count) blocked prompt term(s)") }
         return parts.joined(separator: ", ")
     }
 

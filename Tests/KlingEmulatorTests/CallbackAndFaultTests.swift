@@ -108,6 +108,26 @@ struct FaultTests {
         #expect(try await h.get("/v1/images/generations").code == 0)
     }
 
+    @Test("terminal account codes on create (1100, 1101, 1102, 1103, 1300, 1304) with their HTTP status", arguments: [1100, 1101, 1102, 1103, 1300, 1304])
+    func refusedCreates(code: Int) async throws {
+        let h = try await Harness.start { $0.faults.refuseCreatesWith = BusinessCode(code) }
+        defer { Task { await h.stop() } }
+        let answer = try await h.post("/v1/images/generations", ["prompt": "p"])
+        #expect(answer.code == code && answer.status == BusinessCode(code).httpStatus)
+        #expect(!BusinessCode(code).isRetryable)
+        // Queries still work.
+        #expect(try await h.get("/v1/images/generations").code == 0)
+    }
+
+    @Test("content safety refuses a blocked prompt term with 400 / 1301")
+    func contentSafety() async throws {
+        let h = try await Harness.start { $0.faults.blockedPromptTerms = ["forbidden"] }
+        defer { Task { await h.stop() } }
+        let answer = try await h.post("/kling/v1/images/generations", ["prompt": "A FORBIDDEN castle"], auth: .comet)
+        #expect(answer.status == 400 && answer.code == 1301 && answer.message.contains("forbidden"))
+        #expect(try await h.post("/kling/v1/images/generations", ["prompt": "an allowed castle"], auth: .comet).code == 0)
+    }
+
     @Test("bad fault settings are refused at start")
     func badConfiguration() async throws {
         await #expect(throws: EmulatorError.self) {
@@ -115,6 +135,9 @@ struct FaultTests {
         }
         await #expect(throws: EmulatorError.self) {
             _ = try await EmulatorServer.start(EmulatorConfiguration(concurrencyLimit: 0))
+        }
+        await #expect(throws: EmulatorError.self) {
+            _ = try await EmulatorServer.start(EmulatorConfiguration(faults: FaultConfiguration(refuseCreatesWith: BusinessCode(0))))
         }
     }
 }

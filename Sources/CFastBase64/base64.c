@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 // MARK: - Kernel selection
 
 static int kk_kernel_from_env(void) {
@@ -181,15 +185,27 @@ static int kk_emit_tail(klingkit_b64_decoder *d, uint8_t **out, uint64_t *errorO
     return KLINGKIT_B64_OK;
 }
 
-int klingkit_b64_decoder_update(klingkit_b64_decoder *d, const void *source, size_t length,
-                                void *destination, size_t *written, uint64_t *errorOffset) {
-    *written = 0;
-    if (d->status != KLINGKIT_B64_OK) {
-        if (errorOffset) *errorOffset = d->errorOffset;
-        return d->status;
-    }
-    const uint8_t *src = (const uint8_t *)source;
-    uint8_t *out = (uint8_t *)destination;
+/// Maps indices of a compacted (whitespace-free) buffer back to absolute input offsets: run r starts at
+/// buffer index `compactStart[r]` and input offset `inputStart[r]`. Lookups move forward only.
+typedef struct {
+    const size_t *compactStart;
+    const uint64_t *inputStart;
+    size_t count;
+    size_t cursor;
+} kk_offset_map;
+
+static inline uint64_t kk_map_offset(kk_offset_map *map, uint64_t base, size_t i) {
+    if (map == NULL) return base + i;
+    while (map->cursor + 1 < map->count && map->compactStart[map->cursor + 1] <= i) map->cursor++;
+    return map->inputStart[map->cursor] + (i - map->compactStart[map->cursor]);
+}
+
+/// Decodes `length` characters: whole quanta through the widest kernel, everything else (padding,
+/// whitespace, errors, quanta split across calls) one character at a time. Offsets are `d->offset + i`,
+/// or come from `map` when `src` is a compacted copy of the input.
+static int kk_decode_core(klingkit_b64_decoder *d, const uint8_t *src, size_t length, uint8_t **outp,
+                          uint64_t *errorOffset, kk_offset_map *map) {
+    uint8_t *out = *outp;
     const kk_b64_tables *t = kk_b64_tables_for(d->flags);
     const int ignoreSpace = (d->flags & KLINGKIT_B64_IGNORE_WHITESPACE) != 0;
     const int omitPadding = (d->flags & KLINGKIT_B64_OMIT_PADDING) != 0;
@@ -212,7 +228,7 @@ int klingkit_b64_decoder_update(klingkit_b64_decoder *d, const void *source, siz
         // One character at a time: whitespace, padding, errors, and quanta split by either.
         do {
             uint8_t c = src[i];
-            uint64_t at = d->offset + i;
+            uint64_t at = kk_map_offset(map, d->offset, i);
             uint8_t v = t->decode[c];
             if (v != 0xff) {
                 if (d->padCount != 0) return kk_fail(d, KLINGKIT_B64_INVALID_PADDING, at, errorOffset);
@@ -246,6 +262,73 @@ int klingkit_b64_decoder_update(klingkit_b64_decoder *d, const void *source, siz
             i++;
         } while (i < length && (d->pendingCount != 0 || d->padCount != 0));
     }
+    *outp = out;
+    return KLINGKIT_B64_OK;
+}
+
+/// Length of the prefix of `p` holding no whitespace byte.
+static size_t kk_span_nonspace(const uint8_t *p, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    // Whitespace is <= 0x20; find the first such byte 16 at a time (SSE2 is baseline on x86-64).
+    const __m128i space = _mm_set1_epi8(0x20);
+    for (; i + 16 <= n; i += 16) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        const int low = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, space), v));
+        if (low != 0) {
+            i += (size_t)__builtin_ctz((unsigned)low);
+            break;
+        }
+    }
+#endif
+    while (i < n && !kk_is_space(p[i])) i++;
+    return i;
+}
+
+enum { KK_COMPACT_BYTES = 16384, KK_COMPACT_RUNS = 512 };
+
+/// Whitespace-skipping decode: copies the runs between whitespace into a buffer so the SIMD kernels see
+/// long clean stretches (MIME's 76-character lines would otherwise stop every wide block), keeping a
+/// run table that maps buffer indices back to input offsets for error reports.
+static int kk_decode_compacting(klingkit_b64_decoder *d, const uint8_t *src, size_t length, uint8_t **outp,
+                                uint64_t *errorOffset) {
+    uint8_t buffer[KK_COMPACT_BYTES];
+    size_t compactStart[KK_COMPACT_RUNS];
+    uint64_t inputStart[KK_COMPACT_RUNS];
+    size_t i = 0;
+    while (i < length) {
+        size_t used = 0, runs = 0;
+        while (i < length && used < KK_COMPACT_BYTES && runs < KK_COMPACT_RUNS) {
+            while (i < length && kk_is_space(src[i])) i++;
+            if (i >= length) break;
+            size_t room = KK_COMPACT_BYTES - used;
+            size_t n = kk_span_nonspace(src + i, length - i < room ? length - i : room);
+            compactStart[runs] = used;
+            inputStart[runs] = d->offset + i;
+            runs++;
+            memcpy(buffer + used, src + i, n);
+            used += n;
+            i += n;
+        }
+        kk_offset_map map = { compactStart, inputStart, runs, 0 };
+        int status = kk_decode_core(d, buffer, used, outp, errorOffset, &map);
+        if (status != KLINGKIT_B64_OK) return status;
+    }
+    return KLINGKIT_B64_OK;
+}
+
+int klingkit_b64_decoder_update(klingkit_b64_decoder *d, const void *source, size_t length,
+                                void *destination, size_t *written, uint64_t *errorOffset) {
+    *written = 0;
+    if (d->status != KLINGKIT_B64_OK) {
+        if (errorOffset) *errorOffset = d->errorOffset;
+        return d->status;
+    }
+    uint8_t *out = (uint8_t *)destination;
+    int status = (d->flags & KLINGKIT_B64_IGNORE_WHITESPACE)
+        ? kk_decode_compacting(d, (const uint8_t *)source, length, &out, errorOffset)
+        : kk_decode_core(d, (const uint8_t *)source, length, &out, errorOffset, NULL);
+    if (status != KLINGKIT_B64_OK) return status;
     d->offset += length;
     *written = (size_t)(out - (uint8_t *)destination);
     return KLINGKIT_B64_OK;

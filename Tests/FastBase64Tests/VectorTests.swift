@@ -124,6 +124,28 @@ struct VectorTests {
         }
     }
 
+    @Test("whitespace mode reports the input offset of a bad byte deep in long, irregularly wrapped text", arguments: kernels)
+    func whitespaceDeepErrors(kernel: Base64.Kernel) throws {
+        var rng = SeededGenerator(seed: 77)
+        var text: [UInt8] = []
+        for byte in Base64.encode(rng.bytes(150_000)) {
+            if rng.next() % 5 == 0 { text.append(rng.next() % 2 == 0 ? 0x0A : 0x20) }
+            text.append(byte)
+        }
+        let candidates = text.indices.filter { text[$0] > 0x20 }
+        for step in 0..<40 {
+            let position = candidates[(step * 5003 + 17) % candidates.count]
+            for bad: UInt8 in [UInt8(ascii: "*"), 0xC3] {
+                var mutated = text
+                mutated[position] = bad
+                #expect(throws: Base64Error(code: .invalidCharacter, offset: position, byte: bad)) {
+                    try Base64.decode(mutated, options: .ignoreWhitespace, kernel: kernel)
+                }
+            }
+        }
+        #expect(try Base64.decode(text, options: .ignoreWhitespace, kernel: kernel) == Base64.decode(text.filter { $0 > 0x20 }, kernel: .scalar))
+    }
+
     @Test("data: URL prefixes are stripped and their media type reported")
     func dataURL() {
         let png = Base64.stripDataURLPrefix("data:image/png;base64,iVBORw0KGgo=")

@@ -124,6 +124,30 @@ struct Base64CommandTests {
         #expect(refused.exitCode == 1 && refused.stderr.contains("offset 4"))
     }
 
+    @Test("a trailing newline is added only when standard output is a terminal")
+    func terminalNewline() throws {
+        let script = "/usr/bin/script"  // util-linux: runs the command on a pseudo-terminal
+        guard FileManager.default.isExecutableFile(atPath: script) else { return }
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("in.txt")
+        try Data("foobar".utf8).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = ["-qec", "'\(CLIRunner.binary.path)' base64 '\(file.path)'", "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        // The terminal driver turns the newline into CR LF.
+        #expect(String(decoding: output, as: UTF8.self).hasSuffix("Zm9vYmFy\r\n"))
+        // Through a pipe, the same command prints no newline at all.
+        #expect(try CLIRunner.run(["base64", file.path]).stdout == "Zm9vYmFy")
+    }
+
     @Test("usage and I/O errors")
     func errors() throws {
         let missing = try CLIRunner.run(["base64", "/nonexistent/file.bin"])

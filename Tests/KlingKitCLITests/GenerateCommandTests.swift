@@ -1,0 +1,249 @@
+import Foundation
+import KlingClient
+import KlingEmulator
+import Testing
+
+/// `klingkit generate | status | list | download | resume`, run as a child process against an emulator
+/// started in this test process on a loopback port.
+@Suite("generate, status, list, download, resume", .serialized)
+struct GenerateCommandTests {
+    /// An emulator plus the environment a child `klingkit` needs to reach it.
+    struct Setup {
+        let server: EmulatorServer
+        let dir: URL
+        var journal: URL { dir.appendingPathComponent("journal") }
+        var out: URL { dir.appendingPathComponent("out") }
+        var env: [String: String] {
+            [
+                "KLING_BASE_URL": server.baseURL, "KLING_ACCESS_KEY": server.configuration.accessKey,
+                "KLING_SECRET_KEY": server.configuration.secretKey, "COMETAPI_BASE_URL": server.baseURL,
+                "COMETAPI_KEY": server.configuration.cometAPIKey, "KLINGKIT_JOURNAL": journal.path,
+            ]
+        }
+        func tasksCreated() async -> Int {
+            let s = await server.statistics()
+            return ["submitted", "processing", "succeed", "failed"].reduce(0) { $0 + (s[$1] ?? 0) }
+        }
+        func requests() async -> Int { await server.statistics()["requests"] ?? 0 }
+        /// Runs the binary on a thread outside Swift's cooperative pool: `CLIRunner.run` blocks while the
+        /// child runs, and the emulator the child talks to needs the pool to answer.
+        func run(_ args: [String], env extra: [String: String] = [:], timeout: TimeInterval = 120) async throws -> CLIResult {
+            let environment = env.merging(extra) { $1 }
+            return try await withCheckedThrowingContinuation { continuation in
+                Thread.detachNewThread {
+                    continuation.resume(with: Result { try CLIRunner.run(args, environment: environment, timeout: timeout) })
+                }
+            }
+        }
+    }
+
+    static func withSetup(taskSeconds: Double = 1, faults: FaultConfiguration = .init(),
+                          _ body: (Setup) async throws -> Void) async throws {
+        var config = EmulatorConfiguration(port: 0, taskSeconds: taskSeconds)
+        config.faults = faults
+        let server = try await EmulatorServer.start(config)
+        let dir = try CLIRunner.temporaryDirectory()
+        let setup = Setup(server: server, dir: dir)
+        do { try await body(setup) } catch {
+            await server.shutdown()
+            try? FileManager.default.removeItem(at: dir)
+            throw error
+        }
+        await server.shutdown()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    static let fast = ["--poll-interval", "0.2"]
+
+    @Test("generate waits, downloads every image, writes the sheet, exit 0", arguments: ["kling", "cometapi"])
+    func generate(provider: String) async throws {
+        try await Self.withSetup { s in
+            let sheet = s.dir.appendingPathComponent("sheet.png").path
+            let r = try await s.run(["generate", "--provider", provider, "--prompt", "a lighthouse at dusk", "--n", "2",
+                               "--aspect-ratio", "1:1", "--out", s.out.path, "--sheet", sheet] + Self.fast)
+            #expect(r.exitCode == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines[0].hasSuffix("/0.png") || lines[0].hasSuffix("/0.jpg"))
+            #expect(lines[2] == sheet)
+            for path in lines { #expect(FileManager.default.fileExists(atPath: path)) }
+            let folder = URL(fileURLWithPath: lines[0]).deletingLastPathComponent()
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("task.json"))) as? [String: Any]
+            #expect(manifest?["prompt"] as? String == "a lighthouse at dusk")
+            #expect(await s.tasksCreated() == 1)
+            // The journal says it is done: resume has nothing to do.
+            let resume = try await s.run(["resume"])
+            #expect(resume.exitCode == 0 && resume.stderr.contains("nothing to resume"))
+        }
+    }
+
+    @Test("--json prints one object with files; multi-image and image→image shapes go through")
+    func jsonAndShapes() async throws {
+        try await Self.withSetup { s in
+            let corpus = CLIRunner.corpus.path
+            let r = try await s.run(["generate", "--prompt", "two friends", "--subject", corpus + "/jpeg/pillow_flower.jpg",
+                               "--subject", corpus + "/png/pillow_test-card.png", "--scene", corpus + "/png/pillow_hopper_bw_500.png",
+                               "--model", "kling-v2-1", "--out", s.out.path, "--json"] + Self.fast)
+            #expect(r.exitCode == 0, "\(r.stderr)")
+            let o = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            #expect(o?["task_status"] as? String == "succeed")
+            #expect((o?["files"] as? [String])?.count == 1)
+            let i2i = try await s.run(["generate", "--prompt", "in watercolour", "--image", corpus + "/jpeg/pillow_flower.jpg",
+                                 "--image-reference", "subject", "--model", "kling-v1-5", "--image-fidelity", "0.6",
+                                 "--human-fidelity", "0.3", "--watermark", "--out", s.out.path] + Self.fast)
+            #expect(i2i.exitCode == 0, "\(i2i.stderr)")
+            #expect(i2i.stdout.contains("0-watermark."))
+        }
+    }
+
+    @Test("a request that breaks a rule is refused before anything is sent (exit 2)", arguments: [
+        ["--prompt", "x", "--n", "12"],
+        ["--prompt", "x", "--aspect-ratio", "5:4"],
+        ["--prompt", "x", "--image-reference", "face"],
+        ["--prompt", "x", "--image", "https://e.com/a.jpg", "--negative-prompt", "blur", "--image-reference", "subject"],
+        ["--prompt", "x", "--model", "kling-v1-5", "--image", "https://e.com/a.jpg"],
+        ["--prompt", "x", "--image-fidelity", "0.5"],
+        ["--prompt", "x", "--resolution", "4k"],
+        ["--prompt", "x", "--callback-url", "not a url"],
+        ["--prompt", "x", "--image", "../shared/corpus/png-suite/basn2c08.png", "--image-reference", "subject"],
+        ["--prompt", "x", "--subject", "a.jpg", "--subject", "b.jpg", "--subject", "c.jpg", "--subject", "d.jpg", "--subject", "e.jpg"],
+        ["--prompt", "x", "--element-id", "12x"],
+        ["--prompt", "x", "--sheet", "s.png", "--no-wait"],
+        ["--prompt", "x", "--provider", "other"],
+    ])
+    func refused(args: [String]) async throws {
+        try await Self.withSetup { s in
+            let r = try await s.run(["generate"] + args)
+            #expect(r.exitCode == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count >= 1)
+            #expect(await s.requests() == 0)
+        }
+    }
+
+    @Test("credentials only from the environment, never printed")
+    func credentials() async throws {
+        try await Self.withSetup { s in
+            let missing = try await s.run(["list"], env: ["KLING_ACCESS_KEY": ""])
+            #expect(missing.exitCode == 2 && missing.stderr.contains("KLING_ACCESS_KEY"))
+            let wrong = try await s.run(["generate", "--prompt", "x"], env: ["KLING_SECRET_KEY": "s3cr3t-value-XYZ"])
+            #expect(wrong.exitCode == 1 && wrong.stderr.contains("code 1000"))
+            #expect(!wrong.stderr.contains("s3cr3t-value-XYZ") && !wrong.stdout.contains("s3cr3t-value-XYZ"))
+            let comet = try await s.run(["list", "--provider", "cometapi"], env: ["COMETAPI_KEY": "bad-key-XYZ"])
+            #expect(comet.exitCode == 1 && !comet.stderr.contains("bad-key-XYZ"))
+            #expect(await s.tasksCreated() == 0)
+        }
+    }
+
+    @Test("a failed task exits 3 with the service's reason")
+    func failedTask() async throws {
+        try await Self.withSetup(faults: FaultConfiguration(taskFailureRate: 1)) { s in
+            let r = try await s.run(["generate", "--prompt", "x", "--out", s.out.path] + Self.fast)
+            #expect(r.exitCode == 3)
+            #expect(r.stderr.contains(FaultConfiguration.defaultFailureMessage))
+            #expect(r.stderr.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test("--no-wait prints the id; status, list and download work on it; resume finishes it")
+    func noWaitThenCommands() async throws {
+        try await Self.withSetup { s in
+            let r = try await s.run(["generate", "--prompt", "later", "--no-wait", "--out", s.out.path, "--external-task-id", "job-7"])
+            #expect(r.exitCode == 0, "\(r.stderr)")
+            let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!id.isEmpty && !id.contains("\n"))
+            let byExternal = try await s.run(["status", "--external", "job-7"])
+            #expect(byExternal.exitCode == 0 && byExternal.stdout.hasPrefix(id + " "))
+            let list = try await s.run(["list", "--page", "1", "--page-size", "10"])
+            #expect(list.exitCode == 0 && list.stdout.contains(id) && list.stdout.contains("job-7"))
+            let badPage = try await s.run(["list", "--page-size", "501"])
+            #expect(badPage.exitCode == 2)
+            let resume = try await s.run(["resume"] + Self.fast)
+            #expect(resume.exitCode == 0, "\(resume.stderr)")
+            #expect(FileManager.default.fileExists(atPath: s.out.appendingPathComponent(id).path))
+            let status = try await s.run(["status", id, "--json"])
+            #expect(status.stdout.contains("\"task_status\":\"succeed\""))
+            let dl = try await s.run(["download", id, "--out", s.dir.appendingPathComponent("again").path])
+            #expect(dl.exitCode == 0 && dl.stdout.contains("/again/\(id)/0."))
+            let missing = try await s.run(["status", "no-such-task"])
+            #expect(missing.exitCode == 1 && missing.stderr.contains("not-found"))
+            // Running the same external id again never makes a second task.
+            let again = try await s.run(["generate", "--prompt", "later", "--external-task-id", "job-7", "--out", s.out.path] + Self.fast)
+            #expect(again.exitCode == 0, "\(again.stderr)")
+            #expect(await s.tasksCreated() == 1)
+        }
+    }
+
+    @Test("killed while waiting, then resumed: every image downloaded, exactly one task per request")
+    func killThenResume() async throws {
+        try await Self.withSetup(taskSeconds: 4) { s in
+            let count = 3
+            var children: [Process] = []
+            for i in 0..<count {
+                let p = Process()
+                p.executableURL = CLIRunner.binary
+                p.arguments = ["generate", "--prompt", "request \(i)", "--n", "2", "--out", s.out.path,
+                               "--sheet", s.dir.appendingPathComponent("sheet\(i).png").path] + Self.fast
+                var env = ProcessInfo.processInfo.environment
+                for (k, v) in s.env { env[k] = v }
+                p.environment = env
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                children.append(p)
+            }
+            // Wait until every child has journaled its task id, then kill them all mid-wait.
+            let journal = try TaskJournal(directory: s.journal)
+            var submitted = 0
+            for _ in 0..<600 {
+                submitted = (try? journal.entries().filter { $0.state == .submitted }.count) ?? 0
+                if submitted == count { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(submitted == count)
+            for p in children { kill(p.processIdentifier, SIGKILL) }
+            for p in children { p.waitUntilExit() }
+            #expect(children.allSatisfy { $0.terminationReason == .uncaughtSignal })
+            #expect(try journal.unfinished().count == count)
+            // Nothing downloaded yet (tasks take 4 s).
+            let before = (try? FileManager.default.subpathsOfDirectory(atPath: s.out.path))?.filter { $0.hasSuffix(".png") } ?? []
+            #expect(before.isEmpty)
+
+            let r = try await s.run(["resume"] + Self.fast)
+            #expect(r.exitCode == 0, "\(r.stderr)")
+            let entries = try journal.entries()
+            #expect(entries.count == count && entries.allSatisfy { $0.state == .completed })
+            for e in entries {
+                #expect(e.files.count == 2)
+                for f in e.files { #expect(FileManager.default.fileExists(atPath: f)) }
+                #expect(FileManager.default.fileExists(atPath: e.sheetPath ?? "/nonexistent"))
+            }
+            #expect(await s.tasksCreated() == count)
+            // A second resume finds nothing to do and submits nothing.
+            let again = try await s.run(["resume"])
+            #expect(again.exitCode == 0)
+            #expect(await s.tasksCreated() == count)
+        }
+    }
+
+    @Test("a run interrupted before the create answered: resume finds the task by external id")
+    func interruptedCreate() async throws {
+        try await Self.withSetup { s in
+            // The state a kill leaves between journaling and the create's answer: `submitting`, no task id.
+            let journal = try TaskJournal(directory: s.journal)
+            let created = try await s.run(["generate", "--prompt", "x", "--no-wait", "--external-task-id", "ext-1",
+                                     "--journal", s.dir.appendingPathComponent("other-journal").path])
+            #expect(created.exitCode == 0)
+            try journal.record(JournalEntry(externalTaskID: "ext-1", kind: .generation, provider: "kling",
+                                            baseURL: s.server.baseURL, state: .submitting, outputDirectory: s.out.path))
+            try journal.record(JournalEntry(externalTaskID: "never-sent", kind: .generation, provider: "kling",
+                                            baseURL: s.server.baseURL, state: .submitting, outputDirectory: s.out.path))
+            let r = try await s.run(["resume"] + Self.fast)
+            #expect(r.exitCode == 1)   // one entry could not complete: its create never arrived
+            #expect(r.stdout.contains("completed: 1 image(s)"))
+            #expect(r.stdout.contains("not-created"))
+            #expect(try journal.entry(externalTaskID: "ext-1")?.state == .completed)
+            #expect(try journal.entry(externalTaskID: "never-sent")?.state == .notCreated)
+            #expect(await s.tasksCreated() == 1)
+        }
+    }
+}

@@ -162,7 +162,7 @@ public struct ReferenceImageValidator: Sendable {
         } catch let error as CodecError {
             if error.code == .unsupported {
                 report.violations.insert(Violation(rule: .unsupportedFormat, message:
-                    "\(format) variant that cannot be decoded: \(error.message)"), at: 0)
+                    "\(format == .jpeg ? "JPEG" : "PNG") variant that cannot be decoded: \(error.message)"), at: 0)
             } else if error.code == .tooManyPixels {
                 report.violations.append(Violation(rule: .tooManyPixels, message: error.message))
             } else {

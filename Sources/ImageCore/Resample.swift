@@ -125,6 +125,28 @@ struct ResampleWeights: Sendable {
         self.counts = counts
         self.weights = weights
     }
+
+    /// Weights repeated once per RGB channel (`w0 w0 w0 w1 w1 w1 …`), zero-padded to whole blocks of
+    /// four taps (12 floats), so the horizontal RGB pass runs on full 4-lane vectors with no shuffles.
+    var rgbWeights: [Float] = []
+    /// Floats per output pixel in ``rgbWeights``.
+    var rgbStride = 0
+
+    mutating func buildRGBWeights() {
+        let blocks = (stride + 3) / 4
+        rgbStride = blocks * 12
+        var expanded = [Float](repeating: 0, count: outSize * rgbStride)
+        for i in 0..<outSize {
+            for k in 0..<counts[i] {
+                let w = weights[i * stride + k]
+                let base = i * rgbStride + 3 * k
+                expanded[base] = w
+                expanded[base + 1] = w
+                expanded[base + 2] = w
+            }
+        }
+        rgbWeights = expanded
+    }
 }
 
 /// A raw pointer that may cross into the worker closures of `concurrentPerform`;
@@ -150,7 +172,9 @@ extension Image {
         precondition(size.width > 0 && size.height > 0, "resize target \(size) is not positive")
         if size.width == width && size.height == height { return self }
         let ch = format.channels
-        let hWeights = ResampleWeights(inSize: width, outSize: size.width, filter: filter)
+        var horizontalWeights = ResampleWeights(inSize: width, outSize: size.width, filter: filter)
+        if ch == 3 { horizontalWeights.buildRGBWeights() }
+        let hWeights = horizontalWeights
         let vWeights = ResampleWeights(inSize: height, outSize: size.height, filter: filter)
         let outW = size.width, outH = size.height
         let outCount = outW * outH * ch
@@ -210,8 +234,9 @@ enum ResampleKernel {
         h: ResampleWeights, v: ResampleWeights
     ) {
         let rowBytes = inWidth * ch
-        // Four spare floats per row so 4-lane loads of the last RGB pixel stay in bounds.
-        let rowFloats = rowBytes + 4
+        // Spare zero floats after each row: the RGB pass reads whole blocks of four taps (up to three
+        // pixels past the last real tap, always with zero weight).
+        let rowFloats = rowBytes + 16
         let ringSize = max(1, v.counts[rows].max() ?? 1)
         let ring = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats * ringSize)
         defer { ring.deallocate() }
@@ -220,6 +245,8 @@ enum ResampleKernel {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats)
         defer { scratch.deallocate() }
         scratch.initialize(repeating: 0, count: rowFloats)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: outWidth * ch)
+        defer { sums.deallocate() }
         let alphaLUT = premultiplyTable()
         var pointers = [UnsafeMutablePointer<Float>](repeating: scratch, count: ringSize)
         v.weights.withUnsafeBufferPointer { vw in
@@ -251,7 +278,7 @@ enum ResampleKernel {
                         switch ch {
                         case 1: horizontal1(scratch, out, outWidth, h, hw.baseAddress!)
                         case 2: horizontal2(scratch, out, outWidth, h, hw.baseAddress!)
-                        case 3: horizontal3(scratch, out, outWidth, h, hw.baseAddress!)
+                        case 3: horizontal3(scratch, out, outWidth, h, sums)
                         default: horizontal4(scratch, out, outWidth, h, hw.baseAddress!, alpha: true)
                         }
                     }
@@ -337,9 +364,11 @@ enum ResampleKernel {
 
     @inline(__always)
     static func clampByte(_ v: Float) -> UInt8 {
-        // +0.5 then truncate rounds half up; the clamp handles Lanczos over- and undershoot.
-        // min/max compile to minss/maxss: no branches in the inner loop.
-        UInt8(truncatingIfNeeded: Int32(Swift.min(Swift.max(v + 0.5, 0), 255)))
+        // Clamp (Lanczos over- and undershoots), then round to nearest by adding 1.5 * 2^23: the sum's
+        // low mantissa bits are then the integer itself. No traps, no branches (a checked
+        // `Int32(Float)` costs more than the whole filter for a pixel).
+        let clamped = Swift.min(Swift.max(v, 0), 255)
+        return UInt8(truncatingIfNeeded: (clamped + 12_582_912).bitPattern)
     }
 
     static func horizontal1(_ s: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, _ outW: Int,
@@ -377,34 +406,41 @@ enum ResampleKernel {
         }
     }
 
+    /// RGB: blocks of four taps are three 4-lane vectors `(r g b r)(g b r g)(b r g b)` multiplied by the
+    /// matching expanded weights; each lane keeps one channel, summed at the end.
     static func horizontal3(_ s: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, _ outW: Int,
-                            _ h: ResampleWeights, _ hw: UnsafePointer<Float>) {
-        let raw = UnsafeRawPointer(s)
-        h.starts.withUnsafeBufferPointer { starts in
-            h.counts.withUnsafeBufferPointer { counts in
-                for x in 0..<outW {
-                    var offset = starts[x] * 3 * MemoryLayout<Float>.stride
-                    let w = hw + x * h.stride
-                    // Two accumulators halve the dependency chain of the adds.
-                    var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
-                    let count = counts[x]
-                    let step = 3 * MemoryLayout<Float>.stride
-                    var k = 0
-                    while k + 1 < count {
-                        acc0 += w[k] * raw.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
-                        acc1 += w[k + 1] * raw.loadUnaligned(fromByteOffset: offset + step, as: SIMD4<Float>.self)
-                        offset += 2 * step
-                        k += 2
+                            _ h: ResampleWeights, _ sums: UnsafeMutablePointer<Float>) {
+        let floatSize = MemoryLayout<Float>.stride
+        h.rgbWeights.withUnsafeBufferPointer { wb in
+            h.starts.withUnsafeBufferPointer { starts in
+                h.counts.withUnsafeBufferPointer { counts in
+                    let weights = UnsafeRawPointer(wb.baseAddress!)
+                    for x in 0..<outW {
+                        // Indices come from validated tables: wrapping arithmetic skips overflow checks.
+                        let p = UnsafeRawPointer(s + starts[x] &* 3)
+                        let w = weights + x &* h.rgbStride &* floatSize
+                        var a = SIMD4<Float>(), b = SIMD4<Float>(), c = SIMD4<Float>()
+                        let blocks = (counts[x] &+ 3) >> 2
+                        var o = 0
+                        for _ in 0..<blocks {
+                            a += p.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self)
+                                * w.loadUnaligned(fromByteOffset: o, as: SIMD4<Float>.self)
+                            b += p.loadUnaligned(fromByteOffset: o + 16, as: SIMD4<Float>.self)
+                                * w.loadUnaligned(fromByteOffset: o + 16, as: SIMD4<Float>.self)
+                            c += p.loadUnaligned(fromByteOffset: o + 32, as: SIMD4<Float>.self)
+                                * w.loadUnaligned(fromByteOffset: o + 32, as: SIMD4<Float>.self)
+                            o &+= 48
+                        }
+                        let q = sums + 3 &* x
+                        q[0] = a[0] + a[3] + b[2] + c[1]
+                        q[1] = a[1] + b[0] + b[3] + c[2]
+                        q[2] = a[2] + b[1] + c[0] + c[3]
                     }
-                    if k < count { acc0 += w[k] * raw.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self) }
-                    let acc = acc0 + acc1
-                    let o = out + 3 * x
-                    o[0] = clampByte(acc[0])
-                    o[1] = clampByte(acc[1])
-                    o[2] = clampByte(acc[2])
                 }
             }
         }
+        // Rounding and clamping as a separate sweep over the row vectorises; per pixel it would not.
+        for i in 0..<(3 &* outW) { out[i] = clampByte(sums[i]) }
     }
 
     static func horizontal4(_ s: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, _ outW: Int,

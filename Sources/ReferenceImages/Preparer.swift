@@ -89,14 +89,10 @@ public struct ReferenceImagePreparer: Sendable {
         let options = self.options
         var actions: [String] = []
         let scale = header.format == .jpeg ? plan.shrinkOnLoad : 1
-        let decoded: DecodedImage
-        do {
-            decoded = try ImageCodecs.decode(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels, jpegScale: scale))
-        } catch let error as CodecError {
-            throw Self.prepareError(error)
-        }
+        // Only the pixels and the ICC profile are kept, so the decoded buffer is freed as soon as the
+        // resized image replaces it (peak memory: one decoded image plus one output-sized image).
+        var (image, icc) = try Self.decode(bytes, maxPixels: options.rules.maxPixels, scale: scale)
         if scale > 1 { actions.append("shrink-on-load 1/\(scale)") }
-        var image = decoded.image
         let orientation = header.orientation
         let swaps = (5...8).contains(orientation)
 
@@ -149,7 +145,7 @@ public struct ReferenceImagePreparer: Sendable {
             actions.append("padded \(before)->\(plan.canvas)" + (options.padStyle == .color ? "" : " \(options.padStyle.rawValue)"))
         }
 
-        let (fitted, encodeActions) = try encode(image, source: header.format, forced: forced, icc: decoded.iccProfile)
+        let (fitted, encodeActions) = try encode(image, source: header.format, forced: forced, icc: icc)
         actions += encodeActions
         if hadMetadata { actions.append("stripped metadata") }
         return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
@@ -277,6 +273,15 @@ public struct ReferenceImagePreparer: Sendable {
             }
             actions.append("resized \(current.size)->\(next) \(options.filter) to fit \(budget) bytes")
             current = input.resized(to: next, filter: options.filter, threads: options.threads)
+        }
+    }
+
+    private static func decode(_ bytes: [UInt8], maxPixels: Int, scale: Int) throws -> (Image, [UInt8]?) {
+        do {
+            let decoded = try ImageCodecs.decode(bytes, options: DecodeOptions(maxPixels: maxPixels, jpegScale: scale))
+            return (decoded.image, decoded.iccProfile)
+        } catch let error as CodecError {
+            throw prepareError(error)
         }
     }
 

@@ -8,6 +8,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 // MARK: - Kernel selection
 
@@ -59,6 +62,24 @@ static int kk_resolve(int kernel) {
     if (kernel < 0 || kernel > KLINGKIT_B64_AVX512VBMI) return klingkit_b64_best_kernel();
     if (!(klingkit_b64_supported_kernels() & (1u << kernel))) return klingkit_b64_best_kernel();
     return kernel;
+}
+
+// MARK: - Output buffers
+
+void klingkit_b64_advise_output(void *buffer, size_t length) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    // Measured here: allocating and encoding 100 MiB ran at 0.6-0.9 GB/s, nearly all of it in 4 KiB
+    // first-touch page faults; with this hint, 1.3-5 GB/s. Only whole 2 MiB pages inside the buffer
+    // are advised, so memory outside it is never affected.
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (buffer == NULL || length < ((size_t)4 << 20)) return;
+    const uintptr_t start = ((uintptr_t)buffer + huge - 1) & ~(huge - 1);
+    const uintptr_t end = ((uintptr_t)buffer + length) & ~(huge - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)buffer;
+    (void)length;
+#endif
 }
 
 // MARK: - Scalar kernels

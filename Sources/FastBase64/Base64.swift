@@ -94,6 +94,7 @@ public enum Base64 {
         let length = encodedLength(of: bytes.count, options: options)
         let k = cKernel(kernel)
         return [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            klingkit_b64_advise_output(buffer.baseAddress, buffer.count)
             count = klingkit_b64_encode(k, bytes.baseAddress, bytes.count, buffer.baseAddress, options.cFlags)
         }
     }
@@ -113,7 +114,8 @@ public enum Base64 {
         let length = encodedLength(of: bytes.count, options: options)
         let k = cKernel(kernel)
         return String(unsafeUninitializedCapacity: length) { buffer in
-            klingkit_b64_encode(k, bytes.baseAddress, bytes.count, buffer.baseAddress, options.cFlags)
+            klingkit_b64_advise_output(buffer.baseAddress, buffer.count)
+            return klingkit_b64_encode(k, bytes.baseAddress, bytes.count, buffer.baseAddress, options.cFlags)
         }
     }
 
@@ -161,6 +163,7 @@ public enum Base64 {
     public static func decode(_ text: UnsafeRawBufferPointer, options: Base64Options = [], kernel: Kernel? = nil) throws -> [UInt8] {
         let bound = maxDecodedLength(of: text.count)
         return try [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+            klingkit_b64_advise_output(buffer.baseAddress, buffer.count)
             count = try decode(text, into: UnsafeMutableRawBufferPointer(buffer), options: options, kernel: kernel)
         }
     }

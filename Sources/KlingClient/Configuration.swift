@@ -25,6 +25,26 @@ public enum Provider: Sendable, Equatable {
     /// CometAPI endpoint.
     public static let cometAPIURL = "https://api.cometapi.com"
 
+    /// The native service's regional endpoints (keys are bound to one: a wrong region shows up as
+    /// persistent 1000/1002 answers).
+    public enum Region: String, Sendable, CaseIterable {
+        /// `https://api-singapore.klingai.com` (the global console).
+        case global
+        /// `https://api-beijing.klingai.com` (the China console).
+        case china
+        /// `https://api.klingai.com` (the legacy endpoint).
+        case legacy
+
+        /// The base URL of this region.
+        public var baseURL: String {
+            switch self {
+            case .global: return Provider.klingGlobalURL
+            case .china: return Provider.klingChinaURL
+            case .legacy: return "https://api.klingai.com"
+            }
+        }
+    }
+
     /// The default base URL of this provider.
     public var defaultBaseURL: String {
         switch self {

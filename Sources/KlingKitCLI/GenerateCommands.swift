@@ -29,6 +29,10 @@ struct APIConnectionOptions: ParsableArguments {
         "Service base URL (default: KLING_BASE_URL / COMETAPI_BASE_URL, else the provider's public endpoint).", valueName: "URL"))
     var baseURL: String?
 
+    @Option(name: .long, help: ArgumentHelp("Native endpoint when --base-url is not given: global (Singapore), china (Beijing) or legacy.",
+                                            valueName: "REGION"))
+    var region: String?
+
     @Option(name: .customLong("timeout"), help: ArgumentHelp("Seconds allowed for one API call.", valueName: "SECONDS"))
     var timeout: Double = 30
 
@@ -50,6 +54,12 @@ struct APIConnectionOptions: ParsableArguments {
         guard ["kling", "cometapi"].contains(provider.lowercased()) else {
             throw ValidationError("--provider must be kling or cometapi, not '\(provider)'")
         }
+        if let region {
+            guard Provider.Region(rawValue: region.lowercased()) != nil else {
+                throw ValidationError("--region must be global, china or legacy, not '\(region)'")
+            }
+            guard provider.lowercased() == "kling" else { throw ValidationError("--region applies to --provider kling only") }
+        }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
         if let pollInterval, !(pollInterval > 0 && pollInterval.isFinite) {
             throw ValidationError("--poll-interval must be a positive number of seconds")
@@ -68,7 +78,8 @@ struct APIConnectionOptions: ParsableArguments {
                        withJournal: Bool = true) throws -> ClientConfiguration {
         var c: ClientConfiguration
         do {
-            c = try ClientConfiguration.fromEnvironment(provider: providerName ?? provider, baseURL: explicitBase ?? baseURL)
+            let regional = region.flatMap { Provider.Region(rawValue: $0.lowercased())?.baseURL }
+            c = try ClientConfiguration.fromEnvironment(provider: providerName ?? provider, baseURL: explicitBase ?? baseURL ?? regional)
         } catch let e as ClientError {
             throw CommandFailure(e.message + " (credentials are read from the environment only)", exitCode: APIExit.invalid)
         }

@@ -90,6 +90,25 @@ struct EmulatorRoundTripTests {
         }
     }
 
+    @Test("URL images can be fetched and checked first; a bad one is refused before the create")
+    func checkedURLs() async throws {
+        try await Harness.run { h in
+            let first = try await h.client.submit(GenerationRequest(prompt: "seed", aspectRatio: .r1x1))
+            let done = try await h.client.waitForCompletion(taskID: first.taskID)
+            let url = try #require(done.images.first?.url)
+            let checked = ImageHandling(checkURLs: true)
+            let ok = try await h.client.wireRequest(GenerationRequest(prompt: "p", image: .url(url), imageReference: .subject), images: checked)
+            #expect(ok.image == url)
+            let before = await h.tasksCreated()
+            let missing = await expectClientError {
+                _ = try await h.client.submit(GenerationRequest(prompt: "p", image: .url(h.server.baseURL + "/results/nope/0.png"),
+                                                                imageReference: .subject), options: .init(images: checked))
+            }
+            #expect(missing?.code == .invalidImage && missing?.field == "image")
+            #expect(await h.tasksCreated() == before)
+        }
+    }
+
     @Test("a text-only request sends no image fields and always a model")
     func textOnlyShape() async throws {
         try await Harness.run { h in
@@ -533,6 +552,13 @@ struct DownloadStubTests {
         let (declared, _) = try await run({ _ in .http(status: 200, contentType: "image/png", body: Self.png) }, configure: { $0.maxImageBytes = 1000 })
         guard case .failure(let e) = declared else { Issue.record("expected a failure"); return }
         #expect(e.code == .download && e.message.contains("cap"))
+        let (counted, out) = try await run({ _ in .unsized(contentType: "image/png", body: Self.png) }, configure: { $0.maxImageBytes = 1000 })
+        guard case .failure(let e2) = counted else { Issue.record("expected a failure"); return }
+        #expect(e2.code == .download && e2.message.contains("cap"))
+        #expect(files(in: out).filter { $0.contains(".png") }.isEmpty)
+        // The same body under the cap, length known only at the end, is fine.
+        let (fine, _) = try await run({ _ in .unsized(contentType: "image/png", body: Self.png) })
+        #expect((try? fine.get())?.count == 1)
     }
 
     @Test("HTML where an image should be is refused")

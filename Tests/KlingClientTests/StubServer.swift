@@ -20,6 +20,8 @@ indirect enum StubReply: Sendable {
     case http(status: Int, contentType: String = "application/json", headers: [(String, String)] = [], body: [UInt8])
     /// Declares `Content-Length: declared` but sends only `body`, then closes (a truncated body).
     case truncated(declared: Int, contentType: String, body: [UInt8])
+    /// Sends the body with no `Content-Length` and closes: the length is known only by counting.
+    case unsized(contentType: String, body: [UInt8])
     /// Closes the connection after reading the request, without a byte of answer.
     case drop
     /// Waits (real time) and then answers.
@@ -124,6 +126,9 @@ final class StubServer: @unchecked Sendable {
             var head = "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Status")\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
             for (k, v) in extra { head += "\(k): \(v)\r\n" }
             send(Array((head + "\r\n").utf8) + body, conn)
+        case .unsized(let type, let body):
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: \(type)\r\nConnection: close\r\n\r\n"
+            send(Array(head.utf8) + body, conn)
         case .truncated(let declared, let type, let body):
             let head = "HTTP/1.1 200 OK\r\nContent-Type: \(type)\r\nContent-Length: \(declared)\r\nConnection: close\r\n\r\n"
             send(Array(head.utf8) + body, conn)

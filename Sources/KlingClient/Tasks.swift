@@ -77,6 +77,7 @@ extension KlingClient {
             try await waitForSlots(ticket: ticket, slots: slots)
         } catch {
             await queue.abandon(ticket: ticket)
+            if !knownBefore, let e = error as? ClientError { try? markNotCreated(&entry, e) }
             throw error
         }
 
@@ -84,6 +85,7 @@ extension KlingClient {
         let start = clock.monotonic
         var uncertain = knownBefore   // a task with this external id may exist
         var resigned = false
+        var adoptedDuplicate = false
         var attempts = 0
         while true {
             do {
@@ -110,8 +112,9 @@ extension KlingClient {
                     }
                     if failure.ambiguous { uncertain = true }
                     // A duplicate external id after an attempt whose outcome we could not see: it is ours.
-                    if failure.error.businessCode == BusinessCode.invalidParameter.rawValue, attempts > 1,
+                    if failure.error.businessCode == BusinessCode.invalidParameter.rawValue, attempts > 1, !adoptedDuplicate,
                        failure.error.message.lowercased().contains("external_task_id") {
+                        adoptedDuplicate = true   // once: a server that reports a duplicate it cannot find must not loop us
                         uncertain = true
                         continue
                     }
@@ -165,8 +168,13 @@ extension KlingClient {
     /// Waits (first come, first served) until `slots` images fit under the client-side limit,
     /// refreshing the tasks that hold slots so finished ones give theirs back.
     private func waitForSlots(ticket: Int, slots: Int) async throws {
+        let start = configuration.clock.monotonic
         while !(await queue.tryAcquire(ticket: ticket, slots: slots)) {
             try Task.checkCancellation()
+            if configuration.clock.monotonic - start > configuration.polling.timeout {
+                throw ClientError(.deadlineExceeded, "no free slot under the concurrency limit of \(queue.limit ?? 0) images after \(configuration.polling.timeout); nothing was submitted",
+                                  isRetryable: true)
+            }
             for holder in await queue.holders {
                 _ = try? await task(id: holder.id, kind: holder.kind)
             }

@@ -86,6 +86,18 @@ struct CheckCommandTests {
         #expect(again.stdout.contains("broken.png: invalid"))
     }
 
+    @Test("JSON escapes awkward file names")
+    func awkwardNames() throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let name = dir.appendingPathComponent("quote\"back\\slash\ttab ünï.png").path
+        try FileManager.default.copyItem(atPath: path("png/pillow_test-card.png"), toPath: name)
+        let result = try CLIRunner.run(["check", "--json", name])
+        #expect(result.exitCode == 0)
+        let object = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["path"] as? String == name)
+    }
+
     @Test("usage errors exit 2", arguments: [["check"], ["check", "/nonexistent/klingkit.png"], ["check", "--max-bytes", "0", "x"]])
     func usage(_ arguments: [String]) throws {
         let result = try CLIRunner.run(arguments)

@@ -99,6 +99,22 @@ struct CorpusValidationTests {
         #expect(report.violations[0].message.contains("2,160,000"))
     }
 
+    @Test("a huge file is read only in part: header rules and file-size reported, decode not attempted")
+    func hugeFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("klingkit-huge-\(UUID().uuidString).jpg")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let head = try [UInt8](Data(contentsOf: CorpusRow.root.appendingPathComponent("exif-orientation/Landscape_1.jpg")))
+        try Data(head).write(to: url)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 80 << 20)   // sparse: 80 MiB without writing them
+        try handle.close()
+        let report = Self.validator.validate(fileAt: url.path)
+        #expect(report.bytes == 80 << 20)
+        #expect(report.rules == [.fileSize])
+        #expect(report.width == 1800 && report.height == 1200)
+        #expect(report.violations[0].message.contains("83,886,080"))
+    }
+
     @Test("a missing file is reported, not thrown")
     func missingFile() {
         let report = Self.validator.validate(fileAt: "/nonexistent/klingkit.jpg")

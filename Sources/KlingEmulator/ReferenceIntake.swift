@@ -1,4 +1,8 @@
 import FastBase64
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import ImageCodecs
 import ImageCore
 import KlingModels
@@ -20,24 +24,34 @@ struct ReferenceIntake: Sendable {
 
     struct Outcome: Sendable {
         var violations: [FieldViolation] = []
-        /// One JPEG thumbnail per image field that held base64 and passed (URLs are accepted unchecked:
-        /// the emulator does not reach the internet).
+        /// One JPEG thumbnail per image field that passed. Image URLs on a loopback host (127.0.0.0/8,
+        /// `localhost`, `[::1]`) are fetched and checked like base64; other URLs are accepted unchecked,
+        /// because the emulator never reaches beyond the machine.
         var thumbnails: [[UInt8]] = []
     }
 
     /// Checks the given `(field, value)` pairs, whose string form has already passed
     /// ``RequestRules/checkImageString(_:field:)``.
-    func check(_ fields: [(field: String, value: String)]) -> Outcome {
+    func check(_ fields: [(field: String, value: String)]) async -> Outcome {
         var outcome = Outcome()
         for (field, value) in fields {
             let lower = value.prefix(8).lowercased()
-            if lower.hasPrefix("http://") || lower.hasPrefix("https://") { continue }
             let bytes: [UInt8]
-            do {
-                bytes = try Base64.decode(Array(value.utf8))
-            } catch {
-                outcome.violations.append(.init(field: field, rule: .imageEncoding, message: "\(field): base64 does not decode (\(error))"))
-                continue
+            if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+                guard let url = URL(string: value), Self.isLoopback(url.host) else { continue }
+                switch await fetch(url) {
+                case .success(let fetched): bytes = fetched
+                case .failure(let reason):
+                    outcome.violations.append(.init(field: field, rule: .url, message: "\(field): the image URL cannot be fetched (\(reason.message))"))
+                    continue
+                }
+            } else {
+                do {
+                    bytes = try Base64.decode(Array(value.utf8))
+                } catch {
+                    outcome.violations.append(.init(field: field, rule: .imageEncoding, message: "\(field): base64 does not decode (\(error))"))
+                    continue
+                }
             }
             let report = validator.validate(bytes: bytes, name: field)
             if !report.isValid {
@@ -54,6 +68,31 @@ struct ReferenceIntake: Sendable {
             }
         }
         return outcome
+    }
+
+    struct FetchFailure: Error { var message: String }
+
+    /// Whether `host` names this machine (the only hosts the emulator will fetch from).
+    static func isLoopback(_ host: String?) -> Bool {
+        guard let host = host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")) else { return false }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// GETs an image URL with a 10 s timeout, refusing bodies over the image byte limit.
+    func fetch(_ url: URL) async -> Result<[UInt8], FetchFailure> {
+        var request = URLRequest(url: url, timeoutInterval: 10)
+        request.httpMethod = "GET"
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            guard (200..<300).contains(status) else { return .failure(FetchFailure(message: "HTTP \(status)")) }
+            guard data.count <= validator.rules.maxBytes * 2 else {
+                return .failure(FetchFailure(message: "\(data.count) bytes is far over the \(validator.rules.maxBytes)-byte limit"))
+            }
+            return .success(Array(data))
+        } catch {
+            return .failure(FetchFailure(message: error.localizedDescription))
+        }
     }
 
     /// A small upright RGB copy of an encoded image; `nil` if it does not decode (already refused then).

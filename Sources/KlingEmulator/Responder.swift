@@ -238,7 +238,7 @@ struct EmulatorResponder: HTTPResponder {
         // Image content: only fields whose text passed the encoding checks.
         let flagged = Set(violations.map(\.field))
         let intake = core.intake
-        let outcome = intake.check(imageFields.filter { !flagged.contains($0.field) })
+        let outcome = await intake.check(imageFields.filter { !flagged.contains($0.field) })
         violations += outcome.violations
         if !violations.isEmpty { return refuse(violations, requestID: requestID) }
         let prompt = new.render.prompt.lowercased()

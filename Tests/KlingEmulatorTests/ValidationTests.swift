@@ -73,6 +73,28 @@ struct ValidationTests {
         #expect(!multi.message.contains("subject_image_list[0]"))
     }
 
+    @Test("image URLs on loopback are fetched and checked; others are accepted unchecked")
+    func imageURLs() async throws {
+        let h = try await Harness.start()
+        defer { Task { await h.stop() } }
+        // A result of the emulator itself is a loopback PNG.
+        let first = try #require(try await h.post("/v1/images/generations", ["prompt": "source", "aspect_ratio": "1:1"]).task?.taskID)
+        await h.advance(seconds: 5)
+        let url = try #require(try await h.get("/v1/images/generations/\(first)").task?.images.first?.url)
+        let base: [String: Any] = ["prompt": "p", "model_name": "kling-v3"]
+        var body = base
+        body["image"] = url
+        #expect(try await h.post("/v1/images/generations", body).code == 0)
+        body["image"] = h.server.baseURL + "/_emulator/health"
+        let notImage = try await h.post("/v1/images/generations", body)
+        #expect(notImage.code == 1201 && notImage.message.contains("image: unsupported-format"), "\(notImage.message)")
+        body["image"] = h.server.baseURL + "/results/none/0.png"
+        let missing = try await h.post("/v1/images/generations", body)
+        #expect(missing.code == 1201 && missing.message.contains("image: the image URL cannot be fetched (HTTP 403)"), "\(missing.message)")
+        body["image"] = "https://example.com/remote.png"
+        #expect(try await h.post("/v1/images/generations", body).code == 0)
+    }
+
     @Test("body and routing errors: 1200, 413, 1202, 1203, CometAPI HTML 404")
     func bodyAndRouting() async throws {
         let h = try await Harness.start { $0.maxBodyBytes = 4096 }

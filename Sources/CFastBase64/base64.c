@@ -83,22 +83,76 @@ void klingkit_b64_advise_output(void *buffer, size_t length) {
 }
 
 // MARK: - Scalar kernels
+//
+// The portable path (the only one on Apple silicon and other non-x86 CPUs) and the reference every
+// SIMD kernel is tested against. Two table tricks, built once per process on first use:
+//  * encode: a 4096-entry table maps each 12-bit half of a 3-byte group straight to its 2 characters;
+//  * decode: four 256-entry tables hold each character's value pre-shifted to its place in the 24-bit
+//    group, with bit 31 set for bytes outside the alphabet, so a quantum is 4 loads, 3 ORs and 1 test.
+// Until the tables are ready (or while another thread builds them) the plain per-character loops run.
+
+typedef struct {
+    uint16_t pairs[4096];
+    uint32_t shifted[4][256];
+} kk_scalar_tables;
+
+static kk_scalar_tables kk_scalar[2];
+static int kk_scalar_state = 0;  // 0 not built, 1 building, 2 ready
+
+static const kk_scalar_tables *kk_scalar_tables_for(const kk_b64_tables *t) {
+    int state = __atomic_load_n(&kk_scalar_state, __ATOMIC_ACQUIRE);
+    if (state != 2) {
+        int expected = 0;
+        if (state != 0 || !__atomic_compare_exchange_n(&kk_scalar_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return NULL;  // another thread is building them
+        }
+        for (int k = 0; k < 2; k++) {
+            const kk_b64_tables *src = &kk_b64_tables_all[k];
+            for (unsigned v = 0; v < 4096; v++) {
+                const uint8_t pair[2] = { (uint8_t)src->alphabet[v >> 6], (uint8_t)src->alphabet[v & 63] };
+                memcpy(&kk_scalar[k].pairs[v], pair, 2);
+            }
+            for (unsigned c = 0; c < 256; c++) {
+                const uint32_t v = src->decode[c];
+                for (int p = 0; p < 4; p++) {
+                    kk_scalar[k].shifted[p][c] = v == 0xff ? 0x80000000u : v << (18 - 6 * p);
+                }
+            }
+        }
+        __atomic_store_n(&kk_scalar_state, 2, __ATOMIC_RELEASE);
+    }
+    return &kk_scalar[t == &kk_b64_tables_all[1] ? 1 : 0];
+}
+
+static inline uint64_t kk_load_be64(const uint8_t *p) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+static inline void kk_store_be64(uint8_t *p, uint64_t x) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, 8);
+}
 
 size_t kk_b64_encode_scalar(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t) {
     const char *a = t->alphabet;
     size_t i = 0;
-    // Two groups (6 bytes -> 8 characters) per step.
-    for (; i + 6 <= length; i += 6, dst += 8) {
-        uint32_t w0 = ((uint32_t)src[i] << 16) | ((uint32_t)src[i + 1] << 8) | src[i + 2];
-        uint32_t w1 = ((uint32_t)src[i + 3] << 16) | ((uint32_t)src[i + 4] << 8) | src[i + 5];
-        dst[0] = (uint8_t)a[w0 >> 18];
-        dst[1] = (uint8_t)a[(w0 >> 12) & 63];
-        dst[2] = (uint8_t)a[(w0 >> 6) & 63];
-        dst[3] = (uint8_t)a[w0 & 63];
-        dst[4] = (uint8_t)a[w1 >> 18];
-        dst[5] = (uint8_t)a[(w1 >> 12) & 63];
-        dst[6] = (uint8_t)a[(w1 >> 6) & 63];
-        dst[7] = (uint8_t)a[w1 & 63];
+    const kk_scalar_tables *fast = kk_scalar_tables_for(t);
+    if (fast != NULL) {
+        const uint16_t *pairs = fast->pairs;
+        // Two groups (6 bytes -> 8 characters) per step from one 8-byte load.
+        for (; i + 8 <= length; i += 6, dst += 8) {
+            const uint64_t x = kk_load_be64(src + i);
+            const uint32_t w0 = (uint32_t)(x >> 40), w1 = (uint32_t)(x >> 16) & 0xffffff;
+            const uint16_t out[4] = { pairs[w0 >> 12], pairs[w0 & 0xfff], pairs[w1 >> 12], pairs[w1 & 0xfff] };
+            memcpy(dst, out, 8);
+        }
     }
     for (; i + 3 <= length; i += 3, dst += 4) {
         uint32_t w = ((uint32_t)src[i] << 16) | ((uint32_t)src[i + 1] << 8) | src[i + 2];
@@ -113,6 +167,18 @@ size_t kk_b64_encode_scalar(const uint8_t *src, size_t length, uint8_t *dst, con
 size_t kk_b64_decode_scalar(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t) {
     const uint8_t *d = t->decode;
     size_t i = 0;
+    const kk_scalar_tables *fast = kk_scalar_tables_for(t);
+    if (fast != NULL) {
+        const uint32_t (*s)[256] = fast->shifted;
+        // Two quanta per step, stored with one 8-byte write while a further quantum follows (its
+        // bytes overwrite the 2 extra ones).
+        for (; i + 12 <= length; i += 8, dst += 6) {
+            const uint32_t w0 = s[0][src[i]] | s[1][src[i + 1]] | s[2][src[i + 2]] | s[3][src[i + 3]];
+            const uint32_t w1 = s[0][src[i + 4]] | s[1][src[i + 5]] | s[2][src[i + 6]] | s[3][src[i + 7]];
+            if ((w0 | w1) & 0x80000000u) break;
+            kk_store_be64(dst, ((uint64_t)w0 << 40) | ((uint64_t)w1 << 16));
+        }
+    }
     for (; i + 4 <= length; i += 4, dst += 3) {
         uint32_t a = d[src[i]], b = d[src[i + 1]], c = d[src[i + 2]], e = d[src[i + 3]];
         if ((a | b | c | e) & 0x80) break;

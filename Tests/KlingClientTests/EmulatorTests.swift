@@ -109,6 +109,19 @@ struct EmulatorRoundTripTests {
         }
     }
 
+    @Test("generate() does the whole job, journaled, for each provider", arguments: Flavour.allCases)
+    func oneCall(flavour: Flavour) async throws {
+        try await Harness.run(flavour) { h in
+            let files = try await h.client.generate(GenerationRequest(prompt: "p", n: 3), to: h.out)
+            #expect(files.count == 3)
+            let entries = try h.journal.entries()
+            #expect(entries.count == 1 && entries[0].state == .completed && entries[0].files == files.map(\.path))
+            let multi = try await h.client.generate(MultiImageGenerationRequest(prompt: "m", subjects: [.file(Corpus.png)]), to: h.out)
+            #expect(multi.count == 1)
+            #expect(await h.tasksCreated() == 2)
+        }
+    }
+
     @Test("a text-only request sends no image fields and always a model")
     func textOnlyShape() async throws {
         try await Harness.run { h in

@@ -1,0 +1,50 @@
+import Foundation
+import KlingModels
+
+extension KlingClient {
+    /// Submits, waits and downloads in one call: the whole job for a text→image or image→image request.
+    ///
+    /// ```swift
+    /// var config = try ClientConfiguration.fromEnvironment(provider: "kling")   // KLING_ACCESS_KEY, KLING_SECRET_KEY
+    /// config.journal = try TaskJournal(directory: TaskJournal.defaultDirectory())
+    /// let images = try await KlingClient.withClient(config) { client in
+    ///     try await client.generate(GenerationRequest(prompt: "a lighthouse at dusk", n: 2), to: URL(fileURLWithPath: "out"))
+    /// }
+    /// ```
+    /// With a journal configured, the task is recorded before it is waited on, and an interrupted call
+    /// can be finished later with ``settle(_:queryFirst:progress:)`` (what `klingkit resume` does).
+    /// - Returns: the written images, by index.
+    /// - Throws: ``ClientError``: `invalidRequest`/`invalidImage` before sending, `taskFailed` with the
+    ///   service's reason, `deadlineExceeded` when waiting ran out (the task may still finish), or the API
+    ///   failure after retries.
+    public func generate(_ request: GenerationRequest, to directory: URL, includeWatermarked: Bool = false,
+                         images: ImageHandling = .init(),
+                         progress: (@Sendable (TaskObject) -> Void)? = nil) async throws -> [DownloadedImage] {
+        let options = SubmitOptions(images: images, outputDirectory: directory.standardizedFileURL.path,
+                                    includeWatermarked: includeWatermarked)
+        return try await complete(try await submit(request, options: options), directory: directory,
+                                  includeWatermarked: includeWatermarked, progress: progress)
+    }
+
+    /// ``generate(_:to:includeWatermarked:images:progress:)`` for a multi-image request.
+    public func generate(_ request: MultiImageGenerationRequest, to directory: URL, includeWatermarked: Bool = false,
+                         images: ImageHandling = .init(),
+                         progress: (@Sendable (TaskObject) -> Void)? = nil) async throws -> [DownloadedImage] {
+        let options = SubmitOptions(images: images, outputDirectory: directory.standardizedFileURL.path,
+                                    includeWatermarked: includeWatermarked)
+        return try await complete(try await submit(request, options: options), directory: directory,
+                                  includeWatermarked: includeWatermarked, progress: progress)
+    }
+
+    private func complete(_ submitted: SubmittedTask, directory: URL, includeWatermarked: Bool,
+                          progress: (@Sendable (TaskObject) -> Void)?) async throws -> [DownloadedImage] {
+        if let journal = configuration.journal, let entry = try journal.entry(externalTaskID: submitted.externalTaskID) {
+            let settled = await settle(entry, queryFirst: submitted.task.taskStatus?.isTerminal == true, progress: progress)
+            if let error = settled.error { throw error }
+            return settled.images
+        }
+        let task = try await waitForCompletion(taskID: submitted.taskID, kind: submitted.kind,
+                                               queryFirst: submitted.task.taskStatus?.isTerminal == true, progress: progress)
+        return try await download(task, to: directory, includeWatermarked: includeWatermarked)
+    }
+}

@@ -164,6 +164,7 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let outDir = out!
         let inputs = try CheckInputs.expand(files)
+        if inputs.isEmpty { throw ValidationError("no JPEG or PNG files found in \(files.joined(separator: ", "))") }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {

@@ -62,7 +62,9 @@ public struct ReferenceImagePreparer: Sendable {
         let hasMetadata = !(stripped?.removed.isEmpty ?? true)
 
         // Nothing about the pixels must change: copy, minus metadata.
-        if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) {
+        // A container the stripper cannot follow is re-encoded instead, so metadata never slips through.
+        let strippable = !options.stripMetadata || stripped != nil
+        if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) && strippable {
             do {
                 _ = try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
             } catch let error as CodecError {

@@ -103,6 +103,15 @@ struct PrepareCommandTests {
         #expect(try Data(contentsOf: input) == before)
     }
 
+    @Test("a directory with no images is a usage error")
+    func emptyDirectory() throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try CLIRunner.run(["prepare", dir.path, "--out", dir.appendingPathComponent("out").path])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("no JPEG or PNG files"))
+    }
+
     @Test("usage errors exit 2", arguments: [
         ["prepare", "--out", "/tmp/x"],
         ["prepare", "Package.swift"],

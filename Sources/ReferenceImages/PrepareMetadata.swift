@@ -38,7 +38,14 @@ public enum MetadataStripper {
                 inScan = false
                 continue
             }
-            guard bytes[i] == 0xFF else { return nil }
+            if bytes[i] != 0xFF {
+                // Junk between segments: libjpeg skips it with an "extraneous bytes" warning; so do we,
+                // and it is not copied.
+                let start = i
+                while i < n && bytes[i] != 0xFF { i += 1 }
+                guard i < n else { return nil }
+                removed.append("\(i - start) junk bytes")
+            }
             // Fill bytes before a marker are legal; skip them.
             while i < n && bytes[i] == 0xFF { i += 1 }
             guard i < n else { return nil }

@@ -66,3 +66,41 @@ extension Image {
         return try! Image(width: width, height: height, format: format, pixels: out)
     }
 }
+
+extension Image {
+    /// Returns the image without its alpha channel, composited over `background` like
+    /// ``converted(to:background:)`` (RGBA becomes RGB, gray+alpha becomes gray).
+    ///
+    /// The work happens in place when nothing else shares the pixel buffer, so flattening a large
+    /// image needs no second buffer (pass the image with `consume` to make sure of it). A shared
+    /// buffer is copied first, as usual for a value type.
+    public consuming func flattened(background: Color = .white) -> Image {
+        guard format.hasAlpha else { return self }
+        var image = consume self
+        let target: PixelFormat = image.format.isGray ? .gray : .rgb
+        let n = image.width * image.height
+        let sch = image.format.channels, dch = target.channels
+        var buffer = image.pixels
+        image.pixels = []  // leave `buffer` the only reference, so writing to it does not copy
+        let bg = (Int(background.red), Int(background.green), Int(background.blue))
+        let bgLuma = (299 * bg.0 + 587 * bg.1 + 114 * bg.2 + 500) / 1000
+        buffer.withUnsafeMutableBufferPointer { p in
+            let b = p.baseAddress!
+            // Forward sweep: pixel i is written at i*dch <= i*sch, after it has been read.
+            for i in 0..<n {
+                let s = b + i &* sch, d = b + i &* dch
+                let a = Int(s[sch - 1]), ia = 255 - a
+                if dch == 1 {
+                    d[0] = UInt8((Int(s[0]) * a + bgLuma * ia + 127) / 255)
+                } else {
+                    let r = Int(s[0]), g = Int(s[1]), bl = Int(s[2])
+                    d[0] = UInt8((r * a + bg.0 * ia + 127) / 255)
+                    d[1] = UInt8((g * a + bg.1 * ia + 127) / 255)
+                    d[2] = UInt8((bl * a + bg.2 * ia + 127) / 255)
+                }
+            }
+        }
+        buffer.removeLast(n * (sch - dch))  // keeps the allocation: no copy, no new buffer
+        return try! Image(width: image.width, height: image.height, format: target, pixels: buffer)
+    }
+}

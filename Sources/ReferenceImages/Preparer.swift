@@ -147,7 +147,7 @@ public struct ReferenceImagePreparer: Sendable {
             actions.append("padded \(before)->\(plan.canvas)" + (options.padStyle == .color ? "" : " \(options.padStyle.rawValue)"))
         }
 
-        let (fitted, encodeActions) = try encode(image, source: header.format, forced: forced, icc: icc)
+        let (fitted, encodeActions) = try encode(consume image, source: header.format, forced: forced, icc: icc)
         actions += encodeActions
         if hadMetadata { actions.append("stripped metadata") }
         return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
@@ -160,7 +160,7 @@ public struct ReferenceImagePreparer: Sendable {
     }
 
     /// Chooses the output format and encodes under the byte budget.
-    private func encode(_ image: Image, source: ImageFormat, forced: ImageFormat?, icc: [UInt8]?) throws -> (Fitted, [String]) {
+    private func encode(_ image: consuming Image, source: ImageFormat, forced: ImageFormat?, icc: [UInt8]?) throws -> (Fitted, [String]) {
         let transparent = image.hasTransparency
         let target: ImageFormat = forced ?? source
         if target == .jpeg {
@@ -169,7 +169,7 @@ public struct ReferenceImagePreparer: Sendable {
         // PNG wanted (forced, or auto from a PNG source).
         if forced == nil && !transparent {
             // Auto: the smaller of JPEG and PNG, when there is no transparency to lose.
-            let jpeg = try? encodeJPEG(image, icc: icc, sourceFormat: source)
+            let jpeg = try? encodeJPEG(copy image, icc: icc, sourceFormat: source)
             let png = try? encodePNG(image, icc: icc)
             switch (jpeg, png) {
             case let (j?, p?): return j.0.bytes.bytes.count < p.0.bytes.bytes.count ? j : p
@@ -179,19 +179,19 @@ public struct ReferenceImagePreparer: Sendable {
             }
         }
         if let png = try? encodePNG(image, icc: icc) { return png }
-        if forced == nil { return try encodeJPEG(image, icc: icc, sourceFormat: source) }
+        if forced == nil { return try encodeJPEG(copy image, icc: icc, sourceFormat: source) }
         return try encodePNG(image, icc: icc)
     }
 
     /// JPEG: flatten, then the best quality ≤ the start quality that fits; below the quality floor,
     /// shrink the image (never under the minimum side) and search again.
-    private func encodeJPEG(_ input: Image, icc: [UInt8]?, sourceFormat: ImageFormat) throws -> (Fitted, [String]) {
+    private func encodeJPEG(_ input: consuming Image, icc: [UInt8]?, sourceFormat: ImageFormat) throws -> (Fitted, [String]) {
         let options = self.options
         var actions: [String] = []
-        var image = input
+        var image = consume input
         if image.format.hasAlpha {
             let transparent = image.hasTransparency
-            image = image.converted(to: image.format.isGray ? .gray : .rgb, background: options.background)
+            image = (consume image).flattened(background: options.background)
             if transparent { actions.append("flattened alpha onto \(Self.hex(options.background))") }
         }
         if sourceFormat != .jpeg { actions.append("converted \(sourceFormat.rawValue)->jpeg") }

@@ -68,6 +68,23 @@ struct TransformTests {
         #expect(!image.converted(to: .rgb).converted(to: .rgba).hasTransparency)
     }
 
+    @Test("in-place flattening matches converted(to:), and leaves a shared original untouched")
+    func flattenedInPlace() {
+        for format in [PixelFormat.rgba, .grayAlpha] {
+            let image = noiseImage(width: 33, height: 17, format: format)
+            let background = Color(red: 10, green: 200, blue: 99)
+            let expected = image.converted(to: format == .rgba ? .rgb : .gray, background: background)
+            let copy = image
+            #expect(copy.flattened(background: background) == expected)
+            #expect(copy == image)  // the shared buffer was copied, not overwritten
+            var owned = noiseImage(width: 33, height: 17, format: format)
+            owned = (consume owned).flattened(background: background)
+            #expect(owned == expected)
+        }
+        let opaque = noiseImage(width: 5, height: 5, format: .rgb)
+        #expect(opaque.flattened() == opaque)
+    }
+
     @Test("gray and colour conversions use Rec. 601 luma and round-trip")
     func grayConversions() throws {
         let image = try Image(width: 2, height: 1, format: .rgb, pixels: [255, 0, 0, 10, 200, 30])

@@ -205,11 +205,14 @@ struct EmulatorResponder: HTTPResponder {
         } catch {
             return HTTPAnswers.json(.object([("code", .int(1200)), ("message", .string("Request body is larger than \(core.configuration.maxBodyBytes) bytes")), ("request_id", .string(requestID))]), status: 413)
         }
+        let parsed: Result<JSONValue, JSONParseError> = buffer.withUnsafeReadableBytes { bytes in
+            do throws(JSONParseError) { return .success(try JSONValue.parse(bytes)) } catch { return .failure(error) }
+        }
         let body: JSONValue
-        do {
-            body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
-        } catch {
-            return HTTPAnswers.envelope(code: .invalidRequest, message: "Request body is not valid JSON", requestID: requestID)
+        switch parsed {
+        case .success(let value): body = value
+        case .failure(let error):
+            return HTTPAnswers.envelope(code: .invalidRequest, message: "Request body is not valid JSON (\(error.description))", requestID: requestID)
         }
         let legacy = provider == .cometAPI && kind == .generation && body["subject_image_list"] != nil
         var violations: [FieldViolation]

@@ -73,6 +73,27 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The integer, `nil` for any other value (an integer that does not fit `Int` is clamped).
+    public var intValue: Int? {
+        if case .int(let value) = self { return Int(clamping: value) }
+        return nil
+    }
+
+    /// The number (integer or not) as a `Double`, `nil` for any other value.
+    public var numberValue: Double? {
+        switch self {
+        case .int(let value): Double(value)
+        case .double(let value): value
+        default: nil
+        }
+    }
+
+    /// The boolean, `nil` for any other value.
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     /// The elements of an array, `nil` for any other value.
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }

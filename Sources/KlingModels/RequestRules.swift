@@ -235,19 +235,24 @@ public enum RequestRules {
             }
         }
         checkWatermark(&members, into: &out)
-        var request: ImageGenerationRequest?
-        do {
-            request = try JSONDecoder().decode(ImageGenerationRequest.self, from: JSONEncoder().encode(JSONValue.object(members)))
-        } catch {
-            out.append(.init(field: "body", rule: .body, message: "body: \(error)"))
-            return (nil, out)
-        }
-        if let request {
-            let typed = validate(request)
-            let badFields = Set(out.map(\.field))
-            out += typed.filter { !badFields.contains($0.field) }
-            // A missing prompt must still be reported when it was dropped for its type: already is.
-        }
+        // Every member left has its documented type: map it straight across (no second JSON pass,
+        // which matters for bodies carrying megabytes of base64).
+        var request = ImageGenerationRequest(
+            modelName: members["model_name"]?.stringValue.map { ModelName($0) }, prompt: members["prompt"]?.stringValue,
+            negativePrompt: members["negative_prompt"]?.stringValue, image: members["image"]?.stringValue,
+            imageReference: members["image_reference"]?.stringValue.map { ImageReference($0) },
+            imageFidelity: members["image_fidelity"]?.numberValue, humanFidelity: members["human_fidelity"]?.numberValue,
+            elementList: members["element_list"]?.arrayValue?.compactMap { element -> ElementReference? in
+                if case .int(let id)? = element["element_id"] { return ElementReference(elementID: id) }
+                return nil
+            },
+            resolution: members["resolution"]?.stringValue.map { Resolution($0) },
+            n: members["n"]?.intValue, aspectRatio: members["aspect_ratio"]?.stringValue.map { AspectRatio($0) },
+            watermarkInfo: members["watermark_info"]?.objectValue.map { WatermarkInfo(enabled: $0["enabled"]?.boolValue) },
+            callbackURL: members["callback_url"]?.stringValue, externalTaskID: members["external_task_id"]?.stringValue)
+        request.legacyModel = members["model"]?.stringValue
+        let badFields = Set(out.map(\.field))
+        out += validate(request).filter { !badFields.contains($0.field) }
         return (request, out)
     }
 
@@ -284,18 +289,18 @@ public enum RequestRules {
                              message: "scene_image: scene_image and scence_image are both set and differ (send one)"))
         }
         checkWatermark(&members, into: &out)
-        var request: MultiImageRequest?
-        do {
-            request = try JSONDecoder().decode(MultiImageRequest.self, from: JSONEncoder().encode(JSONValue.object(members)))
-        } catch {
-            out.append(.init(field: "body", rule: .body, message: "body: \(error)"))
-            return (nil, out)
-        }
-        if let request {
-            let badFields = Set(out.map(\.field))
-            out += validate(request, legacyRoute: legacyRoute).filter {
-                !badFields.contains($0.field) && !($0.field == "subject_image_list" && badFields.contains { $0.hasPrefix("subject_image_list[") })
-            }
+        let scene = members["scene_image"]?.stringValue
+        let request = MultiImageRequest(
+            modelName: members["model_name"]?.stringValue.map { ModelName($0) }, prompt: members["prompt"]?.stringValue,
+            subjectImageList: members["subject_image_list"]?.arrayValue?.compactMap { $0["subject_image"]?.stringValue.map { SubjectImage(subjectImage: $0) } },
+            sceneImage: (scene ?? "").isEmpty ? members["scence_image"]?.stringValue : scene,
+            styleImage: members["style_image"]?.stringValue, n: members["n"]?.intValue,
+            aspectRatio: members["aspect_ratio"]?.stringValue.map { AspectRatio($0) },
+            watermarkInfo: members["watermark_info"]?.objectValue.map { WatermarkInfo(enabled: $0["enabled"]?.boolValue) },
+            callbackURL: members["callback_url"]?.stringValue, externalTaskID: members["external_task_id"]?.stringValue)
+        let badFields = Set(out.map(\.field))
+        out += validate(request, legacyRoute: legacyRoute).filter {
+            !badFields.contains($0.field) && !($0.field == "subject_image_list" && badFields.contains { $0.hasPrefix("subject_image_list[") })
         }
         return (request, out)
     }

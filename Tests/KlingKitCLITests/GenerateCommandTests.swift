@@ -37,10 +37,11 @@ struct GenerateCommandTests {
         }
     }
 
-    static func withSetup(taskSeconds: Double = 1, faults: FaultConfiguration = .init(),
+    static func withSetup(taskSeconds: Double = 1, faults: FaultConfiguration = .init(), clock: (any EmulatorClock)? = nil,
                           _ body: (Setup) async throws -> Void) async throws {
         var config = EmulatorConfiguration(port: 0, taskSeconds: taskSeconds)
         config.faults = faults
+        if let clock { config.clock = clock }
         let server = try await EmulatorServer.start(config)
         let dir = try CLIRunner.temporaryDirectory()
         let setup = Setup(server: server, dir: dir)
@@ -175,7 +176,11 @@ struct GenerateCommandTests {
 
     @Test("killed while waiting, then resumed: every image downloaded, exactly one task per request")
     func killThenResume() async throws {
-        try await Self.withSetup(taskSeconds: 4) { s in
+        // The emulator's clock stands still until the children are dead, so no task can finish early
+        // however slowly the children start; then it jumps past the tasks' end.
+        // It starts a minute ahead so the children's tokens (nbf = their now - 5 s) are valid however late they start.
+        let clock = ManualEmulatorClock(startMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
+        try await Self.withSetup(taskSeconds: 30, clock: clock) { s in
             let count = 3
             var children: [Process] = []
             for i in 0..<count {
@@ -194,19 +199,20 @@ struct GenerateCommandTests {
             // Wait until every child has journaled its task id, then kill them all mid-wait.
             let journal = try TaskJournal(directory: s.journal)
             var submitted = 0
-            for _ in 0..<600 {
+            for _ in 0..<1200 {
                 submitted = (try? journal.entries().filter { $0.state == .submitted }.count) ?? 0
                 if submitted == count { break }
-                try await Task.sleep(for: .milliseconds(10))
+                try await Task.sleep(for: .milliseconds(50))
             }
             #expect(submitted == count)
+            try await Task.sleep(for: .milliseconds(300))   // let them poll a little
             for p in children { kill(p.processIdentifier, SIGKILL) }
             for p in children { p.waitUntilExit() }
             #expect(children.allSatisfy { $0.terminationReason == .uncaughtSignal })
             #expect(try journal.unfinished().count == count)
-            // Nothing downloaded yet (tasks take 4 s).
             let before = (try? FileManager.default.subpathsOfDirectory(atPath: s.out.path))?.filter { $0.hasSuffix(".png") } ?? []
             #expect(before.isEmpty)
+            clock.advance(bySeconds: 31)
 
             let r = try await s.run(["resume"] + Self.fast)
             #expect(r.exitCode == 0, "\(r.stderr)")

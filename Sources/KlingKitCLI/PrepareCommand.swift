@@ -256,7 +256,7 @@ enum PrepareJob {
         var outcome = PrepareOutcome(input: input)
         do {
             let bytes = try readInput(input)
-            let prepared = try preparer.prepare(bytes: bytes, name: input)
+            let prepared = try preparer.prepare(bytes: consume bytes, name: input)
             let path = (outDir as NSString).appendingPathComponent(stem + "." + prepared.encoded.format.fileExtension)
             if sameFile(path, input) {
                 throw PrepareError(rule: "output", message: "the output \(path) would overwrite the input; choose another --out")

@@ -30,7 +30,7 @@ public struct ReferenceImagePreparer: Sendable {
     /// - Returns: the output bytes, the actions taken and the output size.
     /// - Throws: ``PrepareError`` with the rule that cannot be fixed: `unsupported-format`, `corrupt`,
     ///   `too-many-pixels`, or `file-size` when even the minimum size does not fit the byte budget.
-    public func prepare(bytes: [UInt8], name: String) throws -> PreparedImage {
+    public func prepare(bytes: consuming [UInt8], name: String) throws -> PreparedImage {
         let options = self.options
         // Header facts only here; decodability is proven by the full decode when pixels change, or by
         // a verify pass (JPEG at 1/8 scale) when the file is copied. Never both.
@@ -55,24 +55,28 @@ public struct ReferenceImagePreparer: Sendable {
         case .png: .png
         case .auto: nil
         }
-        let stripped: MetadataStripper.Result? = switch header.format {
-        case .jpeg: MetadataStripper.stripJPEG(bytes)
-        case .png: MetadataStripper.stripPNG(bytes)
+        func strip(_ bytes: [UInt8]) -> MetadataStripper.Result? {
+            switch header.format {
+            case .jpeg: MetadataStripper.stripJPEG(bytes)
+            case .png: MetadataStripper.stripPNG(bytes)
+            }
         }
-        let hasMetadata = !(stripped?.removed.isEmpty ?? true)
+        // Only the verdict is kept here, so no stripped copy of the file stays alive while decoding.
+        let removed = strip(bytes)?.removed
+        let hasMetadata = !(removed?.isEmpty ?? true)
+        let strippable = !options.stripMetadata || removed != nil
 
         // Nothing about the pixels must change: copy, minus metadata.
         // A container the stripper cannot follow is re-encoded instead, so metadata never slips through.
-        let strippable = !options.stripMetadata || stripped != nil
         if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) && strippable {
             do {
                 _ = try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
             } catch let error as CodecError {
                 throw Self.prepareError(error)
             }
-            var out = bytes
+            var out = copy bytes
             var actions: [String] = []
-            if options.stripMetadata, hasMetadata, let stripped {
+            if options.stripMetadata, hasMetadata, let stripped = strip(bytes) {
                 out = stripped.bytes
                 actions.append("stripped metadata")
             }
@@ -81,12 +85,12 @@ public struct ReferenceImagePreparer: Sendable {
                                      width: upright.width, height: upright.height)
             }
         }
-        return try transform(bytes: bytes, header: header, plan: plan, forced: forced,
+        return try transform(bytes: consume bytes, header: header, plan: plan, forced: forced,
                              hadMetadata: hasMetadata || header.orientation != 1)
     }
 
     /// Decodes, fixes the geometry and encodes under the budget.
-    private func transform(bytes: [UInt8], header: ImageHeader, plan: PreparePlan, forced: ImageFormat?,
+    private func transform(bytes: consuming [UInt8], header: ImageHeader, plan: PreparePlan, forced: ImageFormat?,
                            hadMetadata: Bool) throws -> PreparedImage {
         let options = self.options
         var actions: [String] = []
@@ -94,6 +98,7 @@ public struct ReferenceImagePreparer: Sendable {
         // Only the pixels and the ICC profile are kept, so the decoded buffer is freed as soon as the
         // resized image replaces it (peak memory: one decoded image plus one output-sized image).
         var (image, icc) = try Self.decode(bytes, maxPixels: options.rules.maxPixels, scale: scale)
+        _ = consume bytes  // the compressed input is not needed any more: free it before resizing
         if scale > 1 { actions.append("shrink-on-load 1/\(scale)") }
         let orientation = header.orientation
         let swaps = (5...8).contains(orientation)

@@ -152,7 +152,11 @@ public struct ReferenceImagePreparer: Sendable {
             actions.append("padded \(before)->\(plan.canvas)" + (options.padStyle == .color ? "" : " \(options.padStyle.rawValue)"))
         }
 
-        let (fitted, encodeActions) = try encode(consume image, source: header.format, forced: forced, icc: icc)
+        // A profile is only valid for pixels in its colour space: a CMYK profile does not describe the RGB
+        // that libjpeg converted CMYK into, so it is dropped rather than mislabel the output.
+        let profile = icc.flatMap { Self.profileMatches($0, gray: image.format.isGray) ? $0 : nil }
+        if icc != nil && profile == nil { actions.append("dropped ICC profile (colour space does not match)") }
+        let (fitted, encodeActions) = try encode(consume image, source: header.format, forced: forced, icc: profile)
         actions += encodeActions
         if hadMetadata { actions.append("stripped metadata") }
         return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
@@ -290,6 +294,13 @@ public struct ReferenceImagePreparer: Sendable {
         } catch let error as CodecError {
             throw prepareError(error)
         }
+    }
+
+    /// Whether an ICC profile's data colour space (header bytes 16...19) is `RGB ` or `GRAY` as the pixels are.
+    static func profileMatches(_ profile: [UInt8], gray: Bool) -> Bool {
+        guard profile.count >= 128 else { return false }
+        let space = String(decoding: profile[16..<20], as: UTF8.self)
+        return space == (gray ? "GRAY" : "RGB ")
     }
 
     static func hex(_ color: Color) -> String {

@@ -385,6 +385,25 @@ struct PrepareTests {
         #expect(cropped.width == 1000 && cropped.height == 400)
     }
 
+    @Test("the ICC profile is carried over when it matches the pixels, dropped when it does not")
+    func iccProfiles() throws {
+        var rgbProfile = [UInt8](repeating: 0, count: 200)
+        rgbProfile.replaceSubrange(16..<20, with: Array("RGB ".utf8))
+        #expect(ReferenceImagePreparer.profileMatches(rgbProfile, gray: false))
+        #expect(!ReferenceImagePreparer.profileMatches(rgbProfile, gray: true))
+        #expect(!ReferenceImagePreparer.profileMatches(Array(rgbProfile.prefix(64)), gray: false))
+        // A gray JPEG carrying an RGB profile: enlarged, and the mismatched profile is not copied.
+        let mismatched = try ReferenceImagePreparer().prepare(bytes: PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg"), name: "icc")
+        #expect(mismatched.actions.contains("dropped ICC profile (colour space does not match)"))
+        #expect(try ImageCodecs.decode(mismatched.encoded.bytes).iccProfile == nil)
+        // An RGB image with an RGB profile keeps it through a re-encode.
+        let photo = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"), options: DecodeOptions(jpegScale: 8)).image
+        let tagged = try ImageCodecs.encodeJPEG(photo, options: JPEGEncodeOptions(iccProfile: ImageCodecs.decode(PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")).iccProfile))
+        let kept = try ReferenceImagePreparer().prepare(bytes: tagged.bytes, name: "tagged")
+        #expect(kept.actions.contains { $0.hasPrefix("resized") })
+        #expect(try ImageCodecs.decode(kept.encoded.bytes).iccProfile != nil)
+    }
+
     @Test("undecodable and non-image input is refused with the rule named")
     func refusals() {
         #expect(throws: PrepareError(.unsupportedFormat, "")) {

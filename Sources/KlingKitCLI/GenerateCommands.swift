@@ -407,6 +407,22 @@ struct GenerateCommand: AsyncParsableCommand {
               let entry = try journal.entry(externalTaskID: submitted.externalTaskID) else {
             throw CommandFailure("the journal entry of task \(submitted.taskID) vanished")
         }
+        // Ctrl-C or SIGTERM while waiting: the task is safe in the journal; say how to finish it.
+        let interrupts = [Int32(SIGINT), Int32(SIGTERM)].map { (sig: Int32) -> DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("\r\u{1B}[Kklingkit: interrupted; task \(submitted.taskID) is journaled: `klingkit resume` finishes it\n".utf8))
+                Foundation.exit(130)
+            }
+            source.resume()
+            return source
+        }
+        defer {
+            for source in interrupts { source.cancel() }
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
         let settled = await finish(entry, client: client, queryFirst: submitted.task.taskStatus?.isTerminal == true,
                                    showProgress: !json)
         if let error = settled.error {

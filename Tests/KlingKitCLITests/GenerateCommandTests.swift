@@ -231,6 +231,35 @@ struct GenerateCommandTests {
         }
     }
 
+    @Test("Ctrl-C while waiting exits 130 and says how to finish the journaled task")
+    func interrupt() async throws {
+        let clock = ManualEmulatorClock(startMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
+        try await Self.withSetup(taskSeconds: 30, clock: clock) { s in
+            let p = Process()
+            p.executableURL = CLIRunner.binary
+            p.arguments = ["generate", "--prompt", "x", "--out", s.out.path] + Self.fast
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in s.env { env[k] = v }
+            p.environment = env
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let journal = try TaskJournal(directory: s.journal)
+            for _ in 0..<1200 {
+                if (try? journal.entries().first?.state) == .submitted { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            p.interrupt()
+            p.waitUntilExit()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(p.terminationStatus == 130)
+            #expect(text.contains("klingkit resume"))
+            #expect(try journal.unfinished().count == 1)
+        }
+    }
+
     @Test("a run interrupted before the create answered: resume finds the task by external id")
     func interruptedCreate() async throws {
         try await Self.withSetup { s in

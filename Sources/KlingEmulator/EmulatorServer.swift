@@ -44,6 +44,7 @@ public final class EmulatorServer: Sendable {
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             responder: EmulatorResponder(core: core),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: "kling-emulator"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? -1)

@@ -120,8 +120,12 @@ enum CheckInputs {
                     found.append(argument.hasSuffix("/") ? argument + relative : argument + "/" + relative)
                 }
             }
+            if found.isEmpty {
+                FileHandle.standardError.write(Data("klingkit: \(argument): no JPEG or PNG files in this directory\n".utf8))
+            }
             result.append(contentsOf: found.sorted())
         }
+        if result.isEmpty { throw ValidationError("no JPEG or PNG files to check") }
         return result
     }
 

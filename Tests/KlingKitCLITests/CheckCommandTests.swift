@@ -98,6 +98,16 @@ struct CheckCommandTests {
         #expect(object["path"] as? String == name)
     }
 
+    @Test("a directory without images is a usage error")
+    func emptyDirectory() throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("notes".utf8).write(to: dir.appendingPathComponent("README.txt"))
+        let result = try CLIRunner.run(["check", dir.path])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("no JPEG or PNG files"))
+    }
+
     @Test("usage errors exit 2", arguments: [["check"], ["check", "/nonexistent/klingkit.png"], ["check", "--max-bytes", "0", "x"]])
     func usage(_ arguments: [String]) throws {
         let result = try CLIRunner.run(arguments)

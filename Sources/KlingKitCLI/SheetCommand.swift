@@ -20,7 +20,7 @@ struct SheetCommand: AsyncParsableCommand {
     )
 
     @Argument(help: ArgumentHelp("Image files, folders, or `klingkit generate` output folders.", valueName: "INPUT"))
-    var inputs: [String] = []
+    var inputs: [String]
 
     @Option(name: .long, help: ArgumentHelp("The sheet to write: .png or .jpg/.jpeg.", valueName: "FILE"))
     var out: String

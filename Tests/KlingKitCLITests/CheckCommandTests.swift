@@ -108,6 +108,31 @@ struct CheckCommandTests {
         #expect(result.stderr.contains("no JPEG or PNG files"))
     }
 
+    /// Runs the binary under util-linux `script`, which gives it a terminal, to see the progress line.
+    @Test("a long batch on a terminal shows a progress line on stderr, and none when piped",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func progressLine() throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for i in 0..<30 {
+            try FileManager.default.copyItem(atPath: path("png-suite/basn0g08.png"), toPath: dir.appendingPathComponent("\(i).png").path)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", "'\(CLIRunner.binary.path)' check '\(dir.path)' > /dev/null", "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output.contains("checking: 30/30 files"))
+
+        let piped = try CLIRunner.run(["check", dir.path])
+        #expect(!piped.stderr.contains("checking:"))
+        #expect(piped.stdout.split(separator: "\n").count == 30)
+    }
+
     @Test("usage errors exit 2", arguments: [["check"], ["check", "/nonexistent/klingkit.png"], ["check", "--max-bytes", "0", "x"]])
     func usage(_ arguments: [String]) throws {
         let result = try CLIRunner.run(arguments)

@@ -12,7 +12,8 @@ extension ContactSheet {
     ///   the task id and index (`"8421 #0"`); otherwise its file name.
     /// - A directory contributes its JPEG/PNG files (hidden files skipped) in natural order
     ///   (`2.png` before `10.png`), then, one level down, each subfolder's images the same way. A subfolder
-    ///   of numbered images is a task folder: captions are `"<task_id> #<index>"`.
+    ///   of numbered images is a task folder: captions are `"<task_id> #<index>"`. A watermarked copy
+    ///   (`<index>-watermark.<ext>`) is left out of a listing when `<index>.<ext>` is there too.
     /// - A task's prompt becomes the subcaption when a JSON file in the task folder (`task.json`,
     ///   `manifest.json`, any `*.json`) or in its parent has a `"prompt"` for that task: an object whose
     ///   `task_id` matches, or, inside the task folder, the first `"prompt"` found.
@@ -67,21 +68,43 @@ extension ContactSheet {
                 files.append(full)
             }
         }
+        // `klingkit generate` keeps a watermarked copy as `<index>-watermark.<ext>` beside `<index>.<ext>`:
+        // listing both would show every picture twice, so the copy is left out when the original is there.
+        let stems = Set(files.map { stem(of: $0) })
+        files.removeAll { file in
+            let name = stem(of: file)
+            guard name.hasSuffix(watermarkSuffix) else { return false }
+            return stems.contains(String(name.dropLast(watermarkSuffix.count)))
+        }
         return (files, folders)
+    }
+
+    /// The suffix `klingkit generate` gives a watermarked copy's stem.
+    private static let watermarkSuffix = "-watermark"
+
+    /// The file name without directory and extension.
+    private static func stem(of path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return name.lastIndex(of: ".").map { String(name[..<$0]) } ?? name
     }
 
     /// One file's item: task captions when its stem is a number inside a named folder.
     private static func item(forFile path: String, prompts: PromptIndex) -> SheetItem {
         let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let name = components.last ?? path
-        let stem = name.lastIndex(of: ".").map { String(name[..<$0]) } ?? name
+        var stem = stem(of: path)
+        var label = ""
+        if stem.hasSuffix(watermarkSuffix) {
+            stem.removeLast(watermarkSuffix.count)
+            label = " watermarked"
+        }
         if components.count >= 2, !stem.isEmpty, stem.allSatisfy(\.isASCIIDigit) {
             let taskID = components[components.count - 2]
             if taskID != "." && taskID != ".." {
                 let folder = path.hasPrefix("/") ? "/" + components.dropLast().joined(separator: "/")
                                                  : components.dropLast().joined(separator: "/")
                 let prompt = prompts.prompt(taskID: taskID, folder: folder)
-                return SheetItem(source: .file(path), caption: "\(taskID) #\(Int(stem) ?? 0)", subcaption: prompt)
+                return SheetItem(source: .file(path), caption: "\(taskID) #\(Int(stem) ?? 0)\(label)",
+                                 subcaption: prompt)
             }
         }
         return SheetItem(source: .file(path))

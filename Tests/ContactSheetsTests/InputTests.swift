@@ -45,6 +45,18 @@ struct InputTests {
         #expect(single[0].subcaption == "a red fox in snow")
     }
 
+    @Test("watermarked copies are left out beside their originals, captioned when alone or named")
+    func watermarked() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try FileManager.default.createDirectory(atPath: out + "/t1", withIntermediateDirectories: true)
+        for name in ["0.png", "0-watermark.png", "1-watermark.png"] { touch("\(out)/t1/\(name)") }
+        let items = try ContactSheet.items(from: [out + "/t1"])
+        #expect(items.map(\.caption) == ["t1 #0", "t1 #1 watermarked"])
+        let named = try ContactSheet.items(from: [out + "/t1/0-watermark.png"])
+        #expect(named.map(\.caption) == ["t1 #0 watermarked"])
+    }
+
     @Test("a task folder without a manifest still gives task captions, without a prompt")
     func noManifest() throws {
         let out = try temporaryDirectory()

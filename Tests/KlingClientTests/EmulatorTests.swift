@@ -376,6 +376,30 @@ struct ErrorTests {
         }
     }
 
+    @Test("emulator refusals: content safety, policy, account, permission are final; 5xx retried", arguments: Flavour.allCases)
+    func emulatorRefusals(flavour: Flavour) async throws {
+        let cases: [(BusinessCode?, [String], Int, Int, Bool)] = [
+            (nil, ["forbidden"], 400, 1301, false), (.platformPolicy, [], 400, 1300, false),
+            (.accountInArrears, [], 429, 1101, false), (.resourcePackExhausted, [], 429, 1102, false),
+            (.noPermission, [], 403, 1103, false), (.ipWhitelist, [], 429, 1304, false),
+            (.serviceUnavailable, [], 503, 5001, true),
+        ]
+        for (code, terms, status, business, retryable) in cases {
+            try await Harness.run(flavour, emulator: {
+                $0.faults.refuseCreatesWith = code
+                $0.faults.blockedPromptTerms = terms
+            }, client: { $0.retry = RetryPolicy(maxAttempts: 3, deadline: nil) }) { h in
+                let e = await expectClientError { _ = try await h.client.submit(GenerationRequest(prompt: "a forbidden thing")) }
+                #expect(e?.code == .api && e?.httpStatus == status && e?.businessCode == business, "\(String(describing: e))")
+                #expect(e?.isRetryable == retryable)
+                #expect(e?.requestID?.isEmpty == false)
+                // Final refusals are sent once; retryable ones three times, each re-send after a lookup.
+                #expect(await h.requests() == (retryable ? 5 : 1))
+                #expect(await h.tasksCreated() == 0)
+            }
+        }
+    }
+
     @Test("1102 at HTTP 429 is final: one request, no retry")
     func accountFinal() async throws {
         let stub = try StubServer { _, _ in .json(429, #"{"code":1102,"message":"resource pack exhausted","request_id":"rq-9"}"#) }

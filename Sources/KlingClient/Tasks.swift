@@ -138,6 +138,10 @@ extension KlingClient {
                 // journal entry `submitting` so `resume` can settle it.
                 await queue.cancel(ticket: ticket)
                 throw error
+            } catch {
+                // Cancellation (or anything unforeseen): give the slots back; the entry stays `submitting`.
+                await queue.cancel(ticket: ticket)
+                throw error
             }
         }
     }

@@ -290,6 +290,20 @@ struct ErrorTests {
         }
     }
 
+    @Test("a token is reused until 60 s before it expires, then a fresh one is signed ahead of time")
+    func tokenReuse() async throws {
+        try await Harness.run { h in
+            _ = try await h.client.list()
+            try await h.clock.sleep(for: .seconds(1739))   // 61 s left: reuse
+            _ = try await h.client.list()
+            #expect(h.client.tokensSigned == 1)
+            try await h.clock.sleep(for: .seconds(2))      // 59 s left: re-sign before the server would refuse
+            _ = try await h.client.list()
+            #expect(h.client.tokensSigned == 2)
+            #expect(await h.requests() == 3)               // no request was refused
+        }
+    }
+
     @Test("an expired token is re-signed once and the call succeeds")
     func tokenExpiry() async throws {
         // The client's clock stays put while the emulator's runs ahead past the token's exp.

@@ -9,7 +9,9 @@ import ImageCore
 /// straight into the sheet, so at most one decoded image per core is alive at any moment however many
 /// tiles there are; JPEG inputs are shrunk while decoding (1/2, 1/4, 1/8 in the DCT domain). The sheet
 /// itself is held whole while it is encoded: `width × height × 3` bytes (4 with a transparent background),
-/// e.g. 26 MB for 10×10 tiles of 256 px.
+/// e.g. 23.5 MB for 10×10 captioned tiles of 256 px (2664×2944), plus the encoded file, which the in-memory
+/// encoder holds about twice at its peak. ``composeBands(_:options:_:)`` is ready for a streaming encoder
+/// that would need one band (0.6 MB there) instead.
 ///
 /// PNG output uses zlib level 1 with the Up filter by default. A sheet is flat background plus photographs:
 /// Up turns every background row and much of each photo's smooth areas into runs of zeros, which deflate's

@@ -11,7 +11,7 @@ import ImageCore
 /// itself is held whole while it is encoded: `width × height × 3` bytes (4 with a transparent background),
 /// e.g. 23.5 MB for 10×10 captioned tiles of 256 px (2664×2944), plus the encoded file, which the in-memory
 /// encoder holds about twice at its peak. ``composeBands(_:options:_:)`` is ready for a streaming encoder
-/// that would need one band (0.6 MB there) instead.
+/// that would need one band (2.3 MB there) instead.
 ///
 /// PNG output uses zlib level 1 with the Up filter by default. A sheet is flat background plus photographs:
 /// Up turns every background row and much of each photo's smooth areas into runs of zeros, which deflate's

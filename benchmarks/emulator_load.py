@@ -22,6 +22,9 @@ import threading
 import time
 
 
+_children = []
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -150,6 +153,7 @@ def main():
     proc = subprocess.Popen([binary, "emulator", "--port", "0", "--task-seconds", str(args.task_seconds),
                              "--concurrency-limit", "1000000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _children.append(proc)
     env = {}
     start_wait = time.time()
     while len(env) < 5 and time.time() - start_wait < 60:
@@ -271,4 +275,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        # Never leave an emulator behind, whatever happened above.
+        for child in list(_children):
+            if child.poll() is None:
+                child.kill()

@@ -110,6 +110,22 @@ struct LifecycleTests {
         #expect(try await h.get("/kling/v1/images/multi-image2image/\(multi)", auth: .comet).status == 400)
     }
 
+    @Test("/_emulator/health and /_emulator/stats need no key and count tasks by status")
+    func emulatorRoutes() async throws {
+        let h = try await Harness.start { $0.faults.taskFailureRate = 0.5; $0.seed = 7 }
+        defer { Task { await h.stop() } }
+        #expect(try await h.get("/_emulator/health", auth: .none).json?["status"]?.stringValue == "ok")
+        for i in 0..<6 { _ = try await h.post("/v1/images/generations", ["prompt": "s\(i)"]) }
+        _ = try await h.post("/kling/v1/images/multi-image2image", ["subject_image_list": [["subject_image": "https://example.com/a.png"]]], auth: .comet)
+        var stats = try #require(try await h.get("/_emulator/stats", auth: .none).json)
+        #expect(stats["submitted"] == .int(7))
+        await h.advance(seconds: 5)
+        stats = try #require(try await h.get("/_emulator/stats", auth: .none).json)
+        let succeeded = stats["succeed"]?.intValue ?? 0, failed = stats["failed"]?.intValue ?? 0
+        #expect(succeeded + failed == 7 && succeeded > 0 && failed > 0)
+        #expect(stats["submitted"] == nil && (stats["requests"]?.intValue ?? 0) >= 9)
+    }
+
     @Test("old CometAPI multi-image on the generations route: subject_image_list, scence_image, 2–4 subjects")
     func legacyCometMultiImage() async throws {
         let h = try await Harness.start()

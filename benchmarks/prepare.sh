@@ -4,8 +4,10 @@
 #   2. a 4000x3000 RGBA PNG to JPEG q90, transparency flattened onto white;
 #   3. a batch of 100 phone-style JPEGs (1800x1200, EXIF orientations 1-8) fitted to 1024 px, upright.
 # klingkit runs twice per case: on one thread (--jobs 1 --threads 1, the fair match for single-threaded
-# vips) and with its defaults (every core). Prints wall time (median of RUNS) and peak RSS per tool,
-# then RESULT lines whose ratio is anchor / ours (> 1: klingkit faster or smaller).
+# vips) and with its defaults (every core). Prints wall time, CPU time and peak RSS per tool,
+# then RESULT lines whose ratio is anchor / ours (> 1: klingkit faster or smaller). Rounds interleave
+# the tools; figures are the best wall and CPU time of RUNS rounds (CPU time barely moves with load on a
+# shared machine, wall time does) and the largest peak RSS.
 # Env: KLINGKIT_BIN (default .build/release/klingkit), RUNS (default 5).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -15,6 +15,17 @@ public enum MetadataStripper {
     /// after the end-of-image marker (appended previews carry their own EXIF).
     /// - Returns: `nil` when the marker structure cannot be followed (the caller then re-encodes).
     public static func stripJPEG(_ bytes: [UInt8]) -> Result? {
+        stripJPEG(bytes, headerOnly: false)
+    }
+
+    /// Whether a JPEG's segments before its first scan hold anything ``stripJPEG(_:)`` would remove
+    /// (EXIF, XMP, IPTC, comments...), without reading the entropy-coded data. `nil` when the
+    /// marker structure cannot be followed.
+    public static func jpegHeaderHasMetadata(_ bytes: [UInt8]) -> Bool? {
+        stripJPEG(bytes, headerOnly: true).map { !$0.removed.isEmpty }
+    }
+
+    static func stripJPEG(_ bytes: [UInt8], headerOnly: Bool) -> Result? {
         let n = bytes.count
         guard n >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
         var out: [UInt8] = [0xFF, 0xD8]
@@ -71,7 +82,10 @@ public enum MetadataStripper {
                 out.append(contentsOf: segment)
             }
             i += length
-            if marker == 0xDA { inScan = true }  // SOS: scan data follows
+            if marker == 0xDA {  // SOS: scan data follows
+                if headerOnly { return Result(bytes: [], removed: removed) }
+                inScan = true
+            }
         }
         return nil
     }

@@ -178,6 +178,9 @@ struct MetadataStripperTests {
         // Idempotent: a stripped file has nothing left to strip and comes back byte for byte.
         let again = try #require(MetadataStripper.stripJPEG(result.bytes))
         #expect(again.removed.isEmpty && again.bytes == result.bytes)
+        #expect(MetadataStripper.jpegHeaderHasMetadata(bytes) == true)
+        #expect(MetadataStripper.jpegHeaderHasMetadata(result.bytes) == false)
+        #expect(MetadataStripper.jpegHeaderHasMetadata(Array("not a jpeg".utf8)) == nil)
         let icc = try PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")
         let kept = try #require(MetadataStripper.stripJPEG(icc))
         #expect(try ImageCodecs.decode(kept.bytes).iccProfile == ImageCodecs.decode(icc).iccProfile)

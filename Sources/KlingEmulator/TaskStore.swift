@@ -177,13 +177,15 @@ actor TaskStore {
 
     private func nextTaskID() -> String {
         sequence += 1
-        // Opaque like the vendor's ids: 18 random base-62 characters, then the sequence number in
-        // base 36, which makes every id unique whatever the generator draws.
+        // Opaque like the vendor's ids: 18 random base-62 characters from the system generator (so
+        // ids never repeat across emulator runs, which would confuse a client's journal), then the
+        // sequence number in base 36, which makes every id of a run unique whatever is drawn.
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var system = SystemRandomNumberGenerator()
         var id = ""
-        var bits = rng.next(), left = 10
+        var bits = system.next(), left = 10
         for _ in 0..<18 {
-            if left == 0 { bits = rng.next(); left = 10 }
+            if left == 0 { bits = system.next(); left = 10 }
             id.append(alphabet[Int(bits % 62)])
             bits /= 62
             left -= 1

@@ -213,7 +213,7 @@ fileprivate func makeSheet(_ images: [DownloadedImage], prompt: String?, taskID:
     let items = images.filter { !$0.watermarked }.map {
         SheetItem(source: .file($0.path), caption: "#\($0.index)")
     }
-    var options = SheetOptions(captions: .name, title: prompt.map { "\($0) (task \(taskID))" } ?? "task \(taskID)")
+    var options = SheetOptions(captions: .task, title: prompt.map { "\($0) (task \(taskID))" } ?? "task \(taskID)")
     let lower = path.lowercased()
     options.format = lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") ? .jpeg : .png
     do {

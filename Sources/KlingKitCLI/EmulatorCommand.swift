@@ -15,14 +15,13 @@ struct EmulatorCommand: AsyncParsableCommand {
         commandName: "emulator",
         abstract: "Run a local emulator of the Kling image API (native JWT and CometAPI flavours) until stopped.",
         discussion: """
-            Routes (native; CometAPI = the same under /kling): POST /v1/images/generations, GET .../{id},
-            GET /v1/images/generations?pageNum=&pageSize= (list) or ?external_task_id=, and the same for
-            /v1/images/multi-image2image. Results are served from /results/... ; GET /_emulator/stats counts tasks.
-            Output (stdout), one NAME=value per line:
-              KLING_BASE_URL, KLING_ACCESS_KEY, KLING_SECRET_KEY, COMETAPI_BASE_URL, COMETAPI_KEY
-            Tasks go submitted -> processing (after a quarter of --task-seconds) -> succeed/failed.
-            Faults are off unless asked for. Exit status: 0 after SIGINT/SIGTERM, 1 if the port cannot be
-            bound, 2 on a usage error.
+            Routes (native; CometAPI = the same paths under /kling): POST /v1/images/generations, GET /v1/images/generations/{id}, GET /v1/images/generations?pageNum=&pageSize= (list) or ?external_task_id=, and the same for /v1/images/multi-image2image. Results are served from /results/...; GET /_emulator/stats counts tasks.
+
+            Output (stdout, flushed at once): KLING_BASE_URL, KLING_ACCESS_KEY, KLING_SECRET_KEY, COMETAPI_BASE_URL and COMETAPI_KEY as NAME=value lines.
+
+            Tasks go submitted -> processing (after a quarter of --task-seconds) -> succeed or failed. Faults are off unless asked for.
+
+            Exit status: 0 after SIGINT/SIGTERM, 1 if the port cannot be bound, 2 on a usage error.
             """
     )
 

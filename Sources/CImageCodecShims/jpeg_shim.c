@@ -13,6 +13,7 @@
 #endif
 
 #include "klingkit_codec_shims.h"
+#include "kk_fd_output.h"
 
 #define KK_DEFAULT_JPEG_MEMORY ((uint64_t)1 << 30)
 #define KK_DEFAULT_MAX_SCANS 1000
@@ -476,4 +477,187 @@ void kk_advise_large_buffer(void *pointer, size_t size) {
     (void)pointer;
     (void)size;
 #endif
+}
+
+// MARK: - Streaming writer
+
+struct kk_jpeg_writer {
+    struct jpeg_compress_struct cinfo;
+    kk_jpeg_error err;                 // jmp_buf of the call in progress + its status
+    struct jpeg_destination_mgr dest;
+    int created;
+    int failed;                        // a call failed: every later call repeats `failure`
+    kk_status failure;
+    kk_fd_output output;
+};
+
+/// Unwinds with KK_IO and strerror when the descriptor refuses bytes.
+static void kk_jpeg_stream_io_error(kk_jpeg_writer *writer, int code) {
+    writer->err.status->code = KK_IO;
+    kk_fd_describe(code, writer->err.status->message, sizeof writer->err.status->message);
+    longjmp(writer->err.jump, 1);
+}
+
+static void kk_jpeg_stream_init(j_compress_ptr cinfo) {
+    kk_jpeg_writer *writer = (kk_jpeg_writer *)cinfo->client_data;
+    writer->output.used = 0;
+    writer->dest.next_output_byte = writer->output.buffer;
+    writer->dest.free_in_buffer = KK_FD_BUFFER;
+}
+
+static boolean kk_jpeg_stream_empty(j_compress_ptr cinfo) {
+    kk_jpeg_writer *writer = (kk_jpeg_writer *)cinfo->client_data;
+    writer->output.used = KK_FD_BUFFER;  // libjpeg asks only when the whole buffer is full
+    int code = kk_fd_flush(&writer->output);
+    if (code) kk_jpeg_stream_io_error(writer, code);
+    writer->dest.next_output_byte = writer->output.buffer;
+    writer->dest.free_in_buffer = KK_FD_BUFFER;
+    return TRUE;
+}
+
+static void kk_jpeg_stream_term(j_compress_ptr cinfo) {
+    kk_jpeg_writer *writer = (kk_jpeg_writer *)cinfo->client_data;
+    writer->output.used = KK_FD_BUFFER - writer->dest.free_in_buffer;
+    int code = kk_fd_flush(&writer->output);
+    if (code) kk_jpeg_stream_io_error(writer, code);
+}
+
+static int kk_jpeg_writer_enter(kk_jpeg_writer *writer, kk_status *status) {
+    memset(status, 0, sizeof *status);
+    if (!writer) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_copy_message(status, "no JPEG writer");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (writer->failed) {
+        *status = writer->failure;
+        return status->code;
+    }
+    writer->err.status = status;
+    return KK_OK;
+}
+
+static int kk_jpeg_writer_fail(kk_jpeg_writer *writer, kk_status *status) {
+    if (status->code == KK_OK) status->code = KK_CORRUPT;
+    writer->failed = 1;
+    writer->failure = *status;
+    return status->code;
+}
+
+int kk_jpeg_writer_open(int fd, uint32_t width, uint32_t height, int channels,
+                        const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
+                        kk_jpeg_writer **out, kk_status *status) {
+    *out = NULL;
+    memset(status, 0, sizeof *status);
+    if (channels != 1 && channels != 3) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_copy_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION || fd < 0) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "JPEG cannot store %ux%u (each side 1...%d)",
+                 width, height, (int)JPEG_MAX_DIMENSION);
+        return KK_INVALID_ARGUMENT;
+    }
+    kk_jpeg_writer *writer = calloc(1, sizeof *writer);
+    if (!writer) {
+        status->code = KK_NO_MEMORY;
+        kk_copy_message(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    writer->output.fd = fd;
+    kk_jpeg_error_init(&writer->err, status, 0);
+    writer->cinfo.err = &writer->err.pub;
+    if (setjmp(writer->err.jump)) {
+        int code = status->code == KK_OK ? KK_CORRUPT : status->code;
+        kk_jpeg_writer_free(writer);
+        return code;
+    }
+    jpeg_create_compress(&writer->cinfo);
+    writer->created = 1;
+    writer->cinfo.client_data = writer;
+    writer->dest.init_destination = kk_jpeg_stream_init;
+    writer->dest.empty_output_buffer = kk_jpeg_stream_empty;
+    writer->dest.term_destination = kk_jpeg_stream_term;
+    writer->cinfo.dest = &writer->dest;
+
+    // The same settings as kk_jpeg_encode.
+    struct jpeg_compress_struct *cinfo = &writer->cinfo;
+    cinfo->image_width = width;
+    cinfo->image_height = height;
+    cinfo->input_components = channels;
+    cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(cinfo);
+    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
+    jpeg_set_quality(cinfo, quality, TRUE);
+    if (channels == 3) {
+        int h = params->subsampling == 444 ? 1 : 2;
+        cinfo->comp_info[0].h_samp_factor = h;
+        cinfo->comp_info[0].v_samp_factor = h;
+        cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
+        cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;
+    }
+    cinfo->optimize_coding = params->optimize ? TRUE : FALSE;
+    cinfo->dct_method = JDCT_ISLOW;
+    if (params->progressive) jpeg_simple_progression(cinfo);
+    jpeg_start_compress(cinfo, TRUE);
+    if (icc && icc_size > 0 && icc_size <= UINT_MAX)
+        jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+    *out = writer;
+    return KK_OK;
+}
+
+int kk_jpeg_writer_write_rows(kk_jpeg_writer *writer, const void *rows, size_t stride, uint32_t count,
+                              kk_status *status) {
+    int code = kk_jpeg_writer_enter(writer, status);
+    if (code != KK_OK) return code;
+    struct jpeg_compress_struct *cinfo = &writer->cinfo;
+    if (count > cinfo->image_height - cinfo->next_scanline || (count > 0 && !rows) ||
+        stride < (size_t)cinfo->image_width * (size_t)cinfo->input_components) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message,
+                 "%u more scanlines do not fit: %u of %u written (or the row stride is too short)",
+                 count, cinfo->next_scanline, cinfo->image_height);
+        return kk_jpeg_writer_fail(writer, status);
+    }
+    if (setjmp(writer->err.jump)) return kk_jpeg_writer_fail(writer, status);
+    const unsigned char *base = (const unsigned char *)rows;
+    JSAMPROW batch[16];
+    uint32_t done = 0;
+    while (done < count) {
+        uint32_t n = count - done < 16 ? count - done : 16;
+        // libjpeg's API is not const-correct; it only reads input rows.
+        for (uint32_t i = 0; i < n; i++) batch[i] = (JSAMPROW)(base + (size_t)(done + i) * stride);
+        JDIMENSION taken = jpeg_write_scanlines(cinfo, batch, n);
+        if (taken == 0) {
+            status->code = KK_CORRUPT;
+            kk_copy_message(status, "libjpeg accepted no scanlines");
+            return kk_jpeg_writer_fail(writer, status);
+        }
+        done += taken;
+    }
+    return KK_OK;
+}
+
+int kk_jpeg_writer_finish(kk_jpeg_writer *writer, uint64_t *bytes, kk_status *status) {
+    *bytes = 0;
+    int code = kk_jpeg_writer_enter(writer, status);
+    if (code != KK_OK) return code;
+    if (writer->cinfo.next_scanline != writer->cinfo.image_height) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "only %u of %u scanlines were written",
+                 writer->cinfo.next_scanline, writer->cinfo.image_height);
+        return kk_jpeg_writer_fail(writer, status);
+    }
+    if (setjmp(writer->err.jump)) return kk_jpeg_writer_fail(writer, status);
+    jpeg_finish_compress(&writer->cinfo);
+    *bytes = writer->output.written;
+    return KK_OK;
+}
+
+void kk_jpeg_writer_free(kk_jpeg_writer *writer) {
+    if (!writer) return;
+    if (writer->created) jpeg_destroy_compress(&writer->cinfo);
+    free(writer);
 }

@@ -7,6 +7,7 @@
 #include <png.h>
 
 #include "klingkit_codec_shims.h"
+#include "kk_fd_output.h"
 
 /// Per-call error context, reached through png_get_error_ptr. Its own jmp_buf (not png_jmpbuf,
 /// a macro) so the handler below never returns into libpng.
@@ -306,4 +307,153 @@ int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int chann
     *out_size = sink->size;
     free(sink);
     return KK_OK;
+}
+
+// MARK: - Streaming writer
+
+struct kk_png_writer {
+    kk_png_context context;   // jmp_buf of the call in progress + its status
+    png_structp png;
+    png_infop info;
+    uint32_t width, height, rows;
+    int channels;
+    int failed;               // a call failed: every later call repeats `failure`
+    kk_status failure;
+    kk_fd_output output;
+};
+
+static void kk_png_stream_write(png_structp png, png_bytep data, size_t length) {
+    kk_png_writer *writer = (kk_png_writer *)png_get_io_ptr(png);
+    int code = kk_fd_append(&writer->output, data, length);
+    if (code) {
+        writer->context.status->code = KK_IO;
+        char message[200];
+        kk_fd_describe(code, message, sizeof message);
+        png_error(png, message);
+    }
+}
+
+/// Starts a call: points the error context at the caller's status; refuses when an earlier call failed.
+static int kk_png_writer_enter(kk_png_writer *writer, kk_status *status) {
+    memset(status, 0, sizeof *status);
+    if (!writer) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_png_copy(status, "no PNG writer");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (writer->failed) {
+        *status = writer->failure;
+        return status->code;
+    }
+    writer->context.status = status;
+    return KK_OK;
+}
+
+static int kk_png_writer_fail(kk_png_writer *writer, kk_status *status) {
+    if (status->code == KK_OK) status->code = KK_CORRUPT;
+    writer->failed = 1;
+    writer->failure = *status;
+    return status->code;
+}
+
+int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, int compression_level,
+                       int filters, const void *icc, size_t icc_size, kk_png_writer **out,
+                       kk_status *status) {
+    static const int color_types[] = { 0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+                                       PNG_COLOR_TYPE_RGB_ALPHA };
+    *out = NULL;
+    memset(status, 0, sizeof *status);
+    if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX ||
+        height > PNG_UINT_31_MAX || fd < 0) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_png_copy(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels to an open file");
+        return KK_INVALID_ARGUMENT;
+    }
+    kk_png_writer *writer = calloc(1, sizeof *writer);
+    if (!writer) {
+        status->code = KK_NO_MEMORY;
+        kk_png_copy(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    writer->width = width;
+    writer->height = height;
+    writer->channels = channels;
+    writer->output.fd = fd;
+    writer->context.status = status;
+    writer->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &writer->context, kk_png_error, kk_png_warning);
+    writer->info = writer->png ? png_create_info_struct(writer->png) : NULL;
+    if (!writer->png || !writer->info) {
+        kk_png_writer_free(writer);
+        status->code = KK_NO_MEMORY;
+        kk_png_copy(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    if (setjmp(writer->context.jump)) {
+        int code = status->code == KK_OK ? KK_CORRUPT : status->code;
+        kk_png_writer_free(writer);
+        return code;
+    }
+    // The same settings as kk_png_encode, so both produce the same bytes.
+    png_set_write_fn(writer->png, writer, kk_png_stream_write, kk_png_flush);
+    png_set_benign_errors(writer->png, 1);
+    png_set_IHDR(writer->png, writer->info, width, height, 8, color_types[channels], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    int level = compression_level < 0 ? 0 : compression_level > 9 ? 9 : compression_level;
+    png_set_compression_level(writer->png, level);
+    if (filters) png_set_filter(writer->png, PNG_FILTER_TYPE_BASE, filters);
+    if (icc && icc_size > 0 && icc_size <= PNG_UINT_31_MAX)
+        png_set_iCCP(writer->png, writer->info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, (png_const_bytep)icc,
+                     (png_uint_32)icc_size);
+    png_write_info(writer->png, writer->info);
+    *out = writer;
+    return KK_OK;
+}
+
+int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t stride, uint32_t count,
+                             kk_status *status) {
+    int code = kk_png_writer_enter(writer, status);
+    if (code != KK_OK) return code;
+    if (count > writer->height - writer->rows || (count > 0 && !rows) ||
+        stride < (size_t)writer->width * (size_t)writer->channels) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message,
+                 "%u more rows do not fit: %u of %u written (or the row stride is too short)",
+                 count, writer->rows, writer->height);
+        return kk_png_writer_fail(writer, status);
+    }
+    if (setjmp(writer->context.jump)) return kk_png_writer_fail(writer, status);
+    const unsigned char *base = (const unsigned char *)rows;
+    for (uint32_t y = 0; y < count; y++) {
+        png_write_row(writer->png, base + (size_t)y * stride);
+        writer->rows++;
+    }
+    return KK_OK;
+}
+
+int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *status) {
+    *bytes = 0;
+    int code = kk_png_writer_enter(writer, status);
+    if (code != KK_OK) return code;
+    if (writer->rows != writer->height) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "only %u of %u rows were written",
+                 writer->rows, writer->height);
+        return kk_png_writer_fail(writer, status);
+    }
+    if (setjmp(writer->context.jump)) return kk_png_writer_fail(writer, status);
+    png_write_end(writer->png, writer->info);
+    int error = kk_fd_flush(&writer->output);
+    if (error) {
+        status->code = KK_IO;
+        kk_fd_describe(error, status->message, sizeof status->message);
+        return kk_png_writer_fail(writer, status);
+    }
+    *bytes = writer->output.written;
+    return KK_OK;
+}
+
+void kk_png_writer_free(kk_png_writer *writer) {
+    if (!writer) return;
+    if (writer->png) png_destroy_write_struct(&writer->png, writer->info ? &writer->info : NULL);
+    free(writer);
 }

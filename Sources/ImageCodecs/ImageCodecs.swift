@@ -113,6 +113,7 @@ enum NativeCodec {
         case Int(Int32(KK_TOO_MANY_PIXELS)): kind = .tooManyPixels
         case Int(Int32(KK_LIMIT)), Int(Int32(KK_NO_MEMORY)): kind = .resourceLimit
         case Int(Int32(KK_INVALID_ARGUMENT)): kind = .invalidArgument
+        case Int(Int32(KK_IO)): kind = .io
         default: kind = .corrupt
         }
         return CodecError(kind, message.isEmpty ? "decoder failed" : message)

@@ -26,6 +26,7 @@ enum {
     KK_LIMIT = 4,            ///< a memory or work limit was hit (libjpeg memory, scan count)
     KK_INVALID_ARGUMENT = 5, ///< the caller passed something impossible (buffer too small, bad channels)
     KK_NO_MEMORY = 6,        ///< malloc failed
+    KK_IO = 7,               ///< write(2) to the output failed (the message carries strerror)
 };
 
 /// The outcome of a shim call: a code and the library message (NUL-terminated, truncated to fit).
@@ -118,6 +119,56 @@ enum { KK_PNG_FILTER_NONE = 0x08, KK_PNG_FILTER_SUB = 0x10, KK_PNG_FILTER_UP = 0
 int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
                   int compression_level, int filters, const void *icc, size_t icc_size,
                   void **out, size_t *out_size, kk_status *status);
+
+// MARK: - Streaming encoders
+//
+// Each writer encodes rows as they come and writes the stream to a file descriptor the caller opened
+// (and closes), through one 64 KiB buffer: memory is the codec's working state, independent of the
+// image's height. Every call runs libpng/libjpeg under a setjmp of its own; after any failure the writer
+// refuses further calls with the same status, and the caller discards the partial output.
+
+/// A PNG being written row by row (opaque).
+typedef struct kk_png_writer kk_png_writer;
+
+/// Starts a PNG on `fd`: writes the signature, IHDR and iCCP; the options mean what they mean for
+/// kk_png_encode, which produces byte-identical output for the same pixels and options. zlib works in
+/// its default window (32 KiB) and memory level 8, so deflate's state is about 256 KiB.
+int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, int compression_level,
+                       int filters, const void *icc, size_t icc_size, kk_png_writer **writer,
+                       kk_status *status);
+
+/// Encodes the next `count` rows, each `width * channels` bytes, `stride` bytes apart in `rows`.
+/// More rows than the image's height is KK_INVALID_ARGUMENT.
+int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t stride, uint32_t count,
+                             kk_status *status);
+
+/// Ends the stream (IEND) and flushes it to the descriptor; `*bytes` is the file's length. Every row
+/// must have been written. Does not fsync or close the descriptor.
+int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *status);
+
+/// Releases the writer (finished or not); NULL is allowed.
+void kk_png_writer_free(kk_png_writer *writer);
+
+/// A JPEG being written band by band (opaque).
+typedef struct kk_jpeg_writer kk_jpeg_writer;
+
+/// Starts a JPEG on `fd` (markers and the ICC profile). Gray (1) or RGB (3) channels.
+/// - Important: with `optimize` or `progressive` set, libjpeg keeps every DCT coefficient of the image
+///   until the end (2 bytes per sample: 3 bytes per pixel at 4:2:0), so memory grows with the image;
+///   with both off it holds only one MCU row (8 or 16 pixel rows).
+int kk_jpeg_writer_open(int fd, uint32_t width, uint32_t height, int channels,
+                        const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
+                        kk_jpeg_writer **writer, kk_status *status);
+
+/// Compresses the next `count` scanlines, `stride` bytes apart in `rows`.
+int kk_jpeg_writer_write_rows(kk_jpeg_writer *writer, const void *rows, size_t stride, uint32_t count,
+                              kk_status *status);
+
+/// Writes EOI and flushes; `*bytes` is the file's length. Every scanline must have been written.
+int kk_jpeg_writer_finish(kk_jpeg_writer *writer, uint64_t *bytes, kk_status *status);
+
+/// Releases the writer (finished or not); NULL is allowed.
+void kk_jpeg_writer_free(kk_jpeg_writer *writer);
 
 /// Asks the kernel to back the 2 MiB-aligned interior of a large output buffer with transparent huge
 /// pages (Linux MADV_HUGEPAGE; a no-op elsewhere or below 4 MiB). Filling a fresh 36 MB buffer costs

@@ -5,13 +5,15 @@ import ImageCore
 /// Contact sheets: many images side by side on one picture, each letterboxed into a square tile and
 /// captioned, so a person can pick the good ones at a glance.
 ///
-/// Drawing is parallel and memory-bounded in its inputs: tiles are decoded, fitted and drawn one per core
-/// straight into the sheet, so at most one decoded image per core is alive at any moment however many
-/// tiles there are; JPEG inputs are shrunk while decoding (1/2, 1/4, 1/8 in the DCT domain). The sheet
-/// itself is held whole while it is encoded: `width × height × 3` bytes (4 with a transparent background),
-/// e.g. 23.5 MB for 10×10 captioned tiles of 256 px (2664×2944), plus the encoded file, which the in-memory
-/// encoder holds about twice at its peak. ``composeBands(_:options:_:)`` is ready for a streaming encoder
-/// that would need one band (2.3 MB there) instead.
+/// Drawing is parallel and memory-bounded: tiles are decoded, fitted and drawn one per core straight into
+/// the sheet, so at most one decoded image per core is alive at any moment however many tiles there are;
+/// JPEG inputs are shrunk while decoding (1/2, 1/4, 1/8 in the DCT domain).
+/// ``write(_:options:to:)`` never holds the whole sheet: it draws one grid row at a time into a reused band
+/// (`width × (cellHeight + gap) × 3` bytes, 2.3 MB for 10×10 captioned tiles of 256 px, 2664×2944) and
+/// streams each band through ``PNGStreamWriter`` or ``JPEGStreamWriter`` into the file, so its memory
+/// grows with the sheet's width, never its height or tile count. ``render(_:options:)`` (in memory) holds
+/// the whole sheet, `width × height × 3` bytes (4 with a transparent background; 23.5 MB in that example),
+/// plus the encoded bytes.
 ///
 /// PNG output uses zlib level 1 with the Up filter by default. A sheet is flat background plus photographs:
 /// Up turns every background row and much of each photo's smooth areas into runs of zeros, which deflate's
@@ -91,15 +93,7 @@ public enum ContactSheet {
     /// - Throws: ``SheetError`` for bad options, no items, a transparent background with JPEG output, or an
     ///   encoder failure. A damaged input is reported in ``SheetResult/failures``, never thrown.
     public static func render(_ items: [SheetItem], options: SheetOptions) throws -> SheetResult {
-        if options.format == .jpeg && options.theme.background.alpha != 255 {
-            throw SheetError(.invalidOption, "a transparent background needs PNG output, not JPEG")
-        }
-        guard (1...100).contains(options.jpegQuality) else {
-            throw SheetError(.invalidOption, "JPEG quality \(options.jpegQuality) is out of range 1...100")
-        }
-        guard (0...9).contains(options.pngCompressionLevel) else {
-            throw SheetError(.invalidOption, "PNG compression level \(options.pngCompressionLevel) is out of range 0...9")
-        }
+        try checkOutputOptions(options)
         let (image, layout, failures) = try compose(items, options: options)
         let encoded: EncodedImage
         do {
@@ -121,15 +115,69 @@ public enum ContactSheet {
                            failureList: failures)
     }
 
-    /// Renders the sheet and writes it to `path` atomically (a temporary file beside it, then a rename), so
-    /// `path` holds either the previous file or the whole new sheet, never part of one.
+    /// Draws the sheet and streams it to `path` in ``SheetOptions/format``, one grid row band at a time, so
+    /// the whole sheet is never in memory (see the type's discussion). The file is written atomically: a
+    /// temporary file beside it, flushed to disk and renamed, so `path` holds either its previous content or
+    /// the whole new sheet, never part of one; on any error the temporary file is removed.
+    ///
+    /// PNG output is byte-identical to ``render(_:options:)``'s. JPEG output uses standard Huffman tables
+    /// (optimised ones would make libjpeg keep every coefficient of the sheet), so the file is a few percent
+    /// larger than ``render(_:options:)``'s while its pixels are the same.
+    /// - Returns: the file's length, the sheet's size and layout, and the damaged inputs.
     /// - Throws: everything ``render(_:options:)`` throws, and ``SheetError`` `.output` naming the path
     ///   when it cannot be written.
     @discardableResult
-    public static func write(_ items: [SheetItem], options: SheetOptions, to path: String) throws -> SheetResult {
-        let result = try render(items, options: options)
-        try AtomicFile.write(result.encoded.bytes, to: path)
-        return result
+    public static func write(_ items: [SheetItem], options: SheetOptions, to path: String) throws -> SheetFileResult {
+        try checkOutputOptions(options)
+        let layout = try layout(for: items, options: options)
+        let format: PixelFormat = options.theme.background.alpha == 255 ? .rgb : .rgba
+        let sink: SheetSink
+        do {
+            switch options.format {
+            case .png:
+                var png = PNGEncodeOptions()
+                png.compressionLevel = options.pngCompressionLevel
+                png.filter = options.pngFilter
+                sink = .png(try PNGStreamWriter(path: path, width: layout.width, height: layout.height,
+                                                format: format, options: png))
+            case .jpeg:
+                var jpeg = JPEGStreamWriter.boundedOptions
+                jpeg.quality = options.jpegQuality
+                sink = .jpeg(try JPEGStreamWriter(path: path, width: layout.width, height: layout.height,
+                                                  format: format, options: jpeg))
+            }
+        } catch let error as CodecError {
+            throw SheetError(.output, error.message)
+        }
+        // Any throw from here on drops the writer unfinished, which removes its temporary file.
+        let (_, failures) = try composeBands(items, options: options) { _, _, pixels in
+            do {
+                try sink.write(UnsafeRawBufferPointer(pixels))
+            } catch let error as CodecError {
+                throw SheetError(.output, error.message)
+            }
+        }
+        let byteCount: Int
+        do {
+            byteCount = try sink.finish()
+        } catch let error as CodecError {
+            throw SheetError(.output, error.message)
+        }
+        return SheetFileResult(path: path, format: options.format, byteCount: byteCount, width: layout.width,
+                               height: layout.height, layout: layout, failureList: failures)
+    }
+
+    /// The output options ``render(_:options:)`` and ``write(_:options:to:)`` refuse.
+    static func checkOutputOptions(_ options: SheetOptions) throws {
+        if options.format == .jpeg && options.theme.background.alpha != 255 {
+            throw SheetError(.invalidOption, "a transparent background needs PNG output, not JPEG")
+        }
+        guard (1...100).contains(options.jpegQuality) else {
+            throw SheetError(.invalidOption, "JPEG quality \(options.jpegQuality) is out of range 1...100")
+        }
+        guard (0...9).contains(options.pngCompressionLevel) else {
+            throw SheetError(.invalidOption, "PNG compression level \(options.pngCompressionLevel) is out of range 0...9")
+        }
     }
 
     // MARK: Drawing
@@ -250,6 +298,26 @@ public enum ContactSheet {
             lines.append(BitmapFont.truncate(last + " " + words.joined(separator: " "), toWidth: width, scale: scale))
         }
         return lines
+    }
+}
+
+/// The streaming encoder a sheet file is written through.
+private enum SheetSink {
+    case png(PNGStreamWriter)
+    case jpeg(JPEGStreamWriter)
+
+    func write(_ rows: UnsafeRawBufferPointer) throws {
+        switch self {
+        case .png(let writer): try writer.write(rows: rows)
+        case .jpeg(let writer): try writer.write(rows: rows)
+        }
+    }
+
+    func finish() throws -> Int {
+        switch self {
+        case .png(let writer): try writer.finish()
+        case .jpeg(let writer): try writer.finish()
+        }
     }
 }
 

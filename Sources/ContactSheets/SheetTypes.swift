@@ -182,6 +182,27 @@ public struct SheetResult: Sendable {
     public var failureList: [SheetFailure]
 }
 
+/// A sheet written to a file by ``ContactSheet/write(_:options:to:)``: what was drawn and how big the file
+/// is. The encoded bytes are not kept; they are in the file.
+public struct SheetFileResult: Sendable {
+    /// The file written.
+    public var path: String
+    /// The file's format.
+    public var format: ImageFormat
+    /// The file's length in bytes.
+    public var byteCount: Int
+    /// Sheet width in pixels.
+    public var width: Int
+    /// Sheet height in pixels.
+    public var height: Int
+    /// The grid that was drawn.
+    public var layout: SheetLayout
+    /// Inputs drawn as placeholders, in input order.
+    public var failures: [(name: String, message: String)] { failureList.map { ($0.name, $0.message) } }
+    /// Inputs drawn as placeholders, with their positions.
+    public var failureList: [SheetFailure]
+}
+
 /// An error that stops a sheet: bad options, nothing to draw, or an output that cannot be written.
 /// A damaged input is never one of these; it becomes a placeholder and a ``SheetFailure``.
 public struct SheetError: Error, Sendable, CustomStringConvertible {

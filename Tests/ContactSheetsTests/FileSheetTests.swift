@@ -105,7 +105,9 @@ struct FileSheetTests {
         let items = [SheetItem(source: .image(try solid(20, 20, .black), name: "x"))]
         let path = dir + "/sheet.png"
         let result = try ContactSheet.write(items, options: SheetOptions(tile: 32), to: path)
-        #expect(FileManager.default.contents(atPath: path).map { [UInt8]($0) } == result.encoded.bytes)
+        let written = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+        #expect(written == (try ContactSheet.render(items, options: SheetOptions(tile: 32)).encoded.bytes))
+        #expect(written?.count == result.byteCount && result.path == path && result.format == .png)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["sheet.png"])
 
         #expect(throws: SheetError.self) {

@@ -67,6 +67,10 @@ public struct PrepareOptions: Sendable {
     public var quality: Int?
     /// Remove EXIF (including GPS), XMP, IPTC, comments and text chunks. The ICC profile is kept. Default `true`.
     public var stripMetadata: Bool
+    /// Always encode JPEG with optimised Huffman tables: 5–20 % smaller files at the same quality,
+    /// for about three times the encoding time. Default `false`: standard tables first, optimised
+    /// ones only when the byte budget needs them.
+    public var optimizeHuffman: Bool = false
     /// The resampling filter. Default ``ResampleFilter/lanczos3``.
     public var filter: ResampleFilter
     /// The most threads one resize may use; `nil` means every core.

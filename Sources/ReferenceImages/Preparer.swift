@@ -226,7 +226,7 @@ public struct ReferenceImagePreparer: Sendable {
             var best: (EncodedImage, Int)?
             // Standard Huffman tables first: a third of the encoding time, a few per cent larger.
             // Only when that misses the budget does the search pay for optimised tables.
-            let quick = try encode(current, start, optimize: false)
+            let quick = try encode(current, start, optimize: options.optimizeHuffman)
             let first = quick.bytes.count <= budget ? quick : try encode(current, start)
             if first.bytes.count <= budget {
                 best = (first, start)

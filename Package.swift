@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
@@ -46,12 +48,19 @@ let package = Package(
         .target(name: "KlingEmulator", dependencies: [
             "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "KlingClient", dependencies: [
             "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -66,15 +75,17 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "ImageCoreTests", dependencies: ["ImageCore"]),
-        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"]),
+        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "ImageCore"]),
         .testTarget(name: "FastBase64Tests", dependencies: ["FastBase64", "CFastBase64"]),
-        .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs"]),
-        .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs"]),
+        .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingEmulatorTests", dependencies: [
-            "KlingEmulator", "KlingModels", "ImageCodecs",
+            "KlingEmulator", "KlingModels", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingClientTests", dependencies: ["KlingClient", "KlingEmulator", "KlingModels"]),
-        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitCLI"]),
+        .testTarget(name: "KlingClientTests", dependencies: ["KlingClient", "KlingEmulator", "KlingModels", "ImageCodecs"]),
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitCLI", "KlingClient", "KlingEmulator"]),
     ]
 )

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOConcurrencyHelpers
 import Foundation
 import KlingModels
 import Logging
@@ -18,7 +19,7 @@ public final class KlingClient: Sendable {
     let http: HTTPClient
     let tokens: TokenCache?
     let queue: SubmissionQueue
-    private let state = Locked(false)
+    private let state = NIOLockedValueBox(false)
 
     /// Creates a client and its connection pool.
     public init(configuration: ClientConfiguration) {
@@ -56,7 +57,7 @@ public final class KlingClient: Sendable {
 
     /// Closes every connection. Call exactly once; later calls do nothing.
     public func shutdown() async throws {
-        let already = state.withLock { (done: inout Bool) -> Bool in
+        let already = state.withLockedValue { (done: inout Bool) -> Bool in
             defer { done = true }
             return done
         }
@@ -124,14 +125,3 @@ public final class KlingClient: Sendable {
     }
 }
 
-/// A value behind a lock, for the few pieces of mutable state shared across tasks.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}

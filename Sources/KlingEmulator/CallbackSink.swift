@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Hummingbird
 import KlingModels
 import Logging
@@ -23,12 +24,12 @@ public final class CallbackSink: Sendable {
     public let url: String
     /// The bound port.
     public let port: Int
-    private let deliveries: Locked<[Delivery]>
-    private let waiters: Locked<[(Int, CheckedContinuation<Void, Never>)]>
+    private let deliveries: NIOLockedValueBox<[Delivery]>
+    private let waiters: NIOLockedValueBox<[(Int, CheckedContinuation<Void, Never>)]>
     private let runner: Task<Void, any Error>
     private let group: ServiceGroup
 
-    private init(url: String, port: Int, deliveries: Locked<[Delivery]>, waiters: Locked<[(Int, CheckedContinuation<Void, Never>)]>, runner: Task<Void, any Error>, group: ServiceGroup) {
+    private init(url: String, port: Int, deliveries: NIOLockedValueBox<[Delivery]>, waiters: NIOLockedValueBox<[(Int, CheckedContinuation<Void, Never>)]>, runner: Task<Void, any Error>, group: ServiceGroup) {
         self.group = group
         self.url = url
         self.port = port
@@ -39,16 +40,16 @@ public final class CallbackSink: Sendable {
 
     /// Starts a receiver on `127.0.0.1:port` (0 = a free port) answering `status` to everything.
     public static func start(port: Int = 0, status: Int = 200) async throws -> CallbackSink {
-        let deliveries = Locked<[Delivery]>([])
-        let waiters = Locked<[(Int, CheckedContinuation<Void, Never>)]>([])
+        let deliveries = NIOLockedValueBox<[Delivery]>([])
+        let waiters = NIOLockedValueBox<[(Int, CheckedContinuation<Void, Never>)]>([])
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             var request = request
             let buffer = try await request.collectBody(upTo: 16 << 20)
             let delivery = Delivery(path: request.uri.path, body: Array(buffer.readableBytesView))
-            let ready: [CheckedContinuation<Void, Never>] = deliveries.withLock { list in
+            let ready: [CheckedContinuation<Void, Never>] = deliveries.withLockedValue { list in
                 list.append(delivery)
                 let count = list.count
-                return waiters.withLock { w in
+                return waiters.withLockedValue { w in
                     let due = w.filter { $0.0 <= count }.map(\.1)
                     w.removeAll { $0.0 <= count }
                     return due
@@ -83,16 +84,16 @@ public final class CallbackSink: Sendable {
     }
 
     /// Every delivery so far, in arrival order.
-    public var received: [Delivery] { deliveries.withLock { $0 } }
+    public var received: [Delivery] { deliveries.withLockedValue { $0 } }
 
     /// Waits until at least `count` deliveries have arrived or `timeout` seconds pass; returns them.
     public func waitFor(count: Int, timeout: Double = 10) async -> [Delivery] {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now: Bool = self.deliveries.withLock { list in
+                    let now: Bool = self.deliveries.withLockedValue { list in
                         if list.count >= count { return true }
-                        self.waiters.withLock { $0.append((count, continuation)) }
+                        self.waiters.withLockedValue { $0.append((count, continuation)) }
                         return false
                     }
                     if now { continuation.resume() }
@@ -102,7 +103,7 @@ public final class CallbackSink: Sendable {
             await group.next()
             group.cancelAll()
             // Release a waiter left behind by the timeout.
-            let stale = self.waiters.withLock { w in defer { w.removeAll { $0.0 == count } }; return w.filter { $0.0 == count }.map(\.1) }
+            let stale = self.waiters.withLockedValue { w in defer { w.removeAll { $0.0 == count } }; return w.filter { $0.0 == count }.map(\.1) }
             for continuation in stale { continuation.resume() }
             await group.waitForAll()
         }

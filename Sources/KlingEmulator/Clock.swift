@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The time source of the emulator: task lifecycles, token `nbf`/`exp` checks and URL expiry all read it,
 /// so tests can drive a task from `submitted` to `succeed` without waiting.
@@ -32,18 +33,18 @@ public final class ManualEmulatorClock: EmulatorClock, @unchecked Sendable {
         var sleepers: [UInt64: Sleeper] = [:]
         var nextID: UInt64 = 0
     }
-    private let state: Locked<State>
+    private let state: NIOLockedValueBox<State>
 
     /// - Parameter startMilliseconds: the initial time, Unix milliseconds.
     public init(startMilliseconds: Int64 = 1_735_689_600_000) {
-        state = Locked(State(now: startMilliseconds))
+        state = NIOLockedValueBox(State(now: startMilliseconds))
     }
 
-    public func nowMilliseconds() -> Int64 { state.withLock { $0.now } }
+    public func nowMilliseconds() -> Int64 { state.withLockedValue { $0.now } }
 
     /// Moves time forward and resumes the sleepers that are due.
     public func advance(byMilliseconds delta: Int64) {
-        let due: [CheckedContinuation<Void, any Error>] = state.withLock { s in
+        let due: [CheckedContinuation<Void, any Error>] = state.withLockedValue { s in
             s.now += max(0, delta)
             let now = s.now
             let ids = s.sleepers.filter { $0.value.deadline <= now }.map(\.key)
@@ -56,16 +57,16 @@ public final class ManualEmulatorClock: EmulatorClock, @unchecked Sendable {
     public func advance(bySeconds seconds: Double) { advance(byMilliseconds: Int64((seconds * 1000).rounded())) }
 
     /// The number of tasks sleeping on this clock (lets a test wait until a background task is parked).
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    public var sleeperCount: Int { state.withLockedValue { $0.sleepers.count } }
 
     public func sleep(untilMilliseconds deadline: Int64) async throws {
-        let id: UInt64 = state.withLock { s in
+        let id: UInt64 = state.withLockedValue { s in
             s.nextID += 1
             return s.nextID
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow: Bool = state.withLock { s in
+                let resumeNow: Bool = state.withLockedValue { s in
                     if s.now >= deadline || Task.isCancelled { return true }
                     s.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
                     return false
@@ -73,21 +74,10 @@ public final class ManualEmulatorClock: EmulatorClock, @unchecked Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let continuation = state.withLock { $0.sleepers.removeValue(forKey: id)?.continuation }
+            let continuation = state.withLockedValue { $0.sleepers.removeValue(forKey: id)?.continuation }
             continuation?.resume(throwing: CancellationError())
         }
         try Task.checkCancellation()
     }
 }
 
-/// A value behind an `NSLock` (Foundation's lock works on every platform the package supports).
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}

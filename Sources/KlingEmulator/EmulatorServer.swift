@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Hummingbird
 import KlingModels
 import Logging
@@ -65,7 +66,7 @@ public final class EmulatorServer: Sendable {
             throw EmulatorError("cannot listen on 127.0.0.1:\(configuration.port): \(reason)")
         }
         let baseURL = "http://127.0.0.1:\(port)"
-        core.renderer.withLock { $0.baseURL = baseURL }
+        core.renderer.withLockedValue { $0.baseURL = baseURL }
         return EmulatorServer(baseURL: baseURL, port: port, configuration: configuration, core: core, runner: runner, group: group)
     }
 
@@ -85,7 +86,7 @@ public final class EmulatorServer: Sendable {
     /// Task counts by status over both accounts, plus request and callback counters.
     public func statistics() async -> [String: Int] {
         var counts = await core.store.statistics()
-        counts["requests"] = core.requestCounter.withLock { $0 }
+        counts["requests"] = core.requestCounter.withLockedValue { $0 }
         counts["callbacks_delivered"] = await core.callbacks.delivered
         counts["callbacks_failed"] = await core.callbacks.failed
         return counts

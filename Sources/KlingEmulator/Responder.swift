@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Hummingbird
 import ImageCodecs
 import KlingModels
@@ -57,10 +58,10 @@ final class EmulatorCore: Sendable {
     let verifier: JWTVerifier
     let images: ImageCache
     let logger: Logger
-    let renderer: Locked<ResponseRenderer>
-    let faultRNG: Locked<SplitMix64>
-    let serverErrorCycle = Locked(0)
-    let requestCounter = Locked(0)
+    let renderer: NIOLockedValueBox<ResponseRenderer>
+    let faultRNG: NIOLockedValueBox<SplitMix64>
+    let serverErrorCycle = NIOLockedValueBox(0)
+    let requestCounter = NIOLockedValueBox(0)
 
     init(configuration: EmulatorConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -71,12 +72,12 @@ final class EmulatorCore: Sendable {
         verifier = JWTVerifier(accessKey: configuration.accessKey, secretKey: Array(configuration.secretKey.utf8), leewaySeconds: configuration.jwtLeewaySeconds)
         images = ImageCache(budget: configuration.imageCacheBytes)
         let lifetime = Int64(((configuration.faults.downloadExpirySeconds ?? configuration.resultURLLifetimeSeconds) * 1000).rounded())
-        let renderer = Locked(ResponseRenderer(baseURL: "http://127.0.0.1:\(configuration.port)", urlKey: Array(("urls:" + configuration.secretKey).utf8), urlLifetimeMilliseconds: lifetime))
+        let renderer = NIOLockedValueBox(ResponseRenderer(baseURL: "http://127.0.0.1:\(configuration.port)", urlKey: Array(("urls:" + configuration.secretKey).utf8), urlLifetimeMilliseconds: lifetime))
         self.renderer = renderer
-        faultRNG = Locked(SplitMix64(seed: configuration.seed ^ 0xFA17))
+        faultRNG = NIOLockedValueBox(SplitMix64(seed: configuration.seed ^ 0xFA17))
         store = TaskStore(configuration: configuration) { change in
             guard let url = change.task.callbackURL else { return }
-            let body = renderer.withLock { $0.task(change.task, view: .full) }.bytes
+            let body = renderer.withLockedValue { $0.task(change.task, view: .full) }.bytes
             Task { await callbacks.enqueue(taskID: change.task.id, url: url, body: body, isTerminal: change.task.isTerminal) }
         }
     }
@@ -84,7 +85,7 @@ final class EmulatorCore: Sendable {
     /// Draws `true` with probability `rate` from the seeded fault generator.
     func draw(_ rate: Double) -> Bool {
         guard rate > 0 else { return false }
-        return faultRNG.withLock { $0.nextUnit() } < rate
+        return faultRNG.withLockedValue { $0.nextUnit() } < rate
     }
 }
 
@@ -101,7 +102,7 @@ struct EmulatorResponder: HTTPResponder {
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let requestID = UUID().uuidString.lowercased()
-        core.requestCounter.withLock { $0 += 1 }
+        core.requestCounter.withLockedValue { $0 += 1 }
         let path = request.uri.path
         let level: Logger.Level = core.configuration.logRequests ? .info : .debug
         core.logger.log(level: level, "\(request.method) \(path)", metadata: ["request_id": "\(requestID)"])
@@ -138,7 +139,7 @@ struct EmulatorResponder: HTTPResponder {
         let latency = core.configuration.faults.latencyMilliseconds
         if latency.upperBound > 0 {
             let ms = latency.lowerBound == latency.upperBound ? latency.lowerBound
-                : latency.lowerBound + Int(core.faultRNG.withLock { $0.next() } % UInt64(latency.count))
+                : latency.lowerBound + Int(core.faultRNG.withLockedValue { $0.next() } % UInt64(latency.count))
             if ms > 0 { try? await Task.sleep(for: .milliseconds(ms)) }
         }
         if let refused = authenticate(request, provider: provider, requestID: requestID) { return refused }
@@ -146,7 +147,7 @@ struct EmulatorResponder: HTTPResponder {
             return HTTPAnswers.envelope(code: .rateLimited, message: "Too many requests, please slow down (injected fault)", requestID: requestID)
         }
         if core.draw(core.configuration.faults.serverErrorRate) {
-            let code: BusinessCode = [.internalError, .serviceUnavailable, .serverTimeout][core.serverErrorCycle.withLock { c in defer { c += 1 }; return c % 3 }]
+            let code: BusinessCode = [.internalError, .serviceUnavailable, .serverTimeout][core.serverErrorCycle.withLockedValue { c in defer { c += 1 }; return c % 3 }]
             return HTTPAnswers.envelope(code: code, message: "\(code.meaning.prefix(1).uppercased() + code.meaning.dropFirst()) (injected fault)", requestID: requestID)
         }
 
@@ -157,7 +158,7 @@ struct EmulatorResponder: HTTPResponder {
             return await listOrFind(request, kind: kind, provider: provider, requestID: requestID)
         case (.item(let kind, let id), _):
             if let task = await core.store.task(id: id, provider: provider, kind: kind) {
-                return success(core.renderer.withLock { $0.task(task, view: .full) }, requestID: requestID)
+                return success(core.renderer.withLockedValue { $0.task(task, view: .full) }, requestID: requestID)
             }
             return notFound(id, provider: provider, requestID: requestID)
         }
@@ -264,7 +265,7 @@ struct EmulatorResponder: HTTPResponder {
             context.channel.close(mode: .all, promise: nil)
         }
         let view: TaskView = provider == .cometAPI ? .cometCreate : .nativeCreate
-        return success(core.renderer.withLock { $0.task(task, view: view) }, requestID: requestID)
+        return success(core.renderer.withLockedValue { $0.task(task, view: view) }, requestID: requestID)
     }
 
     private func refuse(_ violations: [FieldViolation], requestID: String) -> Response {
@@ -290,14 +291,14 @@ struct EmulatorResponder: HTTPResponder {
         let query = request.uri.queryParameters
         if let external = query["external_task_id"].map(String.init), !external.isEmpty {
             if let task = await core.store.task(externalID: external, provider: provider, kind: kind) {
-                return success(core.renderer.withLock { $0.task(task, view: .full) }, requestID: requestID)
+                return success(core.renderer.withLockedValue { $0.task(task, view: .full) }, requestID: requestID)
             }
             return notFound(external, provider: provider, requestID: requestID)
         }
         let (page, violations) = RequestRules.validatePage(pageNum: query["pageNum"].map(String.init), pageSize: query["pageSize"].map(String.init))
         guard let page else { return refuse(violations, requestID: requestID) }
         let tasks = await core.store.list(provider: provider, kind: kind, page: page)
-        let items = core.renderer.withLock { r in tasks.map { r.task($0, view: .full) } }
+        let items = core.renderer.withLockedValue { r in tasks.map { r.task($0, view: .full) } }
         return success(.array(items), requestID: requestID)
     }
 
@@ -317,7 +318,7 @@ struct EmulatorResponder: HTTPResponder {
         let delivered = await core.callbacks.delivered
         let failed = await core.callbacks.failed
         var members: [(String, OrderedJSON)] = counts.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }
-        members.append(("requests", .int(Int64(core.requestCounter.withLock { $0 }))))
+        members.append(("requests", .int(Int64(core.requestCounter.withLockedValue { $0 }))))
         members.append(("callbacks_delivered", .int(Int64(delivered))))
         members.append(("callbacks_failed", .int(Int64(failed))))
         return HTTPAnswers.json(.object(members), status: 200)
@@ -334,7 +335,7 @@ struct EmulatorResponder: HTTPResponder {
         guard let index = Int(watermark ? name.dropLast(3) : name) else { return HTTPAnswers.text("Not Found\n", status: 404) }
         let query = request.uri.queryParameters
         guard let expires = query["expires"].flatMap({ Int64($0) }), let sig = query["sig"],
-              sig == ResponseRenderer.signature(path: path, expires: expires, key: core.renderer.withLock { $0.urlKey }) else {
+              sig == ResponseRenderer.signature(path: path, expires: expires, key: core.renderer.withLockedValue { $0.urlKey }) else {
             return HTTPAnswers.text("Forbidden: the URL signature is missing or wrong\n", status: 403)
         }
         if core.configuration.clock.nowMilliseconds() >= expires {

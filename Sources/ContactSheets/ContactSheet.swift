@@ -72,12 +72,17 @@ public enum ContactSheet {
         let layout = try layout(for: items, options: options)
         let channels = options.theme.background.alpha == 255 ? 3 : 4
         var failures: [SheetFailure] = []
-        var buffer = [UInt8]()
-        for band in 0..<layout.rows {
-            let top = band == 0 ? 0 : layout.tileRect(band * layout.columns).y - layout.gap
-            let bottom = band == layout.rows - 1 ? layout.height : layout.tileRect((band + 1) * layout.columns).y - layout.gap
+        // Band b spans from the gap above grid row b (the top margin and title for the first) to the gap
+        // above row b + 1 (the bottom margin for the last). One buffer of the tallest band serves them all:
+        // growing it later would hold two at once.
+        let bounds = (0..<layout.rows).map { band in
+            (top: band == 0 ? 0 : layout.tileRect(band * layout.columns).y - layout.gap,
+             bottom: band == layout.rows - 1 ? layout.height : layout.tileRect((band + 1) * layout.columns).y - layout.gap)
+        }
+        let tallest = bounds.map { $0.bottom - $0.top }.max() ?? 0
+        var buffer = [UInt8](repeating: 0, count: tallest * layout.width * channels)
+        for (top, bottom) in bounds {
             let count = (bottom - top) * layout.width * channels
-            if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
             try buffer.withUnsafeMutableBufferPointer { pointer in
                 let view = CanvasView(base: pointer.baseAddress!, width: layout.width, height: bottom - top,
                                       channels: channels, originY: top)

@@ -58,7 +58,7 @@ struct CheckCommand: AsyncParsableCommand {
         let paths = try CheckInputs.expand(files)
         let validator = ReferenceImageValidator(rules: UploadRules(maxBytes: maxBytes, minSide: minSide, maxPixels: maxPixels))
         let width = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let progress = CheckProgress(total: paths.count)
+        let progress = BatchProgress(verb: "checking", total: paths.count, minimumBatch: 20)
         let json = self.json
         var anyInvalid = false
 
@@ -88,7 +88,7 @@ struct CheckCommand: AsyncParsableCommand {
                 }
             }
         }
-        progress.finish()
+        progress.clear()
         if anyInvalid { throw ExitCode(1) }
     }
 }
@@ -153,66 +153,17 @@ enum CheckOutput {
     }
 
     static func json(_ report: ValidationReport) -> String {
-        var out = "{\"path\": " + quote(report.name)
+        var out = "{\"path\": " + jsonQuoted(report.name)
         out += ", \"valid\": " + (report.isValid ? "true" : "false")
-        out += ", \"format\": " + (report.format.map { quote($0.rawValue) } ?? "null")
+        out += ", \"format\": " + (report.format.map { jsonQuoted($0.rawValue) } ?? "null")
         out += ", \"width\": " + (report.width.map(String.init) ?? "null")
         out += ", \"height\": " + (report.height.map(String.init) ?? "null")
         out += ", \"bytes\": \(report.bytes)"
         out += ", \"violations\": ["
-        out += report.violations.map { "{\"rule\": \(quote($0.rule.rawValue)), \"message\": \(quote($0.message))}" }
+        out += report.violations.map { "{\"rule\": \(jsonQuoted($0.rule.rawValue)), \"message\": \(jsonQuoted($0.message))}" }
             .joined(separator: ", ")
         return out + "]}"
     }
 
-    /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }
 
-/// A one-line progress display on standard error, only when it is a terminal and the batch is long.
-final class CheckProgress: @unchecked Sendable {
-    private let total: Int
-    private let enabled: Bool
-    private var shown = false
-    private var last = Date.distantPast
-    private let started = Date()
-
-    init(total: Int) {
-        self.total = total
-        enabled = total >= 20 && isatty(STDERR_FILENO) == 1
-    }
-
-    func update(done: Int) {
-        guard enabled else { return }
-        let now = Date()
-        guard now.timeIntervalSince(last) >= 0.1 || done == total else { return }
-        last = now
-        let rate = Double(done) / max(now.timeIntervalSince(started), 0.001)
-        FileHandle.standardError.write(Data("\rchecking: \(done)/\(total) files (\(Int(rate))/s)\u{1B}[K".utf8))
-        shown = true
-    }
-
-    func clear() {
-        guard shown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-        shown = false
-    }
-
-    func finish() { clear() }
-}

@@ -181,7 +181,7 @@ struct PrepareCommand: AsyncParsableCommand {
         let stems = PrepareNaming.uniqueStems(inputs)
         let writeBase64 = base64
         let json = self.json
-        let progress = PrepareProgress(total: inputs.count)
+        let progress = BatchProgress(verb: "preparing", total: inputs.count, minimumBatch: 10)
         var failures = 0
 
         await withTaskGroup(of: (Int, PrepareOutcome).self) { group in
@@ -216,7 +216,7 @@ struct PrepareCommand: AsyncParsableCommand {
                 }
             }
         }
-        progress.finish()
+        progress.clear()
         if failures > 0 { throw ExitCode(1) }
     }
 }
@@ -232,12 +232,12 @@ struct PrepareOutcome: Sendable {
     var error: PrepareError?
 
     var json: String {
-        var s = "{\"input\": " + PrepareNaming.quote(input)
-        s += ", \"output\": " + (output.map(PrepareNaming.quote) ?? "null")
-        s += ", \"actions\": [" + actions.map(PrepareNaming.quote).joined(separator: ", ") + "]"
+        var s = "{\"input\": " + jsonQuoted(input)
+        s += ", \"output\": " + (output.map(jsonQuoted) ?? "null")
+        s += ", \"actions\": [" + actions.map(jsonQuoted).joined(separator: ", ") + "]"
         s += ", \"width\": \(width), \"height\": \(height), \"bytes\": \(bytes)"
         if let error {
-            s += ", \"error\": {\"rule\": \(PrepareNaming.quote(error.rule)), \"message\": \(PrepareNaming.quote(error.message))}}"
+            s += ", \"error\": {\"rule\": \(jsonQuoted(error.rule)), \"message\": \(jsonQuoted(error.message))}}"
         } else {
             s += ", \"error\": null}"
         }
@@ -339,7 +339,7 @@ enum AtomicFile {
     }
 }
 
-/// Output names and JSON quoting.
+/// Output names.
 enum PrepareNaming {
     /// The output file stem of each input: its name without extension, with `-2`, `-3`... added
     /// when two inputs share a stem (so `a/x.jpg` and `b/x.png` do not overwrite each other).
@@ -359,59 +359,5 @@ enum PrepareNaming {
         }
     }
 
-    /// A JSON string literal (RFC 8259).
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }
 
-/// A progress bar on standard error, shown only on a terminal for batches of 10 or more.
-final class PrepareProgress: @unchecked Sendable {
-    private let total: Int
-    private let enabled: Bool
-    private var shown = false
-    private var last = Date.distantPast
-    private let started = Date()
-
-    init(total: Int) {
-        self.total = total
-        enabled = total >= 10 && isatty(STDERR_FILENO) == 1
-    }
-
-    func update(done: Int, failed: Int) {
-        guard enabled else { return }
-        let now = Date()
-        guard now.timeIntervalSince(last) >= 0.1 || done == total else { return }
-        last = now
-        let cells = 30
-        let filled = done * cells / max(total, 1)
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: cells - filled)
-        let elapsed = now.timeIntervalSince(started)
-        let eta = done > 0 ? Int(elapsed / Double(done) * Double(total - done)) : 0
-        let failedText = failed > 0 ? ", \(failed) failed" : ""
-        FileHandle.standardError.write(Data("\rpreparing [\(bar)] \(done)/\(total)\(failedText), ~\(eta)s left\u{1B}[K".utf8))
-        shown = true
-    }
-
-    func clear() {
-        guard shown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-        shown = false
-    }
-
-    func finish() { clear() }
-}

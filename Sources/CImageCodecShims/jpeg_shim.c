@@ -202,6 +202,11 @@ static int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
     if (denom != 1 && denom != 2 && denom != 4 && denom != 8) denom = 1;
     cinfo->scale_num = 1;
     cinfo->scale_denom = (unsigned int)denom;
+    if (params->scale_eighths >= 1 && params->scale_eighths <= 16) {
+        // libjpeg-turbo scales by M/8 for M in 1...16 in the IDCT (libjpeg.txt, "scale_num/scale_denom").
+        cinfo->scale_num = (unsigned int)params->scale_eighths;
+        cinfo->scale_denom = 8;
+    }
 
     int cmyk = cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK;
     if (cmyk) {

@@ -12,6 +12,11 @@ public struct DecodeOptions: Sendable, Equatable {
     public var strict: Bool = true
     /// Decode JPEG at 1/`jpegScale` of its size in the DCT domain: 1, 2, 4 or 8. Default 1. PNG ignores it.
     public var jpegScale: Int = 1
+    /// Decode JPEG at `jpegScaleEighths`/8 of its size in the IDCT (libjpeg-turbo's M/8 scaling, M in
+    /// 1...16); when set it takes the place of ``jpegScale``. Default `nil` (use ``jpegScale``). Each side
+    /// comes out as ⌈side · M / 8⌉. ``jpegScaleEighths(from:atLeast:)`` picks the smallest M for a target.
+    /// PNG ignores it.
+    public var jpegScaleEighths: Int? = nil
     /// The most working memory libjpeg may use, in bytes (progressive coefficient buffers). Default 1 GiB.
     public var maxMemory: Int = 1 << 30
     /// The most scans a progressive JPEG may have. Default 1,000.
@@ -23,6 +28,18 @@ public struct DecodeOptions: Sendable, Equatable {
         self.maxPixels = maxPixels
         self.strict = strict
         self.jpegScale = jpegScale
+    }
+
+    /// The smallest M in 1...8 such that a JPEG of `width`×`height` decoded at M/8 is still at least
+    /// `minWidth`×`minHeight` (each side ⌈side · M / 8⌉, as libjpeg computes it); 8 (full size) when no
+    /// smaller scale is large enough. Shrink-on-load: the decoder does the coarse reduction, a
+    /// resampler the rest.
+    public static func jpegScaleEighths(width: Int, height: Int, minWidth: Int, minHeight: Int) -> Int {
+        for m in 1..<8 {
+            let w = (width * m + 7) / 8, h = (height * m + 7) / 8
+            if w >= minWidth && h >= minHeight { return m }
+        }
+        return 8
     }
 }
 

@@ -149,6 +149,12 @@ enum NativeCodec {
             throw CodecError(.invalidArgument, "jpegScale must be 1, 2, 4 or 8, not \(options.jpegScale)")
         }
         var p = params(options, fast: false, scale: options.jpegScale)
+        if let eighths = options.jpegScaleEighths {
+            guard (1...16).contains(eighths) else {
+                throw CodecError(.invalidArgument, "jpegScaleEighths must be 1...16, not \(eighths)")
+            }
+            p.scale_eighths = Int32(eighths)
+        }
         var info = kk_jpeg_info()
         var status = kk_status()
         let rc = kk_jpeg_read_info(raw.baseAddress, raw.count, &p, &info, &status)

@@ -118,10 +118,21 @@ public enum MetadataStripper {
     /// ancillary chunk, and anything after `IEND`. Colour chunks (`iCCP`, `gAMA`, `cHRM`, `sRGB`, …) stay.
     /// - Returns: `nil` when the chunk structure cannot be followed.
     public static func stripPNG(_ bytes: [UInt8]) -> Result? {
+        walkPNG(bytes, copying: true)
+    }
+
+    /// Whether ``stripPNG(_:)`` would remove anything, without copying the file (`nil`: the chunk
+    /// structure cannot be followed).
+    public static func pngHasMetadata(_ bytes: [UInt8]) -> Bool? {
+        walkPNG(bytes, copying: false).map { !$0.removed.isEmpty }
+    }
+
+    /// Follows the chunks; with `copying` false only the names of what would go are collected.
+    private static func walkPNG(_ bytes: [UInt8], copying: Bool) -> Result? {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        guard bytes.count >= 8, Array(bytes[0..<8]) == signature else { return nil }
+        guard bytes.count >= 8, bytes[0..<8].elementsEqual(signature) else { return nil }
         var out = signature
-        out.reserveCapacity(bytes.count)
+        if copying { out.reserveCapacity(bytes.count) }
         var removed: [String] = []
         var i = 8
         while i + 12 <= bytes.count {
@@ -133,14 +144,14 @@ public enum MetadataStripper {
             let end = i + 12 + length
             let critical = typeBytes.first! & 0x20 == 0
             if critical || keptPNGChunks.contains(type) {
-                out.append(contentsOf: bytes[i..<end])
+                if copying { out.append(contentsOf: bytes[i..<end]) }
             } else {
                 removed.append(type)
             }
             i = end
             if type == "IEND" {
                 if i < bytes.count { removed.append("\(bytes.count - i) bytes after IEND") }
-                return Result(bytes: removed.isEmpty ? bytes : out, removed: removed)
+                return Result(bytes: removed.isEmpty || !copying ? bytes : out, removed: removed)
             }
         }
         return nil

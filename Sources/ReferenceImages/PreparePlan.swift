@@ -106,12 +106,22 @@ struct PreparePlan: Equatable, Sendable {
         self.originY = (final.height - contentH) / 2
     }
 
-    /// The largest JPEG DCT scale (8, 4 or 2) that still decodes `region` at least as large as
-    /// `content`, or 1 when shrink-on-load would not help.
-    var shrinkOnLoad: Int {
-        let ratio = max(Double(content.width) / Double(region.width), Double(content.height) / Double(region.height))
-        for scale in [8, 4, 2] where ratio * Double(scale) <= 1 { return scale }
-        return 1
+    /// The smallest JPEG IDCT scale M/8 (M in 1...8) whose decode of `region` is still at least as
+    /// large as `content` on both axes, so the Lanczos pass only finishes a reduction the decoder began
+    /// (libjpeg-turbo scales by M/8 in the IDCT). 8 means full size: shrink-on-load would not help.
+    /// Example: 4000×3000 fitted to 2048 px decodes at 5/8 (2500×1875).
+    var shrinkOnLoadEighths: Int {
+        for m in 1..<8 where region.width * m >= content.width * 8 && region.height * m >= content.height * 8 {
+            return m
+        }
+        return 8
+    }
+
+    /// ``shrinkOnLoadEighths`` as a reduced fraction for the actions list (`1/2`, `5/8`, `3/4`).
+    static func fraction(eighths: Int) -> String {
+        var num = eighths, den = 8
+        while num % 2 == 0 && den > 1 { num /= 2; den /= 2 }
+        return "\(num)/\(den)"
     }
 
     /// A smaller output for the byte-budget search: the canvas scaled by `factor`, still legal.

@@ -8,7 +8,7 @@ import ImageCore
 ///    and then from the one decode (or, for a copy, one verify pass) the file needs anyway;
 /// 2. copy the file unchanged when it already passes and nothing must change, after removing
 ///    metadata losslessly by rewriting JPEG segments / PNG chunks;
-/// 3. otherwise decode (JPEG shrink-on-load at 1/2, 1/4 or 1/8 when the target is at most half the size),
+/// 3. otherwise decode (JPEG shrink-on-load at the smallest M/8 that still covers the target size),
 ///    apply the EXIF orientation, crop, resample, pad;
 /// 4. encode, flattening transparency for JPEG, searching JPEG quality (then dimensions) for the best
 ///    quality under the byte budget. The ICC profile is carried over; EXIF, XMP and text are not.
@@ -63,10 +63,9 @@ public struct ReferenceImagePreparer: Sendable {
         }
         // Only the verdict is kept here, so no stripped copy of the file stays alive while decoding.
         // A JPEG's metadata sits before its first scan: no need to read the entropy-coded data for it.
-        let metadata: Bool? = switch header.format {
-        case .jpeg: MetadataStripper.jpegHeaderHasMetadata(bytes)
-        case .png: MetadataStripper.stripPNG(bytes).map { !$0.removed.isEmpty }
-        }
+        // A PNG's chunks are walked without copying the file.
+        let metadata: Bool? = header.format == .jpeg ? MetadataStripper.jpegHeaderHasMetadata(bytes)
+            : MetadataStripper.pngHasMetadata(bytes)
         let hasMetadata = metadata ?? false
         let strippable = !options.stripMetadata || metadata != nil
 
@@ -98,13 +97,19 @@ public struct ReferenceImagePreparer: Sendable {
     private func transform(bytes: consuming [UInt8], header: ImageHeader, plan: PreparePlan, forced: ImageFormat?,
                            hadMetadata: Bool) throws -> PreparedImage {
         let options = self.options
+        if header.format == .png && forced == .jpeg && header.orientation == 1 && !header.isProgressive
+            && !plan.changesPixels,
+            let streamed = try streamPNGToJPEG(bytes, hadMetadata: hadMetadata) {
+            return streamed
+        }
         var actions: [String] = []
-        let scale = header.format == .jpeg ? plan.shrinkOnLoad : 1
+        let eighths = header.format == .jpeg ? plan.shrinkOnLoadEighths : 8
         // Only the pixels and the ICC profile are kept, so the decoded buffer is freed as soon as the
         // resized image replaces it (peak memory: one decoded image plus one output-sized image).
-        var (image, icc) = try Self.decode(bytes, maxPixels: options.rules.maxPixels, scale: scale)
+        var (image, icc) = try Self.decode(bytes, maxPixels: options.rules.maxPixels, eighths: eighths)
         _ = consume bytes  // the compressed input is not needed any more: free it before resizing
-        if scale > 1 { actions.append("shrink-on-load 1/\(scale)") }
+        let scaled = eighths < 8
+        if scaled { actions.append("shrink-on-load \(PreparePlan.fraction(eighths: eighths))") }
         let orientation = header.orientation
         let swaps = (5...8).contains(orientation)
 
@@ -113,7 +118,7 @@ public struct ReferenceImagePreparer: Sendable {
         let fx = Double(decodedUpright.width) / Double(plan.upright.width)
         let fy = Double(decodedUpright.height) / Double(plan.upright.height)
         var region = plan.region
-        if scale > 1 {
+        if scaled {
             let x0 = Int((Double(region.x) * fx).rounded()), y0 = Int((Double(region.y) * fy).rounded())
             let x1 = min(decodedUpright.width, Int((Double(region.x + region.width) * fx).rounded()))
             let y1 = min(decodedUpright.height, Int((Double(region.y + region.height) * fy).rounded()))
@@ -165,6 +170,34 @@ public struct ReferenceImagePreparer: Sendable {
         actions += encodeActions
         if hadMetadata { actions.append("stripped metadata") }
         return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
+    }
+
+    /// PNG to JPEG with the geometry unchanged: rows go from libpng through the alpha flattening to
+    /// libjpeg one at a time, so the decoded image is never held (peak memory: the input file, a few
+    /// rows, the output). Byte-identical to the decode-flatten-encode path at the start quality.
+    /// - Returns: `nil` when that encoding misses the byte budget (the caller then takes the full path,
+    ///   which searches quality and size) or the PNG cannot be streamed.
+    private func streamPNGToJPEG(_ bytes: borrowing [UInt8], hadMetadata: Bool) throws -> PreparedImage? {
+        let options = self.options
+        let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman)
+        let result: TranscodedJPEG
+        do {
+            result = try ImageCodecs.transcodePNGToJPEG(copy bytes, background: options.background, options: settings,
+                                                         decodeOptions: DecodeOptions(maxPixels: options.rules.maxPixels))
+        } catch let error as CodecError {
+            if error.code == .unsupported { return nil }
+            throw Self.prepareError(error)
+        }
+        guard result.encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
+        var actions: [String] = []
+        if result.iccProfileFound && !result.iccProfileEmbedded {
+            actions.append("dropped ICC profile (colour space does not match)")
+        }
+        if result.wasTransparent { actions.append("flattened alpha onto \(Self.hex(options.background))") }
+        actions.append("converted png->jpeg")
+        actions.append("re-encoded jpeg q=\(options.startQuality)")
+        if hadMetadata { actions.append("stripped metadata") }
+        return PreparedImage(encoded: result.encoded, actions: actions, width: result.width, height: result.height)
     }
 
     /// An encoding that fits, with the image it encodes (its size may have been reduced).
@@ -296,9 +329,11 @@ public struct ReferenceImagePreparer: Sendable {
         }
     }
 
-    private static func decode(_ bytes: [UInt8], maxPixels: Int, scale: Int) throws -> (Image, [UInt8]?) {
+    private static func decode(_ bytes: [UInt8], maxPixels: Int, eighths: Int) throws -> (Image, [UInt8]?) {
         do {
-            let decoded = try ImageCodecs.decode(bytes, options: DecodeOptions(maxPixels: maxPixels, jpegScale: scale))
+            var options = DecodeOptions(maxPixels: maxPixels)
+            if eighths < 8 { options.jpegScaleEighths = eighths }
+            let decoded = try ImageCodecs.decode(bytes, options: options)
             return (decoded.image, decoded.iccProfile)
         } catch let error as CodecError {
             throw prepareError(error)

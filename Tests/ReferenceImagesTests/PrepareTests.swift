@@ -141,15 +141,19 @@ struct PreparePlanTests {
         options.maxSide = 2048
         let plan = PreparePlan(upright: Size(width: 4000, height: 3000), options: options)
         #expect(plan.canvas == Size(width: 2048, height: 1536))
-        #expect(plan.shrinkOnLoad == 1)
-        options.maxSide = 1000  // exactly a quarter: decode at 1/4, nothing left to resample
-        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoad == 4)
+        #expect(plan.shrinkOnLoadEighths == 5)  // 2500x1875, the smallest M/8 still >= 2048x1536
+        options.maxSide = 1000  // exactly a quarter: decode at 2/8, nothing left to resample
+        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoadEighths == 2)
         options.maxSide = 1500
-        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoad == 2)
+        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoadEighths == 3)
+        options.maxSide = 3800  // nothing smaller than 8/8 covers it
+        #expect(PreparePlan(upright: Size(width: 4000, height: 3000), options: options).shrinkOnLoadEighths == 8)
+        #expect(PreparePlan.fraction(eighths: 4) == "1/2" && PreparePlan.fraction(eighths: 6) == "3/4"
+                && PreparePlan.fraction(eighths: 5) == "5/8")
         options.maxSide = 400
         let tight = PreparePlan(upright: Size(width: 4000, height: 1600), options: options)
         #expect(tight.canvas == Size(width: 750, height: 300))
-        #expect(tight.shrinkOnLoad == 4)
+        #expect(tight.shrinkOnLoadEighths == 2)
     }
 
     @Test("tiny extreme shapes come out legal", arguments: [(8, 32), (32, 8), (1, 1), (1, 1000), (300, 64), (2401, 960)])
@@ -360,13 +364,36 @@ struct PrepareTests {
         #expect(prepared.width == 450 && prepared.height == 300)
     }
 
-    @Test("shrink-on-load decodes a JPEG at a DCT scale when the target is at most half size")
+    @Test("PNG to JPEG with nothing else to change streams rows, with the same bytes as the whole-image path")
+    func streamedPNGToJPEG() throws {
+        var px = [UInt8](repeating: 0, count: 640 * 360 * 4)
+        for i in 0..<(640 * 360) {
+            px[i * 4] = UInt8(i % 251); px[i * 4 + 1] = UInt8((i / 640) % 256); px[i * 4 + 2] = 90
+            px[i * 4 + 3] = i % 640 < 100 ? 0 : 255
+        }
+        let png = try ImageCodecs.encodePNG(try Image(width: 640, height: 360, format: .rgba, pixels: px)).bytes
+        var options = PrepareOptions()
+        options.format = .jpeg
+        options.background = Color(red: 10, green: 20, blue: 30)
+        let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
+        #expect(prepared.actions == ["flattened alpha onto #0a141e", "converted png->jpeg", "re-encoded jpeg q=90"])
+        let flat = try ImageCodecs.decode(png).image.flattened(background: options.background)
+        let expected = try ImageCodecs.encodeJPEG(flat, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))
+        #expect(prepared.encoded.bytes == expected.bytes)
+        // A budget the first encoding misses still goes through the quality search.
+        options.maxBytes = expected.bytes.count - 1
+        let tight = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
+        #expect(tight.encoded.bytes.count <= options.maxBytes!)  // optimised tables or a lower quality
+        #expect(tight.encoded.bytes != expected.bytes)
+    }
+
+    @Test("shrink-on-load decodes a JPEG at the smallest M/8 scale that still covers the target")
     func shrinkOnLoad() throws {
         var options = PrepareOptions()
         options.maxSide = 600
         let prepared = try ReferenceImagePreparer(options: options).prepare(
             bytes: PrepareCorpus.bytes("exif-orientation/Landscape_6.jpg"), name: "l6")
-        #expect(prepared.actions.contains("shrink-on-load 1/2"))
+        #expect(prepared.actions.contains("shrink-on-load 3/8"))  // 1800x1200 -> 675x450, then Lanczos to 600x400
         #expect(prepared.width == 600 && prepared.height == 400)
         #expect(prepared.actions.contains("oriented(6)"))
     }

@@ -45,6 +45,7 @@ typedef struct kk_decode_params {
     int fast;                ///< JPEG: fast IDCT, no fancy upsampling, luma only when possible (verification)
     int max_scans;           ///< JPEG: refuse progressive streams with more scans than this (0: 1000)
     int want_icc;            ///< keep the ICC profile
+    int scale_eighths;       ///< JPEG: when 1...16, decode at scale_eighths/8 instead of 1/scale_denom (0: unused)
 } kk_decode_params;
 
 /// JPEG colour spaces reported in kk_jpeg_info.color_space.

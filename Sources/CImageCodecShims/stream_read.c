@@ -1,0 +1,294 @@
+// Streaming PNG -> JPEG transcode (see include/klingkit_stream_read.h). libpng and libjpeg both report
+// fatal errors by calling a handler that must not return; here both handlers longjmp to the one setjmp
+// in kk_png_to_jpeg, which frees everything it allocated.
+#include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <png.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "klingkit_stream_read.h"
+
+/// Everything the error path must reach lives here, in memory, not in registers: automatic variables
+/// changed between setjmp and longjmp are indeterminate afterwards.
+typedef struct kk_transcode {
+    jmp_buf jump;
+    kk_status *status;
+    struct jpeg_error_mgr jerr;    ///< libjpeg's error manager; its handlers find us by offset
+    png_structp png;
+    png_infop png_info;
+    struct jpeg_compress_struct cinfo;
+    int cinfo_ready;
+    unsigned char *row;            ///< one decoded PNG row
+    unsigned char *flat;           ///< the same row flattened (gray or RGB)
+    struct jpeg_destination_mgr dest;
+    unsigned char *buffer;         ///< the JPEG being written (grows by doubling)
+    size_t capacity;
+    const unsigned char *data;     ///< the PNG
+    size_t size;
+    size_t offset;
+} kk_transcode;
+
+static void kk_tc_message(kk_status *status, const char *message) {
+    size_t n = strlen(message);
+    if (n >= sizeof status->message) n = sizeof status->message - 1;
+    memcpy(status->message, message, n);
+    status->message[n] = '\0';
+}
+
+static void kk_tc_fail(kk_transcode *tc, int code, const char *message) {
+    if (tc->status->code == KK_OK) tc->status->code = code;
+    kk_tc_message(tc->status, message);
+    longjmp(tc->jump, 1);
+}
+
+// MARK: libpng side
+
+static void kk_tc_png_error(png_structp png, png_const_charp message) {
+    kk_transcode *tc = (kk_transcode *)png_get_error_ptr(png);
+    kk_tc_fail(tc, KK_CORRUPT, message ? message : "libpng error");
+}
+
+static void kk_tc_png_warning(png_structp png, png_const_charp message) {
+    kk_transcode *tc = (kk_transcode *)png_get_error_ptr(png);
+    tc->status->warnings++;
+    (void)message;
+}
+
+static void kk_tc_png_read(png_structp png, png_bytep out, size_t length) {
+    kk_transcode *tc = (kk_transcode *)png_get_io_ptr(png);
+    if (length > tc->size - tc->offset) png_error(png, "unexpected end of PNG data (truncated file)");
+    memcpy(out, tc->data + tc->offset, length);
+    tc->offset += length;
+}
+
+/// Chunks never used (skipped with their CRC checked): text, whose zTXt/iTXt inflation is the
+/// decompression-bomb route, and other metadata.
+static const png_byte kk_tc_ignored[] = "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0sTER\0eXIf\0";
+
+// MARK: libjpeg side
+
+static void kk_tc_jpeg_error(j_common_ptr cinfo) {
+    kk_transcode *tc = (kk_transcode *)((char *)cinfo->err - offsetof(kk_transcode, jerr));
+    char buffer[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, buffer);
+    int code = cinfo->err->msg_code == JERR_OUT_OF_MEMORY ? KK_NO_MEMORY : KK_INVALID_ARGUMENT;
+    kk_tc_fail(tc, code, buffer);
+}
+
+static void kk_tc_jpeg_output(j_common_ptr cinfo) { (void)cinfo; }  // the encoder's warnings are not shown
+
+static void kk_tc_dest_init(j_compress_ptr cinfo) {
+    kk_transcode *tc = (kk_transcode *)((char *)cinfo->err - offsetof(kk_transcode, jerr));
+    tc->dest.next_output_byte = tc->buffer;
+    tc->dest.free_in_buffer = tc->capacity;
+}
+
+static boolean kk_tc_dest_empty(j_compress_ptr cinfo) {
+    kk_transcode *tc = (kk_transcode *)((char *)cinfo->err - offsetof(kk_transcode, jerr));
+    size_t old = tc->capacity;
+    if (old > SIZE_MAX / 2) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    unsigned char *grown = realloc(tc->buffer, old * 2);
+    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    tc->buffer = grown;
+    tc->capacity = old * 2;
+    tc->dest.next_output_byte = grown + old;
+    tc->dest.free_in_buffer = tc->capacity - old;
+    return TRUE;
+}
+
+static void kk_tc_dest_term(j_compress_ptr cinfo) { (void)cinfo; }
+
+static void kk_tc_cleanup(kk_transcode *tc) {
+    if (tc->cinfo_ready) jpeg_destroy_compress(&tc->cinfo);
+    tc->cinfo_ready = 0;
+    if (tc->png) png_destroy_read_struct(&tc->png, tc->png_info ? &tc->png_info : NULL, NULL);
+    tc->png = NULL;
+    tc->png_info = NULL;
+    free(tc->row);
+    free(tc->flat);
+    free(tc->buffer);
+    tc->row = tc->flat = tc->buffer = NULL;
+}
+
+/// Composites one row of gray+alpha or RGBA over the background; copies gray or RGB as it is.
+/// Returns whether any pixel was less than opaque.
+static int kk_tc_flatten(const unsigned char *in, unsigned char *out, uint32_t width, int channels,
+                         const uint8_t bg[3], int bg_luma) {
+    int transparent = 0;
+    if (channels == 2) {
+        for (uint32_t x = 0; x < width; x++) {
+            unsigned a = in[2 * x + 1], ia = 255 - a;
+            transparent |= a != 255;
+            out[x] = (unsigned char)((in[2 * x] * a + (unsigned)bg_luma * ia + 127) / 255);
+        }
+    } else if (channels == 4) {
+        for (uint32_t x = 0; x < width; x++) {
+            const unsigned char *p = in + 4 * (size_t)x;
+            unsigned a = p[3], ia = 255 - a;
+            transparent |= a != 255;
+            unsigned char *q = out + 3 * (size_t)x;
+            q[0] = (unsigned char)((p[0] * a + bg[0] * ia + 127) / 255);
+            q[1] = (unsigned char)((p[1] * a + bg[1] * ia + 127) / 255);
+            q[2] = (unsigned char)((p[2] * a + bg[2] * ia + 127) / 255);
+        }
+    }
+    return transparent;
+}
+
+int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params,
+                   const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                   kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
+    kk_transcode *tc = calloc(1, sizeof *tc);
+    *out = NULL;
+    *out_size = 0;
+    memset(status, 0, sizeof *status);
+    memset(result, 0, sizeof *result);
+    if (!tc) {
+        status->code = KK_NO_MEMORY;
+        kk_tc_message(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    tc->status = status;
+    tc->data = (const unsigned char *)data;
+    tc->size = size;
+    if (setjmp(tc->jump)) {
+        int code = status->code ? status->code : KK_CORRUPT;
+        kk_tc_cleanup(tc);
+        free(tc);
+        return code;
+    }
+
+    // PNG header, with the transforms kk_png_decode applies (8-bit gray / GA / RGB / RGBA).
+    tc->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, tc, kk_tc_png_error, kk_tc_png_warning);
+    if (!tc->png) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
+    tc->png_info = png_create_info_struct(tc->png);
+    if (!tc->png_info) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
+    png_structp png = tc->png;
+    png_infop info_ptr = tc->png_info;
+    png_set_read_fn(png, tc, kk_tc_png_read);
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_set_chunk_cache_max(png, 128);
+    png_set_chunk_malloc_max(png, 8 * 1024 * 1024);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kk_tc_ignored, (int)(sizeof kk_tc_ignored - 1) / 5);
+    if (!params->want_icc) {
+        static const png_byte iccp[] = "iCCP\0";
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, iccp, 1);
+    }
+#ifdef PNG_SKIP_sRGB_CHECK_PROFILE
+    png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+#endif
+    png_read_info(png, info_ptr);
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(png, info_ptr, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    kk_png_info *info = &result->info;
+    info->width = width;
+    info->height = height;
+    info->bit_depth = bit_depth;
+    info->color_type = color_type;
+    info->interlaced = interlace != PNG_INTERLACE_NONE;
+    info->has_trns = png_get_valid(png, info_ptr, PNG_INFO_tRNS) ? 1 : 0;
+    uint64_t pixels = (uint64_t)width * (uint64_t)height;
+    if (params->max_pixels && pixels > params->max_pixels) {
+        char message[160];
+        snprintf(message, sizeof message, "%ux%u is %llu pixels, more than the limit of %llu", width, height,
+                 (unsigned long long)pixels, (unsigned long long)params->max_pixels);
+        kk_tc_fail(tc, KK_TOO_MANY_PIXELS, message);
+    }
+    if (info->interlaced) kk_tc_fail(tc, KK_UNSUPPORTED, "an interlaced (Adam7) PNG cannot be streamed row by row");
+    if (width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
+        char message[160];
+        snprintf(message, sizeof message, "JPEG cannot store %ux%u (each side 1...%d)", width, height, (int)JPEG_MAX_DIMENSION);
+        kk_tc_fail(tc, KK_INVALID_ARGUMENT, message);
+    }
+    if (bit_depth == 16) png_set_scale_16(png);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (info->has_trns) png_set_tRNS_to_alpha(png);
+    info->passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info_ptr);
+    int channels = png_get_channels(png, info_ptr);
+    info->output_channels = channels;
+    if (png_get_bit_depth(png, info_ptr) != 8 || channels < 1 || channels > 4)
+        kk_tc_fail(tc, KK_UNSUPPORTED, "PNG transform did not yield 8-bit samples");
+    size_t stride = (size_t)width * (size_t)channels;
+    if (png_get_rowbytes(png, info_ptr) != stride) png_error(png, "unexpected PNG row size");
+    int gray = channels <= 2;
+    result->jpeg_channels = gray ? 1 : 3;
+
+    // The profile, when it describes the pixels the JPEG will hold.
+    png_charp icc_name = NULL;
+    int icc_compression = 0;
+    png_bytep icc = NULL;
+    png_uint_32 icc_length = 0;
+    if (params->want_icc && png_get_iCCP(png, info_ptr, &icc_name, &icc_compression, &icc, &icc_length) && icc && icc_length > 0) {
+        result->icc_present = 1;
+        const char *space = gray ? "GRAY" : "RGB ";
+        if (icc_length >= 128 && memcmp(icc + 16, space, 4) == 0) result->icc_embedded = 1;
+    }
+
+    tc->row = malloc(stride);
+    tc->flat = (channels == 2 || channels == 4) ? malloc((size_t)width * (size_t)(gray ? 1 : 3)) : NULL;
+    if (!tc->row || ((channels == 2 || channels == 4) && !tc->flat)) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
+    tc->capacity = 65536;
+    tc->buffer = malloc(tc->capacity);
+    if (!tc->buffer) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
+
+    // JPEG encoder, set up exactly as kk_jpeg_encode does.
+    struct jpeg_compress_struct *cinfo = &tc->cinfo;
+    cinfo->err = jpeg_std_error(&tc->jerr);
+    tc->jerr.error_exit = kk_tc_jpeg_error;
+    tc->jerr.output_message = kk_tc_jpeg_output;
+    jpeg_create_compress(cinfo);
+    tc->cinfo_ready = 1;
+    tc->dest.init_destination = kk_tc_dest_init;
+    tc->dest.empty_output_buffer = kk_tc_dest_empty;
+    tc->dest.term_destination = kk_tc_dest_term;
+    cinfo->dest = &tc->dest;
+    cinfo->image_width = width;
+    cinfo->image_height = height;
+    cinfo->input_components = gray ? 1 : 3;
+    cinfo->in_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(cinfo);
+    int quality = jpeg->quality < 1 ? 1 : jpeg->quality > 100 ? 100 : jpeg->quality;
+    jpeg_set_quality(cinfo, quality, TRUE);
+    if (!gray) {
+        int h = jpeg->subsampling == 444 ? 1 : 2;
+        cinfo->comp_info[0].h_samp_factor = h;
+        cinfo->comp_info[0].v_samp_factor = h;
+        cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
+        cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;
+    }
+    cinfo->optimize_coding = jpeg->optimize ? TRUE : FALSE;
+    cinfo->dct_method = JDCT_ISLOW;
+    if (jpeg->progressive) jpeg_simple_progression(cinfo);
+    jpeg_start_compress(cinfo, TRUE);
+    if (result->icc_embedded) jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_length);
+
+    int bg_luma = (299 * background[0] + 587 * background[1] + 114 * background[2] + 500) / 1000;
+    int transparent = 0;
+    for (png_uint_32 y = 0; y < height; y++) {
+        png_read_row(png, tc->row, NULL);
+        JSAMPROW line = tc->row;
+        if (tc->flat) {
+            transparent |= kk_tc_flatten(tc->row, tc->flat, width, channels, background, bg_luma);
+            line = tc->flat;
+        }
+        (void)jpeg_write_scanlines(cinfo, &line, 1);
+    }
+    // Through IEND: trailing damage or truncation fails the transcode, as it fails a decode.
+    png_read_end(png, NULL);
+    jpeg_finish_compress(cinfo);
+    result->transparent = transparent;
+
+    *out_size = tc->capacity - tc->dest.free_in_buffer;
+    *out = tc->buffer;
+    tc->buffer = NULL;
+    kk_tc_cleanup(tc);
+    free(tc);
+    return KK_OK;
+}

@@ -292,3 +292,434 @@ int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params
     free(tc);
     return KK_OK;
 }
+
+// MARK: - JPEG reader (rows out of a memory source)
+//
+// The error policy is kk_jpeg_decode's: fatal errors classified into KK_* codes, the "corrupt data" /
+// "premature end" warnings fatal in strict mode, a cap on progressive scans.
+
+typedef struct kk_rd_error {
+    struct jpeg_error_mgr pub;   // first: libjpeg sees only this part
+    jmp_buf jump;
+    kk_status *status;           // the status of the call in progress
+    int strict;
+} kk_rd_error;
+
+static int kk_rd_classify(int msg_code) {
+    switch (msg_code) {
+    case JERR_BAD_PRECISION: case JERR_SOF_UNSUPPORTED: case JERR_NOT_COMPILED: case JERR_ARITH_NOTIMPL:
+    case JERR_CONVERSION_NOTIMPL: case JERR_CCIR601_NOTIMPL:
+        return KK_UNSUPPORTED;
+    case JERR_OUT_OF_MEMORY: case JERR_NO_BACKING_STORE:
+        return KK_LIMIT;
+    case JERR_IMAGE_TOO_BIG: case JERR_WIDTH_OVERFLOW:
+        return KK_TOO_MANY_PIXELS;
+    default:
+        return KK_CORRUPT;
+    }
+}
+
+static void kk_rd_error_exit(j_common_ptr cinfo) {
+    kk_rd_error *err = (kk_rd_error *)cinfo->err;
+    char buffer[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, buffer);
+    err->status->code = cinfo->is_decompressor ? kk_rd_classify(err->pub.msg_code)
+        : (err->pub.msg_code == JERR_OUT_OF_MEMORY ? KK_NO_MEMORY : KK_INVALID_ARGUMENT);
+    kk_tc_message(err->status, buffer);
+    longjmp(err->jump, 1);
+}
+
+static void kk_rd_emit(j_common_ptr cinfo, int level) {
+    kk_rd_error *err = (kk_rd_error *)cinfo->err;
+    if (level >= 0) return;
+    err->pub.num_warnings++;
+    err->status->warnings++;
+    int code = err->pub.msg_code;
+    int fatal = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE
+        || code == JWRN_ARITH_BAD_CODE || code == JWRN_MUST_RESYNC;
+    if (err->strict && fatal) {
+        char buffer[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, buffer);
+        err->status->code = KK_CORRUPT;
+        kk_tc_message(err->status, buffer);
+        longjmp(err->jump, 1);
+    }
+}
+
+static void kk_rd_init_error(kk_rd_error *err, int strict) {
+    jpeg_std_error(&err->pub);
+    err->pub.error_exit = kk_rd_error_exit;
+    err->pub.emit_message = kk_rd_emit;
+    err->pub.output_message = kk_tc_jpeg_output;
+    err->strict = strict;
+}
+
+typedef struct kk_rd_progress {
+    struct jpeg_progress_mgr pub;
+    int max_scans;
+} kk_rd_progress;
+
+static void kk_rd_progress_monitor(j_common_ptr cinfo) {
+    kk_rd_progress *progress = (kk_rd_progress *)cinfo->progress;
+    j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+    if (dinfo->input_scan_number > progress->max_scans) {
+        kk_rd_error *err = (kk_rd_error *)cinfo->err;
+        err->status->code = KK_LIMIT;
+        snprintf(err->status->message, sizeof err->status->message, "JPEG has more than %d scans", progress->max_scans);
+        longjmp(err->jump, 1);
+    }
+}
+
+struct kk_jpeg_reader {
+    struct jpeg_decompress_struct cinfo;
+    kk_rd_error err;
+    kk_rd_progress progress;
+    int created;
+    int failed;                 ///< the code of the first failure, then every call returns it
+    kk_status failure;
+    int inverted;               ///< Adobe CMYK (0 = full ink)
+    int cmyk;
+    unsigned char *scratch;     ///< one CMYK row, or one dropped row in finish
+    size_t stride;              ///< output_width * output_channels
+};
+
+/// Starts a call: remembers where errors go. Returns nonzero when the reader already failed.
+static int kk_rd_refuse(kk_jpeg_reader *r, kk_status *status) {
+    memset(status, 0, sizeof *status);
+    r->err.status = status;
+    if (r->failed) {
+        *status = r->failure;
+        return r->failed;
+    }
+    return 0;
+}
+
+static int kk_rd_fail(kk_jpeg_reader *r, kk_status *status) {
+    if (status->code == KK_OK) status->code = KK_CORRUPT;
+    r->failed = status->code;
+    r->failure = *status;
+    return status->code;
+}
+
+int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
+                        void **icc, size_t *icc_size, kk_jpeg_reader **reader, kk_status *status) {
+    *reader = NULL;
+    if (icc) *icc = NULL;
+    if (icc_size) *icc_size = 0;
+    memset(status, 0, sizeof *status);
+    memset(info, 0, sizeof *info);
+    kk_jpeg_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        status->code = KK_NO_MEMORY;
+        kk_tc_message(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    kk_rd_init_error(&r->err, params->strict);
+    r->err.status = status;
+    r->cinfo.err = &r->err.pub;
+    if (setjmp(r->err.jump)) {
+        int code = status->code ? status->code : KK_CORRUPT;
+        kk_jpeg_reader_free(r);
+        if (icc && *icc) { free(*icc); *icc = NULL; if (icc_size) *icc_size = 0; }
+        return code;
+    }
+    jpeg_create_decompress(&r->cinfo);
+    r->created = 1;
+    r->progress.pub.progress_monitor = kk_rd_progress_monitor;
+    r->progress.max_scans = params->max_scans > 0 ? params->max_scans : 1000;
+    r->cinfo.progress = &r->progress.pub;
+    if (size > ULONG_MAX) kk_tc_message(status, "input too large"), status->code = KK_LIMIT, longjmp(r->err.jump, 1);
+    jpeg_mem_src(&r->cinfo, (const unsigned char *)data, (unsigned long)size);
+    if (params->want_icc) jpeg_save_markers(&r->cinfo, JPEG_APP0 + 2, 0xFFFF);
+    (void)jpeg_read_header(&r->cinfo, TRUE);
+    struct jpeg_decompress_struct *c = &r->cinfo;
+    if (params->max_memory) c->mem->max_memory_to_use = (long)(params->max_memory > LONG_MAX ? LONG_MAX : params->max_memory);
+    info->width = c->image_width;
+    info->height = c->image_height;
+    info->components = c->num_components;
+    info->precision = c->data_precision;
+    info->progressive = c->progressive_mode ? 1 : 0;
+    info->arithmetic = c->arith_code ? 1 : 0;
+    switch (c->jpeg_color_space) {
+    case JCS_GRAYSCALE: info->color_space = KK_CS_GRAY; break;
+    case JCS_YCbCr: info->color_space = KK_CS_YCBCR; break;
+    case JCS_RGB: info->color_space = KK_CS_RGB; break;
+    case JCS_CMYK: info->color_space = KK_CS_CMYK; break;
+    case JCS_YCCK: info->color_space = KK_CS_YCCK; break;
+    default: info->color_space = KK_CS_UNKNOWN; break;
+    }
+    if (c->data_precision != 8) {
+        status->code = KK_UNSUPPORTED;
+        snprintf(status->message, sizeof status->message, "Unsupported JPEG data precision %d", c->data_precision);
+        longjmp(r->err.jump, 1);
+    }
+    uint64_t pixels = (uint64_t)c->image_width * (uint64_t)c->image_height;
+    if (pixels == 0) {
+        status->code = KK_CORRUPT;
+        kk_tc_message(status, "Empty JPEG image (zero width or height)");
+        longjmp(r->err.jump, 1);
+    }
+    if (params->max_pixels && pixels > params->max_pixels) {
+        status->code = KK_TOO_MANY_PIXELS;
+        snprintf(status->message, sizeof status->message, "%ux%u is %llu pixels, more than the limit of %llu",
+                 c->image_width, c->image_height, (unsigned long long)pixels, (unsigned long long)params->max_pixels);
+        longjmp(r->err.jump, 1);
+    }
+    int denom = params->scale_denom;
+    if (denom != 1 && denom != 2 && denom != 4 && denom != 8) denom = 1;
+    c->scale_num = 1;
+    c->scale_denom = (unsigned int)denom;
+    if (params->scale_eighths >= 1 && params->scale_eighths <= 16) {
+        c->scale_num = (unsigned int)params->scale_eighths;
+        c->scale_denom = 8;
+    }
+    r->cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
+    if (r->cmyk) {
+        c->out_color_space = JCS_CMYK;
+        info->output_channels = 3;
+    } else if (c->jpeg_color_space == JCS_GRAYSCALE) {
+        c->out_color_space = JCS_GRAYSCALE;
+        info->output_channels = 1;
+    } else {
+        c->out_color_space = JCS_RGB;
+        info->output_channels = 3;
+    }
+    r->inverted = c->saw_Adobe_marker ? 1 : 0;
+    if (params->want_icc && icc) {
+        JOCTET *profile = NULL;
+        unsigned int length = 0;
+        if (jpeg_read_icc_profile(c, &profile, &length)) {
+            *icc = profile;
+            if (icc_size) *icc_size = length;
+        }
+    }
+    (void)jpeg_start_decompress(c);
+    info->output_width = c->output_width;
+    info->output_height = c->output_height;
+    r->stride = (size_t)c->output_width * (size_t)info->output_channels;
+    size_t scratch = (size_t)c->output_width * (size_t)c->output_components;
+    r->scratch = malloc(scratch > r->stride ? scratch : r->stride);
+    if (!r->scratch) {
+        status->code = KK_NO_MEMORY;
+        kk_tc_message(status, "out of memory");
+        longjmp(r->err.jump, 1);
+    }
+    *reader = r;
+    return KK_OK;
+}
+
+/// Reads one row into `row` (converting CMYK), inside the caller's setjmp.
+static void kk_rd_row(kk_jpeg_reader *r, unsigned char *row) {
+    JSAMPROW target = r->cmyk ? r->scratch : row;
+    if (jpeg_read_scanlines(&r->cinfo, &target, 1) != 1) {
+        r->err.status->code = KK_CORRUPT;
+        kk_tc_message(r->err.status, "decoder made no progress");
+        longjmp(r->err.jump, 1);
+    }
+    if (r->cmyk) {
+        const unsigned char *in = r->scratch;
+        for (JDIMENSION x = 0; x < r->cinfo.output_width; x++) {
+            unsigned c = in[4 * x], m = in[4 * x + 1], y = in[4 * x + 2], k = in[4 * x + 3];
+            if (!r->inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
+            row[3 * x] = (unsigned char)((c * k + 127) / 255);
+            row[3 * x + 1] = (unsigned char)((m * k + 127) / 255);
+            row[3 * x + 2] = (unsigned char)((y * k + 127) / 255);
+        }
+    }
+}
+
+int kk_jpeg_reader_read_rows(kk_jpeg_reader *r, void *rows, size_t stride, uint32_t count, kk_status *status) {
+    int refused = kk_rd_refuse(r, status);
+    if (refused) return refused;
+    if (count > r->cinfo.output_height - r->cinfo.output_scanline || (count > 1 && stride < r->stride)) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_tc_message(status, "more rows asked for than remain, or rows overlap");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (setjmp(r->err.jump)) return kk_rd_fail(r, status);
+    unsigned char *base = (unsigned char *)rows;
+    for (uint32_t i = 0; i < count; i++) kk_rd_row(r, base + (size_t)i * stride);
+    return KK_OK;
+}
+
+int kk_jpeg_reader_finish(kk_jpeg_reader *r, kk_status *status) {
+    int refused = kk_rd_refuse(r, status);
+    if (refused) return refused;
+    if (setjmp(r->err.jump)) return kk_rd_fail(r, status);
+    unsigned char *drop = r->cmyk ? malloc(r->stride) : r->scratch;
+    if (!drop) {
+        status->code = KK_NO_MEMORY;
+        kk_tc_message(status, "out of memory");
+        return kk_rd_fail(r, status);
+    }
+    while (r->cinfo.output_scanline < r->cinfo.output_height) kk_rd_row(r, drop);
+    if (drop != r->scratch) free(drop);
+    (void)jpeg_finish_decompress(&r->cinfo);
+    return KK_OK;
+}
+
+void kk_jpeg_reader_free(kk_jpeg_reader *r) {
+    if (!r) return;
+    if (r->created) jpeg_destroy_decompress(&r->cinfo);
+    free(r->scratch);
+    free(r);
+}
+
+// MARK: - JPEG writer into memory
+
+struct kk_jpeg_mem_writer {
+    struct jpeg_compress_struct cinfo;
+    kk_rd_error err;
+    int created;
+    int failed;
+    kk_status failure;
+    struct jpeg_destination_mgr dest;
+    unsigned char *buffer;
+    size_t capacity;
+};
+
+static void kk_mw_init(j_compress_ptr cinfo) {
+    kk_jpeg_mem_writer *w = (kk_jpeg_mem_writer *)((char *)cinfo->dest - offsetof(kk_jpeg_mem_writer, dest));
+    w->dest.next_output_byte = w->buffer;
+    w->dest.free_in_buffer = w->capacity;
+}
+
+static boolean kk_mw_empty(j_compress_ptr cinfo) {
+    kk_jpeg_mem_writer *w = (kk_jpeg_mem_writer *)((char *)cinfo->dest - offsetof(kk_jpeg_mem_writer, dest));
+    size_t old = w->capacity;
+    if (old > SIZE_MAX / 2) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    unsigned char *grown = realloc(w->buffer, old * 2);
+    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    w->buffer = grown;
+    w->capacity = old * 2;
+    w->dest.next_output_byte = grown + old;
+    w->dest.free_in_buffer = w->capacity - old;
+    return TRUE;
+}
+
+static void kk_mw_term(j_compress_ptr cinfo) { (void)cinfo; }
+
+static int kk_mw_refuse(kk_jpeg_mem_writer *w, kk_status *status) {
+    memset(status, 0, sizeof *status);
+    w->err.status = status;
+    if (w->failed) {
+        *status = w->failure;
+        return w->failed;
+    }
+    return 0;
+}
+
+static int kk_mw_fail(kk_jpeg_mem_writer *w, kk_status *status) {
+    if (status->code == KK_OK) status->code = KK_INVALID_ARGUMENT;
+    w->failed = status->code;
+    w->failure = *status;
+    return status->code;
+}
+
+int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                            const void *icc, size_t icc_size, kk_jpeg_mem_writer **writer, kk_status *status) {
+    *writer = NULL;
+    memset(status, 0, sizeof *status);
+    if (channels != 1 && channels != 3) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_tc_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "JPEG cannot store %ux%u (each side 1...%d)",
+                 width, height, (int)JPEG_MAX_DIMENSION);
+        return KK_INVALID_ARGUMENT;
+    }
+    kk_jpeg_mem_writer *w = calloc(1, sizeof *w);
+    if (w) {
+        w->capacity = 65536;
+        w->buffer = malloc(w->capacity);
+    }
+    if (!w || !w->buffer) {
+        if (w) free(w);
+        status->code = KK_NO_MEMORY;
+        kk_tc_message(status, "out of memory");
+        return KK_NO_MEMORY;
+    }
+    kk_rd_init_error(&w->err, 0);
+    w->err.status = status;
+    w->cinfo.err = &w->err.pub;
+    if (setjmp(w->err.jump)) {
+        int code = status->code ? status->code : KK_INVALID_ARGUMENT;
+        kk_jpeg_mem_writer_free(w);
+        return code;
+    }
+    jpeg_create_compress(&w->cinfo);
+    w->created = 1;
+    w->dest.init_destination = kk_mw_init;
+    w->dest.empty_output_buffer = kk_mw_empty;
+    w->dest.term_destination = kk_mw_term;
+    struct jpeg_compress_struct *c = &w->cinfo;
+    c->dest = &w->dest;
+    c->image_width = width;
+    c->image_height = height;
+    c->input_components = channels;
+    c->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(c);
+    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
+    jpeg_set_quality(c, quality, TRUE);
+    if (channels == 3) {
+        int h = params->subsampling == 444 ? 1 : 2;
+        c->comp_info[0].h_samp_factor = h;
+        c->comp_info[0].v_samp_factor = h;
+        c->comp_info[1].h_samp_factor = c->comp_info[1].v_samp_factor = 1;
+        c->comp_info[2].h_samp_factor = c->comp_info[2].v_samp_factor = 1;
+    }
+    c->optimize_coding = params->optimize ? TRUE : FALSE;
+    c->dct_method = JDCT_ISLOW;
+    if (params->progressive) jpeg_simple_progression(c);
+    jpeg_start_compress(c, TRUE);
+    if (icc && icc_size > 0 && icc_size <= UINT_MAX) jpeg_write_icc_profile(c, (const JOCTET *)icc, (unsigned int)icc_size);
+    *writer = w;
+    return KK_OK;
+}
+
+int kk_jpeg_mem_writer_write_rows(kk_jpeg_mem_writer *w, const void *rows, size_t stride, uint32_t count,
+                                  kk_status *status) {
+    int refused = kk_mw_refuse(w, status);
+    if (refused) return refused;
+    if (count > w->cinfo.image_height - w->cinfo.next_scanline) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_tc_message(status, "more rows than the image's height");
+        return kk_mw_fail(w, status);
+    }
+    if (setjmp(w->err.jump)) return kk_mw_fail(w, status);
+    const unsigned char *base = (const unsigned char *)rows;
+    for (uint32_t i = 0; i < count; i++) {
+        JSAMPROW row = (JSAMPROW)(base + (size_t)i * stride);   // libjpeg only reads input rows
+        (void)jpeg_write_scanlines(&w->cinfo, &row, 1);
+    }
+    return KK_OK;
+}
+
+int kk_jpeg_mem_writer_finish(kk_jpeg_mem_writer *w, void **out, size_t *out_size, kk_status *status) {
+    *out = NULL;
+    *out_size = 0;
+    int refused = kk_mw_refuse(w, status);
+    if (refused) return refused;
+    if (w->cinfo.next_scanline < w->cinfo.image_height) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "only %u of %u rows were written",
+                 w->cinfo.next_scanline, w->cinfo.image_height);
+        return kk_mw_fail(w, status);
+    }
+    if (setjmp(w->err.jump)) return kk_mw_fail(w, status);
+    jpeg_finish_compress(&w->cinfo);
+    *out_size = w->capacity - w->dest.free_in_buffer;
+    *out = w->buffer;
+    w->buffer = NULL;
+    return KK_OK;
+}
+
+void kk_jpeg_mem_writer_free(kk_jpeg_mem_writer *w) {
+    if (!w) return;
+    if (w->created) jpeg_destroy_compress(&w->cinfo);
+    free(w->buffer);
+    free(w);
+}

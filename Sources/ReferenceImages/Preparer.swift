@@ -102,6 +102,11 @@ public struct ReferenceImagePreparer: Sendable {
             let streamed = try streamPNGToJPEG(bytes, hadMetadata: hadMetadata) {
             return streamed
         }
+        if header.format == .jpeg && (forced == nil || forced == .jpeg) && header.orientation == 1
+            && !plan.isCropped && !plan.isPadded,
+            let streamed = try streamJPEGResize(bytes, plan: plan, hadMetadata: hadMetadata) {
+            return streamed
+        }
         var actions: [String] = []
         let eighths = header.format == .jpeg ? plan.shrinkOnLoadEighths : 8
         // Only the pixels and the ICC profile are kept, so the decoded buffer is freed as soon as the
@@ -198,6 +203,62 @@ public struct ReferenceImagePreparer: Sendable {
         actions.append("re-encoded jpeg q=\(options.startQuality)")
         if hadMetadata { actions.append("stripped metadata") }
         return PreparedImage(encoded: result.encoded, actions: actions, width: result.width, height: result.height)
+    }
+
+    /// JPEG in, JPEG out, only the size changing: rows go from libjpeg (shrink-on-load at M/8) through
+    /// the streaming resampler into libjpeg's compressor, so neither the decoded nor the resized image is
+    /// ever held (peak memory: the input file, a filter window of rows, the output). Byte-identical to
+    /// the decode-resize-encode path at the start quality.
+    /// - Returns: `nil` when that encoding misses the byte budget: the caller then takes the full path,
+    ///   which searches quality and size.
+    private func streamJPEGResize(_ bytes: borrowing [UInt8], plan: PreparePlan, hadMetadata: Bool) throws -> PreparedImage? {
+        let options = self.options
+        let eighths = plan.shrinkOnLoadEighths
+        var decodeOptions = DecodeOptions(maxPixels: options.rules.maxPixels)
+        if eighths < 8 { decodeOptions.jpegScaleEighths = eighths }
+        var actions: [String] = []
+        let encoded: EncodedImage
+        do {
+            let reader = try JPEGRowReader(copy bytes, options: decodeOptions)
+            let decoded = Size(width: reader.width, height: reader.height)
+            let profile = reader.iccProfile.flatMap { Self.profileMatches($0, gray: reader.format.isGray) ? $0 : nil }
+            let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman,
+                                             iccProfile: profile)
+            let writer: JPEGMemoryWriter
+            do {
+                writer = try JPEGMemoryWriter(width: plan.content.width, height: plan.content.height,
+                                              format: reader.format, options: settings)
+            } catch let error as CodecError {
+                throw PrepareError(rule: "encode", message: "JPEG encoding failed: \(error.message)")
+            }
+            let ch = reader.format.channels
+            if decoded == plan.content {
+                // The DCT scale landed exactly on the target: nothing left to resample.
+                var row = [UInt8](repeating: 0, count: decoded.width * ch)
+                try row.withUnsafeMutableBufferPointer { buffer in
+                    for _ in 0..<decoded.height {
+                        try reader.read(into: buffer.baseAddress!, stride: buffer.count)
+                        try writer.write(rows: buffer.baseAddress!, stride: buffer.count)
+                    }
+                }
+            } else {
+                let resampler = RowStreamResampler(from: decoded, to: plan.content, format: reader.format,
+                                                   filter: options.filter)
+                try resampler.run(read: { try reader.read(into: $0, stride: decoded.width * ch) },
+                                  write: { try writer.write(rows: $0, stride: plan.content.width * ch) })
+            }
+            try reader.finish()  // the rest of the stream must decode too, through EOI
+            encoded = try writer.finish()
+            if eighths < 8 { actions.append("shrink-on-load \(PreparePlan.fraction(eighths: eighths))") }
+            if decoded != plan.content { actions.append("resized \(decoded)->\(plan.content) \(options.filter)") }
+            if reader.iccProfile != nil && profile == nil { actions.append("dropped ICC profile (colour space does not match)") }
+        } catch let error as CodecError {
+            throw Self.prepareError(error)
+        }
+        guard encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
+        actions.append("re-encoded jpeg q=\(options.startQuality)")
+        if hadMetadata { actions.append("stripped metadata") }
+        return PreparedImage(encoded: encoded, actions: actions, width: plan.content.width, height: plan.content.height)
     }
 
     /// An encoding that fits, with the image it encodes (its size may have been reduced).

@@ -387,6 +387,33 @@ struct PrepareTests {
         #expect(tight.encoded.bytes != expected.bytes)
     }
 
+    @Test("JPEG fitted to a maximum side streams rows, with the bytes of decode + resize + encode")
+    func streamedJPEGResize() throws {
+        let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")
+        for maxSide in [1000, 450, 700] {
+            var options = PrepareOptions()
+            options.maxSide = maxSide
+            let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
+            let plan = PreparePlan(upright: Size(width: 1800, height: 1200), options: options)
+            var decode = DecodeOptions()
+            decode.jpegScaleEighths = plan.shrinkOnLoadEighths
+            let decoded = try ImageCodecs.decode(bytes, options: decode)
+            let resized = decoded.image.resized(to: plan.content, filter: .lanczos3, threads: 1)
+            let expected = try ImageCodecs.encodeJPEG(resized, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))
+            #expect(prepared.encoded.bytes == expected.bytes, "max side \(maxSide)")
+            #expect(prepared.width == plan.content.width && prepared.height == plan.content.height)
+            #expect(prepared.actions.first == "shrink-on-load \(PreparePlan.fraction(eighths: plan.shrinkOnLoadEighths))")
+        }
+        // 1800 -> 450 is exactly 2/8: no resampling left.
+        var options = PrepareOptions()
+        options.maxSide = 450
+        let quarter = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
+        #expect(!quarter.actions.contains { $0.hasPrefix("resized") })
+        // A truncated input is refused, with no output.
+        let cut = Array(bytes.prefix(bytes.count * 9 / 10))
+        #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: cut, name: "cut") }
+    }
+
     @Test("shrink-on-load decodes a JPEG at the smallest M/8 scale that still covers the target")
     func shrinkOnLoad() throws {
         var options = PrepareOptions()

@@ -36,6 +36,50 @@ int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params
                    const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
                    kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status);
 
+// MARK: - JPEG rows in, JPEG rows out (memory)
+
+/// A JPEG being decoded band by band from memory (opaque). Every call runs libjpeg under a setjmp of
+/// its own; after a failure the reader refuses further calls with the same status.
+typedef struct kk_jpeg_reader kk_jpeg_reader;
+
+/// Reads the header and starts decompression with `params` (limits, strict mode, DCT scale, ICC), as
+/// kk_jpeg_decode does: gray stays gray, YCbCr/RGB/CMYK/YCCK come out RGB. `data` must stay valid and
+/// unchanged until kk_jpeg_reader_free. The ICC profile, if asked for and present, is returned in
+/// `*icc` (free with kk_free). Memory: libjpeg's working state (one MCU row, or the coefficients of a
+/// progressive image) plus one row when CMYK is converted.
+int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
+                        void **icc, size_t *icc_size, kk_jpeg_reader **reader, kk_status *status);
+
+/// Decodes the next `count` rows (output_width * output_channels bytes each, `stride` apart) into
+/// `rows`; asking for more rows than remain is KK_INVALID_ARGUMENT.
+int kk_jpeg_reader_read_rows(kk_jpeg_reader *reader, void *rows, size_t stride, uint32_t count, kk_status *status);
+
+/// Decodes and drops any rows left, then reads through EOI: a truncated stream fails here
+/// ("Premature end of JPEG file" in strict mode).
+int kk_jpeg_reader_finish(kk_jpeg_reader *reader, kk_status *status);
+
+/// Releases the reader (finished or not); NULL is allowed.
+void kk_jpeg_reader_free(kk_jpeg_reader *reader);
+
+/// A JPEG being encoded band by band into a growing malloc'd buffer (opaque).
+typedef struct kk_jpeg_mem_writer kk_jpeg_mem_writer;
+
+/// Starts a JPEG of gray (1) or RGB (3) rows with the settings kk_jpeg_encode uses, so the same rows
+/// give the same bytes. Memory: one MCU row plus the output (plus every coefficient when `optimize`
+/// or `progressive` is set).
+int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                            const void *icc, size_t icc_size, kk_jpeg_mem_writer **writer, kk_status *status);
+
+/// Compresses the next `count` rows, `stride` bytes apart.
+int kk_jpeg_mem_writer_write_rows(kk_jpeg_mem_writer *writer, const void *rows, size_t stride, uint32_t count,
+                                  kk_status *status);
+
+/// Writes EOI and hands the stream over in `*out` (free with kk_free). Every row must have been written.
+int kk_jpeg_mem_writer_finish(kk_jpeg_mem_writer *writer, void **out, size_t *out_size, kk_status *status);
+
+/// Releases the writer (finished or not); NULL is allowed.
+void kk_jpeg_mem_writer_free(kk_jpeg_mem_writer *writer);
+
 #ifdef __cplusplus
 }
 #endif

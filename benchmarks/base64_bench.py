@@ -108,6 +108,16 @@ def main():
                 cells.append(f"{rate:.2f} ({mine / rate:.2f}x)".rjust(width))
         print(f"{name:<30}" + "".join(cells))
     print()
+    # Machine-readable lines for benchmarks/run-all.sh: ratio = FastBase64 GB/s / anchor GB/s.
+    for name in order:
+        if name.startswith("FastBase64"):
+            continue
+        reference = "FastBase64 (into)" if name == "memcpy" else "FastBase64"
+        for op, size in columns:
+            rate = results.get((op, size, name))
+            mine = results.get((op, size, reference))
+            if rate and mine:
+                print(f"RESULT\tbase64\t{op} {size >> 20} MiB ({reference})\tGB/s\t{mine:.2f}\t{name}\t{rate:.2f}\t{mine / rate:.2f}")
     print("encode: GB/s of raw bytes; decode: GB/s of base64 text. memcpy copies the same number of bytes")
     print("into a preallocated buffer, like \"FastBase64 (into)\"; all other rows allocate their output, so at")
     print("100 MiB they also pay first-touch page faults (FastBase64 asks Linux for transparent huge pages")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every KlingKit benchmark beside its anchor tools on the same inputs and prints one table of ratios.
 # Usage: benchmarks/run-all.sh [--setup] [--only SUITE]...   (SUITE: codecs base64 prepare sheet emulator)
+# Env: EMULATOR_SECONDS (default 60) for the load test's duration; RUNS for the suites that take it.
 # Each suite script prints RESULT lines (suite, case, metric, ours, anchor, anchor value, ratio);
 # ratio > 1 means KlingKit did better. The full logs go to benchmarks/work/logs/.
 set -uo pipefail
@@ -24,14 +25,13 @@ results="$here/work/results.tsv"
 : > "$results"
 failed=()
 for suite in "${suites[@]}"; do
-  script=$(ls "$here/$suite".sh "$here/$suite".py "$here/$suite"-*.sh 2>/dev/null | head -1)
+  script=$(ls "$here/$suite".sh "$here/$suite"-*.sh 2>/dev/null | head -1)
   if [ -z "$script" ]; then echo "no script for suite $suite" >&2; failed+=("$suite"); continue; fi
   echo "== $suite: $script" >&2
   log="$here/work/logs/$suite.log"
-  case "$script" in
-    *.py) python3 "$script" >"$log" 2>&1 ;;
-    *) bash "$script" >"$log" 2>&1 ;;
-  esac || failed+=("$suite")
+  args=()
+  [ "$suite" = emulator ] && args=(--clients 200 --seconds "${EMULATOR_SECONDS:-60}")
+  bash "$script" "${args[@]}" >"$log" 2>&1 || failed+=("$suite")
   grep -P '^RESULT\t' "$log" | cut -f2- >> "$results"
 done
 
@@ -44,6 +44,13 @@ printf '|---|---|---|---:|---|---:|---:|\n'
 while IFS=$'\t' read -r suite case metric ours anchor value ratio; do
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$suite" "$case" "$metric" "$ours" "$anchor" "$value" "$ratio"
 done < "$results"
+# The emulator's load test has no anchor tool: its own table follows.
+if [ -f "$here/work/logs/emulator.log" ]; then
+  echo
+  echo "Emulator under load (200 concurrent clients creating and polling on loopback):"
+  echo
+  grep '^|' "$here/work/logs/emulator.log"
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo
   echo "suites that failed (see benchmarks/work/logs/): ${failed[*]}"

@@ -81,7 +81,7 @@ enum ResultRenderer {
         let margin = 4 * fontScale
         // The prompt across the top on a darkened band.
         let columns = (width - 2 * margin) / (BitmapFont.advance * fontScale)
-        let lines = BitmapFont.wrap(spec.prompt, columns: columns, maxLines: 4)
+        let lines = wrapLines(spec.prompt, columns: columns, maxLines: 4)
         let bandHeight = margin * 2 + max(1, lines.count) * BitmapFont.lineHeight * fontScale
         canvas.shade(Rect(x: 0, y: 0, width: width, height: min(height, bandHeight)), keep: 96)
         for (i, line) in lines.enumerated() {
@@ -223,7 +223,7 @@ struct Canvas {
     mutating func drawText(_ text: String, x: Int, y: Int, scale: Int, colour: (UInt8, UInt8, UInt8), alpha: Int = 255) {
         var penX = x
         for character in text {
-            let rows = BitmapFont.glyph(character)
+            let rows = BitmapFont.glyph(for: character).rows
             for (r, bits) in rows.enumerated() {
                 for c in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt8(c)) != 0 {
                     fill(Rect(x: penX + c * scale, y: y + r * scale, width: scale, height: scale), colour: colour, alpha: alpha)
@@ -233,4 +233,37 @@ struct Canvas {
             if penX >= width { break }
         }
     }
+}
+
+/// Splits `text` into at most `maxLines` lines of at most `columns` characters, breaking at spaces
+/// where possible (longer words are cut); the last line ends in `...` when text was left out.
+func wrapLines(_ text: String, columns: Int, maxLines: Int) -> [String] {
+    guard columns > 3, maxLines > 0 else { return [] }
+    var pieces: [Substring] = []
+    for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
+        var rest = word
+        while rest.count > columns {
+            pieces.append(rest.prefix(columns))
+            rest = rest.dropFirst(columns)
+        }
+        pieces.append(rest)
+    }
+    var lines: [String] = []
+    var current = ""
+    for piece in pieces {
+        if current.isEmpty {
+            current = String(piece)
+        } else if current.count + 1 + piece.count <= columns {
+            current += " " + piece
+        } else {
+            lines.append(current)
+            current = String(piece)
+        }
+    }
+    if !current.isEmpty { lines.append(current) }
+    if lines.count > maxLines {
+        lines = Array(lines.prefix(maxLines))
+        lines[maxLines - 1] = String(lines[maxLines - 1].prefix(columns - 3)) + "..."
+    }
+    return lines
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import ContactSheets
+import ImageCore
 
 @Suite("Embedded bitmap font")
 struct FontTests {

@@ -1,26 +1,26 @@
 import Foundation
 
-/// The sheet's embedded bitmap font: printable ASCII drawn on a 5×9 grid (5×7 body, capitals 7 rows high,
+/// The project's embedded bitmap font (contact-sheet captions, the emulator's result images): printable ASCII drawn on a 5×9 grid (5×7 body, capitals 7 rows high,
 /// lower case 5, two rows below the baseline for descenders), plus an ellipsis and a box for anything
 /// else. Drawn for this project; no system font or FreeType is involved.
 ///
 /// A glyph advances ``advance`` columns (5 + 1 spacing) and a line is ``lineHeight`` rows (9 + 2 leading),
 /// both multiplied by the integer drawing scale.
-enum BitmapFont {
+public enum BitmapFont {
     /// Glyph width in font pixels.
-    static let glyphWidth = 5
+    public static let glyphWidth = 5
     /// Glyph height in font pixels (7 above the baseline, 2 below).
-    static let glyphHeight = 9
+    public static let glyphHeight = 9
     /// Horizontal advance per character in font pixels.
-    static let advance = 6
+    public static let advance = 6
     /// Line pitch in font pixels.
-    static let lineHeight = 11
+    public static let lineHeight = 11
 
     /// One glyph: bit 4 of each row is the leftmost column, 9 rows top to bottom.
-    struct Glyph: Sendable { let rows: [UInt8] }
+    public struct Glyph: Sendable { public let rows: [UInt8] }
 
     /// Printable ASCII 0x20...0x7E, indexed by code − 0x20.
-    static let ascii: [Glyph] = {
+    public static let ascii: [Glyph] = {
         var glyphs = [Glyph](repeating: Glyph(rows: []), count: 95)
         for line in artwork.split(separator: "\n") where !line.isEmpty {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -37,9 +37,9 @@ enum BitmapFont {
     }()
 
     /// "…", used where a caption is truncated.
-    static let ellipsis: Glyph = named("ELLIPSIS")
+    public static let ellipsis: Glyph = named("ELLIPSIS")
     /// Drawn for any character outside printable ASCII that has no ASCII base letter.
-    static let fallback: Glyph = named("BOX")
+    public static let fallback: Glyph = named("BOX")
 
     private static func named(_ name: String) -> Glyph {
         for line in artwork.split(separator: "\n") {
@@ -63,7 +63,7 @@ enum BitmapFont {
 
     /// The glyph for a character: ASCII directly, accented Latin letters by their base letter
     /// (canonical decomposition, so "é" draws as "e"), tab as space, anything else as a box.
-    static func glyph(for character: Character) -> Glyph {
+    public static func glyph(for character: Character) -> Glyph {
         if let ascii = character.asciiValue {
             if ascii == 0x09 { return Self.ascii[0] }
             if (0x20...0x7E).contains(ascii) { return Self.ascii[Int(ascii) - 0x20] }
@@ -78,14 +78,14 @@ enum BitmapFont {
     }
 
     /// Width in pixels of `text` drawn at `scale` (no trailing spacing).
-    static func width(of text: String, scale: Int) -> Int {
+    public static func width(of text: String, scale: Int) -> Int {
         let count = text.count
         return count == 0 ? 0 : (count * advance - 1) * scale
     }
 
     /// `text` shortened so it draws within `maxWidth` pixels at `scale`, ending in "…" when cut.
     /// Control characters become spaces. Returns "" when not even the ellipsis fits.
-    static func truncate(_ text: String, toWidth maxWidth: Int, scale: Int) -> String {
+    public static func truncate(_ text: String, toWidth maxWidth: Int, scale: Int) -> String {
         let cleaned = String(text.map { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) ? " " : $0 })
         let capacity = (maxWidth / scale + 1) / advance  // characters that fit
         if cleaned.count <= capacity { return cleaned }
@@ -100,7 +100,7 @@ extension BitmapFont {
     /// `text` shortened in the middle so it draws within `maxWidth` pixels at `scale`: the start and the end
     /// stay ("861204711…3556352 #0", "jpegdec_16b…tables.jpg"), because a file's extension and a task's index
     /// tell tiles apart. Returns "" when not even the ellipsis fits.
-    static func truncateMiddle(_ text: String, toWidth maxWidth: Int, scale: Int) -> String {
+    public static func truncateMiddle(_ text: String, toWidth maxWidth: Int, scale: Int) -> String {
         let cleaned = truncate(text, toWidth: Int.max / 2, scale: 1)  // same control-character clean-up
         let capacity = (maxWidth / scale + 1) / advance
         if cleaned.count <= capacity { return cleaned }

@@ -1,7 +1,9 @@
 // Streaming PNG -> JPEG transcode (see include/klingkit_stream_read.h). libpng and libjpeg both report
 // fatal errors by calling a handler that must not return; here both handlers longjmp to the one setjmp
 // in kk_png_to_jpeg, which frees everything it allocated.
+#include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +29,12 @@ typedef struct kk_transcode {
     struct jpeg_destination_mgr dest;
     unsigned char *buffer;         ///< the JPEG being written (grows by doubling)
     size_t capacity;
-    const unsigned char *data;     ///< the PNG
+    const unsigned char *data;     ///< the PNG, when it is in memory
     size_t size;
     size_t offset;
+    int fd;                        ///< the PNG's descriptor, when it is read from a file (else -1)
+    size_t fd_used, fd_filled;     ///< consumed / valid bytes of `fd_buffer`
+    unsigned char fd_buffer[65536];
 } kk_transcode;
 
 static void kk_tc_message(kk_status *status, const char *message) {
@@ -60,6 +65,30 @@ static void kk_tc_png_warning(png_structp png, png_const_charp message) {
 
 static void kk_tc_png_read(png_structp png, png_bytep out, size_t length) {
     kk_transcode *tc = (kk_transcode *)png_get_io_ptr(png);
+    if (tc->fd >= 0) {
+        // Through a 64 KiB buffer: libpng asks for chunk headers (8 bytes) and zlib-sized pieces.
+        while (length > 0) {
+            if (tc->fd_used == tc->fd_filled) {
+                ssize_t n;
+                do { n = read(tc->fd, tc->fd_buffer, sizeof tc->fd_buffer); } while (n < 0 && errno == EINTR);
+                if (n < 0) {
+                    tc->status->code = KK_IO;
+                    snprintf(tc->status->message, sizeof tc->status->message, "read failed: %s", strerror(errno));
+                    longjmp(tc->jump, 1);
+                }
+                if (n == 0) png_error(png, "unexpected end of PNG data (truncated file)");
+                tc->fd_used = 0;
+                tc->fd_filled = (size_t)n;
+            }
+            size_t take = tc->fd_filled - tc->fd_used;
+            if (take > length) take = length;
+            memcpy(out, tc->fd_buffer + tc->fd_used, take);
+            tc->fd_used += take;
+            out += take;
+            length -= take;
+        }
+        return;
+    }
     if (length > tc->size - tc->offset) png_error(png, "unexpected end of PNG data (truncated file)");
     memcpy(out, tc->data + tc->offset, length);
     tc->offset += length;
@@ -139,10 +168,34 @@ static int kk_tc_flatten(const unsigned char *in, unsigned char *out, uint32_t w
     return transparent;
 }
 
+static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
+                              const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                              kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status);
+
 int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params,
                    const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
                    kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
     kk_transcode *tc = calloc(1, sizeof *tc);
+    if (tc) {
+        tc->data = (const unsigned char *)data;
+        tc->size = size;
+        tc->fd = -1;
+    }
+    return kk_png_to_jpeg_run(tc, params, jpeg, background, result, out, out_size, status);
+}
+
+int kk_png_fd_to_jpeg(int fd, const kk_decode_params *params,
+                      const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                      kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
+    kk_transcode *tc = calloc(1, sizeof *tc);
+    if (tc) tc->fd = fd;
+    return kk_png_to_jpeg_run(tc, params, jpeg, background, result, out, out_size, status);
+}
+
+/// Takes ownership of `tc` (NULL: out of memory) and frees it.
+static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
+                              const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                              kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
     *out = NULL;
     *out_size = 0;
     memset(status, 0, sizeof *status);
@@ -153,8 +206,6 @@ int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params
         return KK_NO_MEMORY;
     }
     tc->status = status;
-    tc->data = (const unsigned char *)data;
-    tc->size = size;
     if (setjmp(tc->jump)) {
         int code = status->code ? status->code : KK_CORRUPT;
         kk_tc_cleanup(tc);

@@ -44,6 +44,34 @@ extension ImageCodecs {
                                           options: JPEGEncodeOptions = .init(),
                                           decodeOptions: DecodeOptions = .init()) throws -> TranscodedJPEG {
         guard sniff(bytes) == .png else { throw CodecError(.unsupportedFormat, "not a PNG (by content)") }
+        return try transcode(background: background, options: options, decodeOptions: decodeOptions) {
+            p, jp, bg, result, out, outSize, status in
+            bytes.withUnsafeBytes { raw in
+                kk_png_to_jpeg(raw.baseAddress, raw.count, p, jp, bg, result, out, outSize, status)
+            }
+        }
+    }
+
+    /// ``transcodePNGToJPEG(_:background:options:decodeOptions:)`` reading the PNG from an open file
+    /// descriptor (from its current offset, through a 64 KiB buffer), so not even the compressed file is
+    /// held in memory. The caller opens and closes `fileDescriptor`.
+    /// - Throws: as the in-memory variant, plus `.io` when read(2) fails; a file that is not a PNG is
+    ///   `.corrupt` (libpng's signature check).
+    public static func transcodePNGToJPEG(fileDescriptor: Int32, background: Color = .white,
+                                          options: JPEGEncodeOptions = .init(),
+                                          decodeOptions: DecodeOptions = .init()) throws -> TranscodedJPEG {
+        try transcode(background: background, options: options, decodeOptions: decodeOptions) {
+            p, jp, bg, result, out, outSize, status in
+            kk_png_fd_to_jpeg(fileDescriptor, p, jp, bg, result, out, outSize, status)
+        }
+    }
+
+    private static func transcode(
+        background: Color, options: JPEGEncodeOptions, decodeOptions: DecodeOptions,
+        _ call: (UnsafePointer<kk_decode_params>, UnsafePointer<kk_jpeg_encode_params>, UnsafePointer<UInt8>,
+                 UnsafeMutablePointer<kk_png_to_jpeg_result>, UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+                 UnsafeMutablePointer<Int>, UnsafeMutablePointer<kk_status>) -> Int32
+    ) throws -> TranscodedJPEG {
         var p = NativeCodec.params(decodeOptions, fast: false, scale: 1)
         var jp = kk_jpeg_encode_params()
         jp.quality = Int32(clamping: options.quality)
@@ -55,11 +83,8 @@ extension ImageCodecs {
         var out: UnsafeMutableRawPointer?
         var outSize = 0
         var status = kk_status()
-        let rc = bytes.withUnsafeBytes { raw in
-            withUnsafeMutableBytes(of: &bg) { bgRaw in
-                kk_png_to_jpeg(raw.baseAddress, raw.count, &p, &jp,
-                               bgRaw.baseAddress!.assumingMemoryBound(to: UInt8.self), &result, &out, &outSize, &status)
-            }
+        let rc = withUnsafeMutableBytes(of: &bg) { bgRaw in
+            call(&p, &jp, bgRaw.baseAddress!.assumingMemoryBound(to: UInt8.self), &result, &out, &outSize, &status)
         }
         guard rc == Int32(KK_OK), let out else { throw NativeCodec.error(rc, status) }
         defer { kk_free(out) }

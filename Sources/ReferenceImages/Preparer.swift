@@ -194,15 +194,7 @@ public struct ReferenceImagePreparer: Sendable {
             throw Self.prepareError(error)
         }
         guard result.encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
-        var actions: [String] = []
-        if result.iccProfileFound && !result.iccProfileEmbedded {
-            actions.append("dropped ICC profile (colour space does not match)")
-        }
-        if result.wasTransparent { actions.append("flattened alpha onto \(Self.hex(options.background))") }
-        actions.append("converted png->jpeg")
-        actions.append("re-encoded jpeg q=\(options.startQuality)")
-        if hadMetadata { actions.append("stripped metadata") }
-        return PreparedImage(encoded: result.encoded, actions: actions, width: result.width, height: result.height)
+        return Self.transcodedResult(result, options: options, hadMetadata: hadMetadata)
     }
 
     /// JPEG in, JPEG out, only the size changing: rows go from libjpeg (shrink-on-load at M/8) through

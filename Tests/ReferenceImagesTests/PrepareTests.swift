@@ -390,9 +390,10 @@ struct PrepareTests {
     @Test("JPEG fitted to a maximum side streams rows, with the bytes of decode + resize + encode")
     func streamedJPEGResize() throws {
         let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")
-        for maxSide in [1000, 450, 700] {
+        for maxSide in [1000, 450, 700] { for threads in [1, 2] {
             var options = PrepareOptions()
             options.maxSide = maxSide
+            options.threads = threads
             let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
             let plan = PreparePlan(upright: Size(width: 1800, height: 1200), options: options)
             var decode = DecodeOptions()
@@ -403,7 +404,7 @@ struct PrepareTests {
             #expect(prepared.encoded.bytes == expected.bytes, "max side \(maxSide)")
             #expect(prepared.width == plan.content.width && prepared.height == plan.content.height)
             #expect(prepared.actions.first == "shrink-on-load \(PreparePlan.fraction(eighths: plan.shrinkOnLoadEighths))")
-        }
+        } }
         // 1800 -> 450 is exactly 2/8: no resampling left.
         var options = PrepareOptions()
         options.maxSide = 450
@@ -411,7 +412,49 @@ struct PrepareTests {
         #expect(!quarter.actions.contains { $0.hasPrefix("resized") })
         // A truncated input is refused, with no output.
         let cut = Array(bytes.prefix(bytes.count * 9 / 10))
-        #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: cut, name: "cut") }
+        for threads in [1, 2] {
+            options.maxSide = 700
+            options.threads = threads
+            #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: cut, name: "cut") }
+            // A missing EOI marker (the last two bytes) is still found once the rows are read.
+            let tail = Array(bytes.prefix(bytes.count - 2))
+            #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: tail, name: "tail") }
+        }
+    }
+
+    @Test("prepare(fileAt:) gives what prepare(bytes:) gives, streaming PNG -> JPEG from the file")
+    func fromFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kk-prepfile-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var px = [UInt8](repeating: 0, count: 500 * 400 * 4)
+        for i in 0..<(500 * 400) { px[i * 4] = UInt8(i % 256); px[i * 4 + 1] = 40; px[i * 4 + 2] = UInt8(i / 500 % 256); px[i * 4 + 3] = UInt8(i % 500 / 2) }
+        let rgba = try ImageCodecs.encodePNG(try Image(width: 500, height: 400, format: .rgba, pixels: px)).bytes
+        let inputs: [(String, [UInt8])] = [
+            ("rgba.png", rgba), ("truncated.png", Array(rgba.prefix(rgba.count - 100))),
+            ("itxt.png", try PrepareCorpus.bytes("png/pillow_itxt_chunks.png")),
+            ("photo.jpg", try PrepareCorpus.bytes("exif-orientation/Landscape_6.jpg")),
+        ]
+        for format in [PrepareOptions.OutputFormat.jpeg, .auto] {
+            var options = PrepareOptions()
+            options.format = format
+            let preparer = ReferenceImagePreparer(options: options)
+            for (name, bytes) in inputs {
+                let path = dir.appendingPathComponent(name).path
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                switch (Result { try preparer.prepare(bytes: bytes, name: path) }, Result { try preparer.prepare(fileAt: path) }) {
+                case let (.success(a), .success(b)):
+                    #expect(a.encoded == b.encoded, "\(name) \(format)")
+                    #expect(a.actions == b.actions, "\(name) \(format)")
+                case let (.failure(a as PrepareError), .failure(b as PrepareError)):
+                    #expect(a.rule == b.rule, "\(name) \(format)")
+                default:
+                    Issue.record("\(name) \(format): one path failed, the other did not")
+                }
+            }
+        }
+        #expect(throws: PrepareError.self) { try ReferenceImagePreparer().prepare(fileAt: dir.appendingPathComponent("none.png").path) }
+        #expect(throws: PrepareError.self) { try ReferenceImagePreparer().prepare(fileAt: dir.path) }
     }
 
     @Test("shrink-on-load decodes a JPEG at the smallest M/8 scale that still covers the target")

@@ -36,6 +36,13 @@ int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params
                    const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
                    kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status);
 
+/// kk_png_to_jpeg reading the PNG from `fd` (from its current offset, through a 64 KiB buffer) instead
+/// of memory, so not even the compressed file is held. The caller opens and closes the descriptor.
+/// A failed read(2) is KK_IO; a short file is KK_CORRUPT ("unexpected end of PNG data").
+int kk_png_fd_to_jpeg(int fd, const kk_decode_params *params,
+                      const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                      kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status);
+
 // MARK: - JPEG rows in, JPEG rows out (memory)
 
 /// A JPEG being decoded band by band from memory (opaque). Every call runs libjpeg under a setjmp of

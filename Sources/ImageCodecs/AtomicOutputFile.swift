@@ -9,17 +9,20 @@ import Darwin
 /// A file written atomically: bytes go to a temporary file beside the destination, which ``commit()``
 /// flushes to disk (`fsync`) and renames over the destination. Until then the destination keeps its old
 /// content (or stays absent); ``discard()``, or dropping the object uncommitted, removes the temporary file.
-final class AtomicOutputFile {
+///
+/// Every module that writes an output file (codecs, prepare, sheets, the client's downloads and journal,
+/// the commands) goes through this type, usually through ``write(_:to:permissions:syncDirectory:)``.
+public final class AtomicOutputFile {
     /// The destination path.
-    let path: String
+    public let path: String
     /// The temporary file being written (`.NAME.tmp-PID-RANDOM` in the same directory).
-    let temporaryPath: String
+    public let temporaryPath: String
     /// The open descriptor of the temporary file, or -1 once committed or discarded.
-    private(set) var descriptor: Int32
+    public private(set) var descriptor: Int32
 
-    /// Creates the temporary file (mode 0666 less the umask, like any new file).
+    /// Creates the temporary file with `permissions` (default 0666) less the umask, like any new file.
     /// - Throws: ``CodecError`` `.io` naming `path` when it is a directory or its directory is not writable.
-    init(path: String) throws {
+    public init(path: String, permissions: mode_t = 0o666) throws {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
@@ -30,7 +33,7 @@ final class AtomicOutputFile {
             throw CodecError(.io, "cannot write \(path): it is a directory")
         }
         temporaryPath = directory + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
         guard descriptor >= 0 else { throw AtomicOutputFile.failure(path, errno) }
     }
 
@@ -38,7 +41,7 @@ final class AtomicOutputFile {
 
     /// Flushes the temporary file to disk, closes it and renames it to ``path``.
     /// - Throws: ``CodecError`` `.io` with the system's reason; the temporary file is removed then.
-    func commit() throws {
+    public func commit() throws {
         guard descriptor >= 0 else { throw CodecError(.io, "cannot write \(path): the output was already closed") }
         if fsync(descriptor) != 0 {
             let code = errno
@@ -60,14 +63,64 @@ final class AtomicOutputFile {
     }
 
     /// Closes and removes the temporary file; the destination is untouched. Safe to call twice.
-    func discard() {
+    public func discard() {
         guard descriptor >= 0 else { return }
         close(descriptor)
         descriptor = -1
         unlink(temporaryPath)
     }
 
+    /// Writes all of `bytes` to the temporary file (retrying short writes and `EINTR`).
+    /// - Throws: ``CodecError`` `.io` with the system's reason; the temporary file is removed then.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard descriptor >= 0 else { throw CodecError(.io, "cannot write \(path): the output was already closed") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                discard()
+                throw AtomicOutputFile.failure(path, code)
+            }
+            offset += n
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically and durably: temporary file, `fsync`, rename, and with
+    /// `syncDirectory` an `fsync` of the directory too, so the new name survives a crash.
+    /// - Parameters:
+    ///   - permissions: mode of a new file, less the umask. Default 0644.
+    ///   - syncDirectory: also flush the directory entry. Default false.
+    /// - Throws: ``CodecError`` `.io` naming `path` and the system's reason; nothing is left behind.
+    public static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644,
+                             syncDirectory: Bool = false) throws {
+        let file = try AtomicOutputFile(path: path, permissions: permissions)
+        try bytes.withUnsafeBytes { try file.append($0) }
+        try file.commit()
+        if syncDirectory {
+            let slash = path.lastIndex(of: "/")
+            let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+            let fd = open(directory, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = fsync(fd)
+                close(fd)
+            }
+        }
+    }
+
     static func failure(_ path: String, _ code: Int32) -> CodecError {
         CodecError(.io, "cannot write \(path): \(String(cString: strerror(code)))")
     }
+}
+
+/// `write(2)`, named apart from ``AtomicOutputFile/write(_:to:permissions:syncDirectory:)``.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #elseif canImport(Musl)
+    Musl.write(fd, buffer, count)
+    #else
+    Darwin.write(fd, buffer, count)
+    #endif
 }

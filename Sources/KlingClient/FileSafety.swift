@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ImageCodecs
 
 #if canImport(Glibc)
 import Glibc
@@ -38,41 +39,11 @@ public enum SafePath {
 /// directory. A reader sees either the old file or the whole new one, and after return it survives a crash.
 enum AtomicFile {
     static func write(_ bytes: [UInt8], to url: URL, permissions: mode_t = 0o644, errorCode: ClientError.Code = .journal) throws {
-        let posixError = { (what: String) in ClientError(errorCode, "\(what): \(String(cString: strerror(errno)))") }
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
-        guard fd >= 0 else { throw posixError("cannot create \(tmp.path)") }
-        var ok = false
-        defer {
-            if !ok { close(fd); unlink(tmp.path) }
+        do {
+            try AtomicOutputFile.write(bytes, to: url.path, permissions: permissions, syncDirectory: true)
+        } catch let error as CodecError {
+            throw ClientError(errorCode, error.message)
         }
-        var offset = 0
-        try bytes.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw posixError("cannot write \(tmp.path)")
-                }
-                offset += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw posixError("cannot fsync \(tmp.path)") }
-        ok = true
-        close(fd)
-        guard rename(tmp.path, url.path) == 0 else {
-            let error = posixError("cannot rename to \(url.path)")
-            unlink(tmp.path)
-            throw error
-        }
-        syncDirectory(dir)
-    }
-
-    /// `fsync` of a directory so a rename or a new entry in it is durable.
-    static func syncDirectory(_ dir: URL) {
-        let fd = open(dir.path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
     }
 
     /// Creates `dir` and its parents (permissions for new directories: `permissions`).

@@ -85,7 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let result = try preparer.prepare(bytes: bytes, name: name)
                 let ext = result.encoded.format == .jpeg ? "jpg" : "png"
                 let target = preparedDir.appendingPathComponent((name as NSString).deletingPathExtension + "." + ext)
-                try writeAtomically(result.encoded.bytes, to: target)
+                try AtomicOutputFile.write(result.encoded.bytes, to: target.path)
                 prepared[name] = target.path
                 let actions = result.actions.isEmpty ? "already valid, copied unchanged" : result.actions.joined(separator: ", ")
                 say("   \(name) -> \(target.lastPathComponent) \(result.width)x\(result.height): \(actions)")
@@ -207,7 +207,7 @@ struct DemoCommand: AsyncParsableCommand {
         let object: [String: Any] = ["task_id": id, "prompt": prompt,
                                      "files": images.map { URL(fileURLWithPath: $0.path).lastPathComponent }]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]) else { return }
-        try? writeAtomically([UInt8](data), to: folder.appendingPathComponent("task.json"))
+        try? AtomicOutputFile.write([UInt8](data), to: folder.appendingPathComponent("task.json").path)
     }
 
     /// `--samples`, else `samples/` under the current directory, else the nearest `samples/` above the binary.
@@ -237,16 +237,3 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// Writes `bytes` to `url` through a temporary file in the same folder and a rename.
-func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-    do {
-        try Data(bytes).write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CommandFailure("cannot write \(url.path): \(String(cString: strerror(errno)))")
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw error
-    }
-}

@@ -198,14 +198,8 @@ fileprivate func writeManifest(entry: JournalEntry, task: TaskObject?, images: [
     if let p = entry.prompt { o["prompt"] = p }
     if let s = task?.taskStatus { o["task_status"] = s.rawValue }
     guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else { return }
-    let target = folder.appendingPathComponent("task.json")
-    let tmp = folder.appendingPathComponent(".task.json.\(UUID().uuidString).tmp")
-    do {
-        try data.write(to: tmp)
-        guard rename(tmp.path, target.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-    }
+    // Best effort: the images are what matter; a manifest that cannot be written is skipped.
+    try? AtomicOutputFile.write([UInt8](data), to: folder.appendingPathComponent("task.json").path)
 }
 
 /// Makes the contact sheet of downloaded images (format from the file's extension).

@@ -265,9 +265,9 @@ enum PrepareJob {
             if sameFile(path, input) {
                 throw PrepareError(rule: "output", message: "the output \(path) would overwrite the input; choose another --out")
             }
-            try AtomicFile.write(prepared.encoded.bytes, to: path)
+            try AtomicOutputFile.write(prepared.encoded.bytes, to: path)
             if base64 {
-                try AtomicFile.write(Base64.encode(prepared.encoded.bytes), to: path + ".b64")
+                try AtomicOutputFile.write(Base64.encode(prepared.encoded.bytes), to: path + ".b64")
             }
             outcome.output = path
             outcome.actions = prepared.actions
@@ -300,44 +300,6 @@ enum PrepareJob {
     }
 }
 
-/// Writes a file so that it either appears whole or not at all: a temporary file in the same
-/// directory, flushed to disk, then renamed over the destination.
-enum AtomicFile {
-    struct WriteError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let temp = (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WriteError(description: "\(path): cannot create a temporary file: \(String(cString: strerror(errno)))") }
-        var ok = false
-        defer {
-            if !ok { unlink(temp) }
-        }
-        let written = bytes.withUnsafeBytes { buffer -> Int in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return -1
-                }
-                offset += n
-            }
-            return offset
-        }
-        let error = errno
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == bytes.count else { throw WriteError(description: "\(path): write failed: \(String(cString: strerror(error)))") }
-        guard synced else { throw WriteError(description: "\(path): fsync failed") }
-        guard rename(temp, path) == 0 else { throw WriteError(description: "\(path): rename failed: \(String(cString: strerror(errno)))") }
-        ok = true
-    }
-}
 
 /// Output names.
 enum PrepareNaming {

@@ -1,6 +1,7 @@
 import Crypto
 import FastBase64
 import Foundation
+import KlingModels
 
 /// Signs the HS256 JSON Web Tokens the native Kling API authenticates with (RFC 7519, RFC 7515).
 ///
@@ -29,7 +30,7 @@ public struct JWTSigner: Sendable {
         let issued = Int(now.rounded(.down))
         let exp = issued + lifetime
         let header = #"{"alg":"HS256","typ":"JWT"}"#
-        let payload = #"{"iss":"# + jsonString(accessKey) + #","exp":\#(exp),"nbf":\#(issued - notBeforeSkew)}"#
+        let payload = #"{"iss":"# + JSONText.quoted(accessKey) + #","exp":\#(exp),"nbf":\#(issued - notBeforeSkew)}"#
         let signingInput = base64URL(Array(header.utf8)) + "." + base64URL(Array(payload.utf8))
         let mac = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: secretKey)
         return (signingInput + "." + base64URL(Array(mac)), exp)
@@ -78,19 +79,3 @@ func base64URL(_ bytes: [UInt8]) -> String {
     Base64.encodeToString(bytes, options: [.urlSafe, .omitPadding])
 }
 
-/// A JSON string literal (quotes and escapes) for `text`.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KlingModels
 import ImageCodecs
 import ReferenceImages
 
@@ -153,14 +154,14 @@ enum CheckOutput {
     }
 
     static func json(_ report: ValidationReport) -> String {
-        var out = "{\"path\": " + jsonQuoted(report.name)
+        var out = "{\"path\": " + JSONText.quoted(report.name)
         out += ", \"valid\": " + (report.isValid ? "true" : "false")
-        out += ", \"format\": " + (report.format.map { jsonQuoted($0.rawValue) } ?? "null")
+        out += ", \"format\": " + (report.format.map { JSONText.quoted($0.rawValue) } ?? "null")
         out += ", \"width\": " + (report.width.map(String.init) ?? "null")
         out += ", \"height\": " + (report.height.map(String.init) ?? "null")
         out += ", \"bytes\": \(report.bytes)"
         out += ", \"violations\": ["
-        out += report.violations.map { "{\"rule\": \(jsonQuoted($0.rule.rawValue)), \"message\": \(jsonQuoted($0.message))}" }
+        out += report.violations.map { "{\"rule\": \(JSONText.quoted($0.rule.rawValue)), \"message\": \(JSONText.quoted($0.message))}" }
             .joined(separator: ", ")
         return out + "]}"
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FastBase64
 import Foundation
+import KlingModels
 import ImageCodecs
 import ImageCore
 import ReferenceImages
@@ -232,12 +233,12 @@ struct PrepareOutcome: Sendable {
     var error: PrepareError?
 
     var json: String {
-        var s = "{\"input\": " + jsonQuoted(input)
-        s += ", \"output\": " + (output.map(jsonQuoted) ?? "null")
-        s += ", \"actions\": [" + actions.map(jsonQuoted).joined(separator: ", ") + "]"
+        var s = "{\"input\": " + JSONText.quoted(input)
+        s += ", \"output\": " + (output.map(JSONText.quoted) ?? "null")
+        s += ", \"actions\": [" + actions.map(JSONText.quoted).joined(separator: ", ") + "]"
         s += ", \"width\": \(width), \"height\": \(height), \"bytes\": \(bytes)"
         if let error {
-            s += ", \"error\": {\"rule\": \(jsonQuoted(error.rule)), \"message\": \(jsonQuoted(error.message))}}"
+            s += ", \"error\": {\"rule\": \(JSONText.quoted(error.rule)), \"message\": \(JSONText.quoted(error.message))}}"
         } else {
             s += ", \"error\": null}"
         }

@@ -1,27 +1,5 @@
 import Foundation
 
-/// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
-///
-/// The line-per-file outputs (`check --json`, `prepare --json`) are written by hand so that their keys
-/// come in the documented order, which `JSONSerialization` does not keep.
-func jsonQuoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
-
 /// A one-line progress display on standard error for a batch of files:
 /// `VERB [#####-----] done/total files, N failed, R/s, ~Ts left`.
 ///

@@ -43,6 +43,18 @@ struct StreamReadTranscodeTests {
         }
     }
 
+    @Test("an opaque RGBA image is not reported transparent; one translucent pixel anywhere is", arguments: [0, 3, 4, 66, 67])
+    func transparencyFlag(column: Int) throws {
+        var px = [UInt8](repeating: 255, count: 67 * 5 * 4)
+        for i in stride(from: 0, to: px.count, by: 4) { px[i] = UInt8(i % 256) }
+        let opaque = try ImageCodecs.encodePNG(try Image(width: 67, height: 5, format: .rgba, pixels: px)).bytes
+        #expect(try !ImageCodecs.transcodePNGToJPEG(opaque).wasTransparent)
+        if column < 67 { px[(2 * 67 + column) * 4 + 3] = 254 }
+        let one = try ImageCodecs.encodePNG(try Image(width: 67, height: 5, format: .rgba, pixels: px)).bytes
+        #expect(try ImageCodecs.transcodePNGToJPEG(one).wasTransparent == (column < 67))
+        #expect(try ImageCodecs.transcodePNGToJPEG(one).encoded.bytes == (try Self.reference(one, background: .white, options: .init())))
+    }
+
     @Test("every non-interlaced PngSuite file matches; interlaced ones are refused as unsupported",
           arguments: Corpus.pngSuiteValid)
     func pngSuite(path: String) throws {

@@ -81,8 +81,7 @@ struct DemoCommand: AsyncParsableCommand {
         for name in inputs {
             let source = samplesDirectory.appendingPathComponent(name)
             do {
-                let bytes = try [UInt8](Data(contentsOf: source))
-                let result = try preparer.prepare(bytes: bytes, name: name)
+                let result = try preparer.prepare(fileAt: source.path)
                 let ext = result.encoded.format == .jpeg ? "jpg" : "png"
                 let target = preparedDir.appendingPathComponent((name as NSString).deletingPathExtension + "." + ext)
                 try AtomicOutputFile.write(result.encoded.bytes, to: target.path)

@@ -260,8 +260,8 @@ enum PrepareJob {
     static func run(input: String, stem: String, outDir: String, preparer: ReferenceImagePreparer, base64: Bool) -> PrepareOutcome {
         var outcome = PrepareOutcome(input: input)
         do {
-            let bytes = try readInput(input)
-            let prepared = try preparer.prepare(bytes: consume bytes, name: input)
+            // From the file: a PNG that only needs re-encoding streams row by row, never held whole.
+            let prepared = try preparer.prepare(fileAt: input, maxInputBytes: maxInputBytes)
             let path = (outDir as NSString).appendingPathComponent(stem + "." + prepared.encoded.format.fileExtension)
             if sameFile(path, input) {
                 throw PrepareError(rule: "output", message: "the output \(path) would overwrite the input; choose another --out")
@@ -283,16 +283,6 @@ enum PrepareJob {
         return outcome
     }
 
-    static func readInput(_ path: String) throws -> [UInt8] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > maxInputBytes {
-            throw PrepareError(.fileSize, "\(size) bytes is more than the \(maxInputBytes) bytes prepare reads")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PrepareError(rule: "io", message: "cannot read the file")
-        }
-        return [UInt8](data)
-    }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {
         var sa = stat(), sb = stat()

@@ -49,6 +49,9 @@ let package = Package(
             "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            // Callbacks and loopback image fetches; not URLSession, whose FoundationNetworking
+            // loads libcurl and ~28 more shared libraries at every klingkit launch.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -1,43 +1,43 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
+import NIOCore
 
 /// Delivers status changes to `callback_url`s: one POST of the bare task object (JSON, no envelope)
 /// per change, in order per task, 10 s timeout, no retries (the vendor documents none). Deliveries are
 /// hints: a receiver must confirm by querying.
 actor CallbackDispatcher {
     private var chains: [String: Task<Void, Never>] = [:]
-    private let session: URLSession
+    private let client: HTTPClient
     private let logger: Logger
     private(set) var delivered = 0
     private(set) var failed = 0
 
     init(logger: Logger) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        configuration.httpMaximumConnectionsPerHost = 8
-        session = URLSession(configuration: configuration)
+        // AsyncHTTPClient rather than URLSession: FoundationNetworking drags libcurl and ~28 shared
+        // libraries into every `klingkit` launch (about 7 ms), even for commands that never post.
+        client = HTTPClient.shared
         self.logger = logger
     }
 
     /// Queues one delivery of `body` to `url` after the task's earlier deliveries.
     func enqueue(taskID: String, url: String, body: [UInt8], isTerminal: Bool) {
         let previous = chains[taskID]
-        let session = self.session
+        let client = self.client
         let logger = self.logger
         let chain = Task { [weak self] in
             await previous?.value
-            guard let target = URL(string: url) else { return }
-            var request = URLRequest(url: target)
-            request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(body)
+            guard URL(string: url) != nil else { return }
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
             var ok = false
             do {
-                let (_, response) = try await session.data(for: request)
-                ok = ((response as? HTTPURLResponse)?.statusCode ?? 0) < 300
+                let response = try await client.execute(request, timeout: .seconds(10))
+                ok = response.status.code < 300
+                // Drain (and drop) the receiver's answer so the connection goes back to the pool.
+                _ = try? await response.body.collect(upTo: 1 << 20)
             } catch {
                 logger.debug("callback delivery failed", metadata: ["task_id": "\(taskID)", "error": "\(error)"])
             }
@@ -60,10 +60,9 @@ actor CallbackDispatcher {
         }
     }
 
-    /// Cancels pending deliveries and closes the session.
+    /// Cancels pending deliveries (the shared HTTP client needs no shutdown).
     func shutdown() {
         for chain in chains.values { chain.cancel() }
         chains.removeAll()
-        session.invalidateAndCancel()
     }
 }

@@ -1,11 +1,10 @@
+import AsyncHTTPClient
 import FastBase64
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ImageCodecs
 import ImageCore
 import KlingModels
+import NIOCore
 import ReferenceImages
 
 /// Checks the content of every image field of a request with the project's own codecs and upload rules
@@ -78,20 +77,25 @@ struct ReferenceIntake: Sendable {
         return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    /// GETs an image URL with a 10 s timeout, refusing bodies over the image byte limit.
+    /// GETs an image URL with a 10 s timeout, refusing bodies over twice the image byte limit
+    /// (without reading further than that).
     func fetch(_ url: URL) async -> Result<[UInt8], FetchFailure> {
-        var request = URLRequest(url: url, timeoutInterval: 10)
-        request.httpMethod = "GET"
+        let limit = validator.rules.maxBytes * 2
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .GET
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let status = Int(response.status.code)
             guard (200..<300).contains(status) else { return .failure(FetchFailure(message: "HTTP \(status)")) }
-            guard data.count <= validator.rules.maxBytes * 2 else {
-                return .failure(FetchFailure(message: "\(data.count) bytes is far over the \(validator.rules.maxBytes)-byte limit"))
+            if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > limit {
+                return .failure(FetchFailure(message: "\(declared) bytes is far over the \(validator.rules.maxBytes)-byte limit"))
             }
-            return .success(Array(data))
+            let body = try await response.body.collect(upTo: limit)
+            return .success(Array(body.readableBytesView))
+        } catch is NIOTooManyBytesError {
+            return .failure(FetchFailure(message: "more than \(limit) bytes is far over the \(validator.rules.maxBytes)-byte limit"))
         } catch {
-            return .failure(FetchFailure(message: error.localizedDescription))
+            return .failure(FetchFailure(message: "\(error)"))
         }
     }
 

@@ -14,6 +14,7 @@
 
 #include "klingkit_codec_shims.h"
 #include "kk_fd_output.h"
+#include "kk_internal.h"
 
 #define KK_DEFAULT_JPEG_MEMORY ((uint64_t)1 << 30)
 #define KK_DEFAULT_MAX_SCANS 1000
@@ -387,6 +388,30 @@ static void kk_jpeg_dest_term(j_compress_ptr cinfo) {
     dest->size = dest->capacity - dest->pub.free_in_buffer;
 }
 
+void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+                            const kk_jpeg_encode_params *params, const void *icc, size_t icc_size) {
+    cinfo->image_width = width;
+    cinfo->image_height = height;
+    cinfo->input_components = channels;
+    cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(cinfo);
+    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
+    jpeg_set_quality(cinfo, quality, TRUE);
+    if (channels == 3) {
+        int h = params->subsampling == 444 ? 1 : 2;
+        cinfo->comp_info[0].h_samp_factor = h;
+        cinfo->comp_info[0].v_samp_factor = h;
+        cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
+        cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;
+    }
+    cinfo->optimize_coding = params->optimize ? TRUE : FALSE;
+    cinfo->dct_method = JDCT_ISLOW;
+    if (params->progressive) jpeg_simple_progression(cinfo);
+    jpeg_start_compress(cinfo, TRUE);
+    if (icc && icc_size > 0 && icc_size <= UINT_MAX)
+        jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+}
+
 int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
                    const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
                    void **out, size_t *out_size, kk_status *status) {
@@ -433,27 +458,7 @@ int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int chan
     dest->pub.term_destination = kk_jpeg_dest_term;
     cinfo.dest = &dest->pub;
 
-    cinfo.image_width = width;
-    cinfo.image_height = height;
-    cinfo.input_components = channels;
-    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&cinfo);
-    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
-    jpeg_set_quality(&cinfo, quality, TRUE);
-    if (channels == 3) {
-        int h = params->subsampling == 444 ? 1 : 2;
-        cinfo.comp_info[0].h_samp_factor = h;
-        cinfo.comp_info[0].v_samp_factor = h;
-        cinfo.comp_info[1].h_samp_factor = cinfo.comp_info[1].v_samp_factor = 1;
-        cinfo.comp_info[2].h_samp_factor = cinfo.comp_info[2].v_samp_factor = 1;
-    }
-    cinfo.optimize_coding = params->optimize ? TRUE : FALSE;
-    cinfo.dct_method = JDCT_ISLOW;
-    if (params->progressive) jpeg_simple_progression(&cinfo);
-
-    jpeg_start_compress(&cinfo, TRUE);
-    if (icc && icc_size > 0 && icc_size <= UINT_MAX)
-        jpeg_write_icc_profile(&cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+    kk_jpeg_start_compress(&cinfo, width, height, channels, params, icc, icc_size);
     size_t stride = (size_t)width * (size_t)channels;
     const unsigned char *base = (const unsigned char *)pixels;
     while (cinfo.next_scanline < cinfo.image_height) {
@@ -587,28 +592,7 @@ int kk_jpeg_writer_open(int fd, uint32_t width, uint32_t height, int channels,
     writer->dest.term_destination = kk_jpeg_stream_term;
     writer->cinfo.dest = &writer->dest;
 
-    // The same settings as kk_jpeg_encode.
-    struct jpeg_compress_struct *cinfo = &writer->cinfo;
-    cinfo->image_width = width;
-    cinfo->image_height = height;
-    cinfo->input_components = channels;
-    cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(cinfo);
-    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
-    jpeg_set_quality(cinfo, quality, TRUE);
-    if (channels == 3) {
-        int h = params->subsampling == 444 ? 1 : 2;
-        cinfo->comp_info[0].h_samp_factor = h;
-        cinfo->comp_info[0].v_samp_factor = h;
-        cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
-        cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;
-    }
-    cinfo->optimize_coding = params->optimize ? TRUE : FALSE;
-    cinfo->dct_method = JDCT_ISLOW;
-    if (params->progressive) jpeg_simple_progression(cinfo);
-    jpeg_start_compress(cinfo, TRUE);
-    if (icc && icc_size > 0 && icc_size <= UINT_MAX)
-        jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+    kk_jpeg_start_compress(&writer->cinfo, width, height, channels, params, icc, icc_size);
     *out = writer;
     return KK_OK;
 }

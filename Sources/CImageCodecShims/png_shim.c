@@ -8,6 +8,7 @@
 
 #include "klingkit_codec_shims.h"
 #include "kk_fd_output.h"
+#include "kk_internal.h"
 
 /// Per-call error context, reached through png_get_error_ptr. Its own jmp_buf (not png_jmpbuf,
 /// a macro) so the handler below never returns into libpng.
@@ -57,22 +58,26 @@ static const png_byte kk_png_ignored[] =
     "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0sTER\0eXIf\0";
 
 /// Runs inside the caller's setjmp: limits, transforms to 8-bit gray/GA/RGB/RGBA, info filled.
-static int kk_png_setup(png_structp png, png_infop info_ptr, kk_png_source *source,
-                        const kk_decode_params *params, kk_png_info *info, kk_status *status) {
-    png_set_read_fn(png, source, kk_png_read);
+void kk_png_configure_reader(png_structp png, int want_icc) {
     // Our pixel limit is the contract; libpng's per-side limit only guards the PNG range.
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_chunk_cache_max(png, 128);              // ancillary chunks kept
     png_set_chunk_malloc_max(png, 8 * 1024 * 1024);  // largest chunk (or decompressed iCCP) kept
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kk_png_ignored,
                                 (int)(sizeof kk_png_ignored - 1) / 5);
-    if (!params->want_icc) {
+    if (!want_icc) {
         static const png_byte iccp[] = "iCCP\0";
         png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, iccp, 1);
     }
 #ifdef PNG_SKIP_sRGB_CHECK_PROFILE
     png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
 #endif
+}
+
+static int kk_png_setup(png_structp png, png_infop info_ptr, kk_png_source *source,
+                        const kk_decode_params *params, kk_png_info *info, kk_status *status) {
+    png_set_read_fn(png, source, kk_png_read);
+    kk_png_configure_reader(png, params->want_icc);
     png_read_info(png, info_ptr);
 
     png_uint_32 width = 0, height = 0;

@@ -13,6 +13,7 @@
 #include <jerror.h>
 
 #include "klingkit_stream_read.h"
+#include "kk_internal.h"
 
 /// Everything the error path must reach lives here, in memory, not in registers: automatic variables
 /// changed between setjmp and longjmp are indeterminate afterwards.
@@ -96,7 +97,6 @@ static void kk_tc_png_read(png_structp png, png_bytep out, size_t length) {
 
 /// Chunks never used (skipped with their CRC checked): text, whose zTXt/iTXt inflation is the
 /// decompression-bomb route, and other metadata.
-static const png_byte kk_tc_ignored[] = "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0sTER\0eXIf\0";
 
 // MARK: libjpeg side
 
@@ -262,17 +262,7 @@ static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
     png_structp png = tc->png;
     png_infop info_ptr = tc->png_info;
     png_set_read_fn(png, tc, kk_tc_png_read);
-    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-    png_set_chunk_cache_max(png, 128);
-    png_set_chunk_malloc_max(png, 8 * 1024 * 1024);
-    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kk_tc_ignored, (int)(sizeof kk_tc_ignored - 1) / 5);
-    if (!params->want_icc) {
-        static const png_byte iccp[] = "iCCP\0";
-        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, iccp, 1);
-    }
-#ifdef PNG_SKIP_sRGB_CHECK_PROFILE
-    png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
-#endif
+    kk_png_configure_reader(png, params->want_icc);
     png_read_info(png, info_ptr);
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
@@ -748,27 +738,8 @@ int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const
     w->dest.init_destination = kk_mw_init;
     w->dest.empty_output_buffer = kk_mw_empty;
     w->dest.term_destination = kk_mw_term;
-    struct jpeg_compress_struct *c = &w->cinfo;
-    c->dest = &w->dest;
-    c->image_width = width;
-    c->image_height = height;
-    c->input_components = channels;
-    c->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(c);
-    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
-    jpeg_set_quality(c, quality, TRUE);
-    if (channels == 3) {
-        int h = params->subsampling == 444 ? 1 : 2;
-        c->comp_info[0].h_samp_factor = h;
-        c->comp_info[0].v_samp_factor = h;
-        c->comp_info[1].h_samp_factor = c->comp_info[1].v_samp_factor = 1;
-        c->comp_info[2].h_samp_factor = c->comp_info[2].v_samp_factor = 1;
-    }
-    c->optimize_coding = params->optimize ? TRUE : FALSE;
-    c->dct_method = JDCT_ISLOW;
-    if (params->progressive) jpeg_simple_progression(c);
-    jpeg_start_compress(c, TRUE);
-    if (icc && icc_size > 0 && icc_size <= UINT_MAX) jpeg_write_icc_profile(c, (const JOCTET *)icc, (unsigned int)icc_size);
+    w->cinfo.dest = &w->dest;
+    kk_jpeg_start_compress(&w->cinfo, width, height, channels, params, icc, icc_size);
     *writer = w;
     return KK_OK;
 }

@@ -18,6 +18,9 @@
 
 #include <cpuid.h>
 #include <immintrin.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 // MARK: - Detection
 
@@ -62,6 +65,33 @@ static inline size_t kk_decode_prologue(const uint8_t *src, size_t width) {
 static inline size_t kk_encode_prologue(const uint8_t *dst, size_t width) {
     const size_t mis = (size_t)(-(uintptr_t)dst) & (width - 1);
     return (mis % 4 == 0) ? (mis / 4) * 3 : 0;
+}
+
+// MARK: - Streaming stores
+//
+// Past the last-level cache, an encoder's output goes to DRAM whatever it does; ordinary stores then
+// first read every output line (read-for-ownership) and later write it back, so non-temporal stores,
+// which skip the read, are faster. Measured here (AMD EPYC, AVX-512, into a preallocated buffer): equal
+// at 12 MiB of input (16 MiB out), +12% at 16 MiB, +30% at 100 MiB; at 10 MiB, where input and output
+// still fit the 32 MiB L3, streaming is 20% slower. So inputs of 16 MiB and more stream, but only into
+// memory that is already resident: the first write to a fresh page faults, the kernel zeroes the page
+// through the cache, and streaming over it then costs a second trip to DRAM (measured: 3-6% slower
+// than ordinary stores when every call gets a fresh 133 MiB mapping, as malloc gives for large arrays).
+#define KK_B64_STREAM_MIN_INPUT ((size_t)16 << 20)
+
+/// Whether the first and last pages of `[dst, dst + length)` are resident (never faulted pages are not).
+static int kk_output_resident(const uint8_t *dst, size_t length) {
+#if defined(__linux__)
+    const uintptr_t page = 4096;
+    const uintptr_t first = (uintptr_t)dst & ~(page - 1), last = ((uintptr_t)dst + length - 1) & ~(page - 1);
+    unsigned char a = 0, b = 0;
+    if (mincore((void *)first, page, &a) != 0 || mincore((void *)last, page, &b) != 0) return 0;
+    return (a & 1) && (b & 1);
+#else
+    (void)dst;
+    (void)length;
+    return 0;
+#endif
 }
 
 // MARK: - SSSE3
@@ -207,6 +237,31 @@ KK_AVX2 size_t kk_b64_decode_avx2(const uint8_t *src, size_t length, uint8_t *ds
 
 #define KK_AVX512 __attribute__((target("avx512vbmi,avx512bw,avx512f")))
 
+/// Encodes 4 blocks (192 bytes -> 256 characters), loads first. `stream` (a constant after inlining)
+/// picks non-temporal stores, which need `dst` 64-byte aligned.
+static inline KK_AVX512 void kk_enc4_avx512(const uint8_t *src, uint8_t *dst, __m512i gather, __m512i shifts,
+                                            __m512i alphabet, int stream) {
+    const __m512i in0 = _mm512_loadu_si512((const void *)src);
+    const __m512i in1 = _mm512_loadu_si512((const void *)(src + 48));
+    const __m512i in2 = _mm512_loadu_si512((const void *)(src + 96));
+    const __m512i in3 = _mm512_loadu_si512((const void *)(src + 144));
+    const __m512i out0 = _mm512_permutexvar_epi8(_mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(gather, in0)), alphabet);
+    const __m512i out1 = _mm512_permutexvar_epi8(_mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(gather, in1)), alphabet);
+    const __m512i out2 = _mm512_permutexvar_epi8(_mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(gather, in2)), alphabet);
+    const __m512i out3 = _mm512_permutexvar_epi8(_mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(gather, in3)), alphabet);
+    if (stream) {
+        _mm512_stream_si512((void *)dst, out0);
+        _mm512_stream_si512((void *)(dst + 64), out1);
+        _mm512_stream_si512((void *)(dst + 128), out2);
+        _mm512_stream_si512((void *)(dst + 192), out3);
+    } else {
+        _mm512_storeu_si512((void *)dst, out0);
+        _mm512_storeu_si512((void *)(dst + 64), out1);
+        _mm512_storeu_si512((void *)(dst + 128), out2);
+        _mm512_storeu_si512((void *)(dst + 192), out3);
+    }
+}
+
 KK_AVX512 size_t kk_b64_encode_avx512vbmi(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t) {
     const __m512i alphabet = _mm512_loadu_si512((const void *)t->alphabet);
     // Dword k takes input bytes 3k+1, 3k, 3k+2, 3k+1.
@@ -222,6 +277,15 @@ KK_AVX512 size_t kk_b64_encode_avx512vbmi(const uint8_t *src, size_t length, uin
     if (pre > 0 && length >= pre + 512) {
         i = kk_b64_encode_scalar(src, pre, dst, t);
         dst += (pre / 3) * 4;
+    }
+    // Four blocks per iteration. Measured here against one block per iteration on 10 MiB buffers in
+    // the same process: 2-5% faster, on par with pybase64's 8-block loop. The loop is bound by L2/L3
+    // traffic, not by the shuffles (a 48-in/64-out copy with no arithmetic runs at the same speed).
+    if (((uintptr_t)dst & 63) == 0 && length >= KK_B64_STREAM_MIN_INPUT && kk_output_resident(dst, ((length - i) / 3) * 4)) {
+        for (; i + 208 <= length; i += 192, dst += 256) kk_enc4_avx512(src + i, dst, gather, shifts, alphabet, 1);
+        _mm_sfence();
+    } else {
+        for (; i + 208 <= length; i += 192, dst += 256) kk_enc4_avx512(src + i, dst, gather, shifts, alphabet, 0);
     }
     for (; i + 64 <= length; i += 48, dst += 64) {
         const __m512i in = _mm512_permutexvar_epi8(gather, _mm512_loadu_si512((const void *)(src + i)));

@@ -52,6 +52,30 @@ struct DifferentialTests {
         }
     }
 
+    @Test("inputs of 16 MiB and more: streaming stores into resident buffers, any alignment, equal Foundation", arguments: kernels)
+    func streamingEncode(kernel: Base64.Kernel) throws {
+        // The AVX-512 encoder switches to non-temporal stores from 16 MiB of input when the output is
+        // 64-byte alignable and already resident; the allocating API gets fresh memory and does not.
+        var rng = SeededGenerator(seed: 16)
+        let input = rng.bytes((16 << 20) + 2)
+        let expected = Array(Data(input).base64EncodedData())
+        let allocated = Base64.encode(input, kernel: kernel) == expected  // a Bool: no 22 MiB diff on failure
+        #expect(allocated, "kernel \(kernel), allocating")
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: expected.count + 128, alignment: 64)
+        defer { output.deallocate() }
+        for shift in [0, 4, 1, 60] {
+            output.initializeMemory(as: UInt8.self, repeating: 0)  // resident before the encode
+            let written = input.withUnsafeBytes {
+                Base64.encode($0, into: UnsafeMutableRawBufferPointer(rebasing: output[shift...]), kernel: kernel)
+            }
+            #expect(written == expected.count, "kernel \(kernel), shift \(shift)")
+            // memcmp: element-wise comparison of 22 MiB takes seconds in a debug build.
+            let same = expected.withUnsafeBytes { memcmp(output.baseAddress! + shift, $0.baseAddress!, expected.count) == 0 }
+            #expect(same, "kernel \(kernel), shift \(shift)")
+            #expect(output[(shift + expected.count)...].allSatisfy { $0 == 0 }, "kernel \(kernel), shift \(shift): wrote past the end")
+        }
+    }
+
     @Test("every byte value at every position of a block decodes like the scalar reference", arguments: kernels)
     func everyByteEveryPosition(kernel: Base64.Kernel) throws {
         var rng = SeededGenerator(seed: 7)

@@ -388,13 +388,14 @@ static void kk_jpeg_dest_term(j_compress_ptr cinfo) {
     dest->size = dest->capacity - dest->pub.free_in_buffer;
 }
 
-void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
-                            const kk_jpeg_encode_params *params, const void *icc, size_t icc_size) {
+static void kk_jpeg_start(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+                          const kk_jpeg_encode_params *params, const void *icc, size_t icc_size, int planar) {
     cinfo->image_width = width;
     cinfo->image_height = height;
     cinfo->input_components = channels;
-    cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : planar ? JCS_YCbCr : JCS_RGB;
     jpeg_set_defaults(cinfo);
+    cinfo->raw_data_in = planar ? TRUE : FALSE;
     int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
     jpeg_set_quality(cinfo, quality, TRUE);
     if (channels == 3) {
@@ -410,6 +411,16 @@ void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, 
     jpeg_start_compress(cinfo, TRUE);
     if (icc && icc_size > 0 && icc_size <= UINT_MAX)
         jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+}
+
+void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+                            const kk_jpeg_encode_params *params, const void *icc, size_t icc_size) {
+    kk_jpeg_start(cinfo, width, height, channels, params, icc, icc_size, 0);
+}
+
+void kk_jpeg_start_compress_planes(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+                                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size) {
+    kk_jpeg_start(cinfo, width, height, channels, params, icc, icc_size, 1);
 }
 
 int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,

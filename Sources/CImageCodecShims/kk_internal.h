@@ -14,6 +14,11 @@
 void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
                             const kk_jpeg_encode_params *params, const void *icc, size_t icc_size);
 
+/// kk_jpeg_start_compress for planar input (raw_data_in): Y, or Y/Cb/Cr already at the sampling
+/// `params` asks for, so libjpeg runs no colour conversion or downsampling.
+void kk_jpeg_start_compress_planes(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+                                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size);
+
 /// Sets libpng's limits on a reader (our pixel limit is the contract; chunk cache 128, largest kept chunk
 /// 8 MiB), drops the text and other ancillary chunks we never use (and iCCP unless `want_icc`), and
 /// skips libpng's sRGB profile check. Call after png_set_read_fn, before png_read_info.

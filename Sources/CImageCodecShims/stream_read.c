@@ -462,8 +462,11 @@ struct kk_jpeg_reader {
     kk_status failure;
     int inverted;               ///< Adobe CMYK (0 = full ink)
     int cmyk;
-    unsigned char *scratch;     ///< one CMYK row, or one dropped row in finish
+    unsigned char *scratch;     ///< one CMYK row, or one dropped row (a dropped band when planar) in finish
     size_t stride;              ///< output_width * output_channels
+    int planar;                 ///< raw Y / YCbCr bands (kk_jpeg_reader_open_planes)
+    kk_jpeg_planes planes;
+    uint32_t bands_read;
 };
 
 /// Starts a call: remembers where errors go. Returns nonzero when the reader already failed.
@@ -484,8 +487,42 @@ static int kk_rd_fail(kk_jpeg_reader *r, kk_status *status) {
     return status->code;
 }
 
-int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
-                        void **icc, size_t *icc_size, kk_jpeg_reader **reader, kk_status *status) {
+/// Fills `p` from a started planar decompressor; returns 0 when the layout is not one we hand out.
+static int kk_rd_layout(struct jpeg_decompress_struct *c, kk_jpeg_planes *p) {
+    memset(p, 0, sizeof *p);
+    p->count = c->num_components;
+    int luma_h = c->max_h_samp_factor * c->min_DCT_scaled_size;
+    int luma_v = c->max_v_samp_factor * c->min_DCT_scaled_size;
+    size_t offset = 0;
+    for (int ci = 0; ci < c->num_components; ci++) {
+        jpeg_component_info *comp = &c->comp_info[ci];
+        int plane_h = comp->h_samp_factor * comp->DCT_scaled_size;
+        int plane_v = comp->v_samp_factor * comp->DCT_scaled_size;
+        if (plane_h <= 0 || plane_v <= 0 || luma_h % plane_h || luma_v % plane_v) return 0;
+        p->sub_x[ci] = (uint32_t)(luma_h / plane_h);
+        p->sub_y[ci] = (uint32_t)(luma_v / plane_v);
+        if (p->sub_x[ci] > 2 || p->sub_y[ci] > 2) return 0;
+        p->width[ci] = comp->downsampled_width;
+        p->height[ci] = comp->downsampled_height;
+        // Whole blocks, rounded up to 64 bytes so every plane's rows start cache-aligned.
+        size_t stride = (size_t)comp->width_in_blocks * (size_t)comp->DCT_scaled_size;
+        stride = (stride + 63) & ~(size_t)63;
+        if (stride > UINT32_MAX) return 0;
+        p->stride[ci] = (uint32_t)stride;
+        if (plane_v > 32) return 0;   // kk_rd_band's row table holds 32 rows per plane
+        p->band_rows[ci] = (uint32_t)plane_v;
+        p->offset[ci] = offset;
+        offset += stride * (size_t)plane_v;
+    }
+    if (p->sub_x[0] != 1 || p->sub_y[0] != 1) return 0;   // luma must carry the largest factors
+    p->band_bytes = offset;
+    p->bands = c->total_iMCU_rows;
+    return 1;
+}
+
+static int kk_rd_open(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
+                      void **icc, size_t *icc_size, kk_jpeg_planes *planes, kk_jpeg_reader **reader,
+                      kk_status *status) {
     *reader = NULL;
     if (icc) *icc = NULL;
     if (icc_size) *icc_size = 0;
@@ -557,7 +594,20 @@ int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *p
         c->scale_denom = 8;
     }
     r->cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
-    if (r->cmyk) {
+    if (planes) {
+        int gray = c->jpeg_color_space == JCS_GRAYSCALE && c->num_components == 1;
+        int ycc = c->jpeg_color_space == JCS_YCbCr && c->num_components == 3;
+        if (!gray && !ycc) {
+            status->code = KK_UNSUPPORTED;
+            kk_tc_message(status, "planar decoding needs a YCbCr or gray JPEG");
+            longjmp(r->err.jump, 1);
+        }
+        r->planar = 1;
+        r->cmyk = 0;
+        c->raw_data_out = TRUE;
+        c->out_color_space = c->jpeg_color_space;
+        info->output_channels = c->num_components;
+    } else if (r->cmyk) {
         c->out_color_space = JCS_CMYK;
         info->output_channels = 3;
     } else if (c->jpeg_color_space == JCS_GRAYSCALE) {
@@ -581,6 +631,15 @@ int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *p
     info->output_height = c->output_height;
     r->stride = (size_t)c->output_width * (size_t)info->output_channels;
     size_t scratch = (size_t)c->output_width * (size_t)c->output_components;
+    if (r->planar) {
+        if (!kk_rd_layout(c, &r->planes)) {
+            status->code = KK_UNSUPPORTED;
+            kk_tc_message(status, "planar decoding needs chroma subsampled by 1 or 2 on each axis");
+            longjmp(r->err.jump, 1);
+        }
+        *planes = r->planes;
+        scratch = r->planes.band_bytes;
+    }
     r->scratch = malloc(scratch > r->stride ? scratch : r->stride);
     if (!r->scratch) {
         status->code = KK_NO_MEMORY;
@@ -588,6 +647,49 @@ int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *p
         longjmp(r->err.jump, 1);
     }
     *reader = r;
+    return KK_OK;
+}
+
+int kk_jpeg_reader_open(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
+                        void **icc, size_t *icc_size, kk_jpeg_reader **reader, kk_status *status) {
+    return kk_rd_open(data, size, params, info, icc, icc_size, NULL, reader, status);
+}
+
+int kk_jpeg_reader_open_planes(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
+                               void **icc, size_t *icc_size, kk_jpeg_planes *planes, kk_jpeg_reader **reader,
+                               kk_status *status) {
+    memset(planes, 0, sizeof *planes);
+    return kk_rd_open(data, size, params, info, icc, icc_size, planes, reader, status);
+}
+
+/// Decodes one band into `band`, inside the caller's setjmp.
+static void kk_rd_band(kk_jpeg_reader *r, unsigned char *band) {
+    JSAMPROW rows[3][32];   // band_rows ≤ 2 × 16 (sampling factor × DCT scaled size)
+    JSAMPARRAY planes[3];
+    for (int ci = 0; ci < r->planes.count; ci++) {
+        for (uint32_t y = 0; y < r->planes.band_rows[ci] && y < 32; y++)
+            rows[ci][y] = band + r->planes.offset[ci] + (size_t)y * r->planes.stride[ci];
+        planes[ci] = rows[ci];
+    }
+    JDIMENSION lines = (JDIMENSION)(r->cinfo.max_v_samp_factor * r->cinfo.min_DCT_scaled_size);
+    if (jpeg_read_raw_data(&r->cinfo, planes, lines) == 0) {
+        r->err.status->code = KK_CORRUPT;
+        kk_tc_message(r->err.status, "decoder made no progress");
+        longjmp(r->err.jump, 1);
+    }
+    r->bands_read++;
+}
+
+int kk_jpeg_reader_read_band(kk_jpeg_reader *r, void *band, kk_status *status) {
+    int refused = kk_rd_refuse(r, status);
+    if (refused) return refused;
+    if (!r->planar || r->bands_read >= r->planes.bands) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_tc_message(status, r->planar ? "no bands left" : "the reader was not opened for planes");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (setjmp(r->err.jump)) return kk_rd_fail(r, status);
+    kk_rd_band(r, (unsigned char *)band);
     return KK_OK;
 }
 
@@ -629,6 +731,11 @@ int kk_jpeg_reader_finish(kk_jpeg_reader *r, kk_status *status) {
     int refused = kk_rd_refuse(r, status);
     if (refused) return refused;
     if (setjmp(r->err.jump)) return kk_rd_fail(r, status);
+    if (r->planar) {
+        while (r->bands_read < r->planes.bands) kk_rd_band(r, r->scratch);
+        (void)jpeg_finish_decompress(&r->cinfo);
+        return KK_OK;
+    }
     unsigned char *drop = r->cmyk ? malloc(r->stride) : r->scratch;
     if (!drop) {
         status->code = KK_NO_MEMORY;
@@ -659,6 +766,9 @@ struct kk_jpeg_mem_writer {
     struct jpeg_destination_mgr dest;
     unsigned char *buffer;
     size_t capacity;
+    int planar;                 ///< takes bands (kk_jpeg_mem_writer_open_planes)
+    kk_jpeg_planes planes;
+    uint32_t bands_written;
 };
 
 static void kk_mw_init(j_compress_ptr cinfo) {
@@ -699,8 +809,9 @@ static int kk_mw_fail(kk_jpeg_mem_writer *w, kk_status *status) {
     return status->code;
 }
 
-int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
-                            const void *icc, size_t icc_size, kk_jpeg_mem_writer **writer, kk_status *status) {
+static int kk_mw_open(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                      const void *icc, size_t icc_size, kk_jpeg_planes *planes, kk_jpeg_mem_writer **writer,
+                      kk_status *status) {
     *writer = NULL;
     memset(status, 0, sizeof *status);
     if (channels != 1 && channels != 3) {
@@ -739,8 +850,76 @@ int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const
     w->dest.empty_output_buffer = kk_mw_empty;
     w->dest.term_destination = kk_mw_term;
     w->cinfo.dest = &w->dest;
-    kk_jpeg_start_compress(&w->cinfo, width, height, channels, params, icc, icc_size);
+    if (planes) {
+        kk_jpeg_start_compress_planes(&w->cinfo, width, height, channels, params, icc, icc_size);
+        struct jpeg_compress_struct *c = &w->cinfo;
+        kk_jpeg_planes *p = &w->planes;
+        p->count = c->num_components;
+        size_t offset = 0;
+        for (int ci = 0; ci < c->num_components; ci++) {
+            jpeg_component_info *comp = &c->comp_info[ci];
+            p->width[ci] = comp->downsampled_width;
+            p->height[ci] = comp->downsampled_height;
+            p->sub_x[ci] = (uint32_t)(c->max_h_samp_factor / comp->h_samp_factor);
+            p->sub_y[ci] = (uint32_t)(c->max_v_samp_factor / comp->v_samp_factor);
+            size_t stride = ((size_t)comp->width_in_blocks * DCTSIZE + 63) & ~(size_t)63;
+            p->stride[ci] = (uint32_t)stride;
+            p->band_rows[ci] = (uint32_t)(comp->v_samp_factor * DCTSIZE);
+            p->offset[ci] = offset;
+            offset += stride * p->band_rows[ci];
+        }
+        p->band_bytes = offset;
+        p->bands = c->total_iMCU_rows;
+        w->planar = 1;
+        *planes = *p;
+    } else {
+        kk_jpeg_start_compress(&w->cinfo, width, height, channels, params, icc, icc_size);
+    }
     *writer = w;
+    return KK_OK;
+}
+
+int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                            const void *icc, size_t icc_size, kk_jpeg_mem_writer **writer, kk_status *status) {
+    return kk_mw_open(width, height, channels, params, icc, icc_size, NULL, writer, status);
+}
+
+int kk_jpeg_mem_writer_open_planes(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                                   const void *icc, size_t icc_size, kk_jpeg_planes *planes,
+                                   kk_jpeg_mem_writer **writer, kk_status *status) {
+    memset(planes, 0, sizeof *planes);
+    return kk_mw_open(width, height, channels, params, icc, icc_size, planes, writer, status);
+}
+
+int kk_jpeg_mem_writer_write_band(kk_jpeg_mem_writer *w, void *band, kk_status *status) {
+    int refused = kk_mw_refuse(w, status);
+    if (refused) return refused;
+    if (!w->planar || w->bands_written >= w->planes.bands) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_tc_message(status, w->planar ? "more bands than the image holds" : "the writer was not opened for planes");
+        return kk_mw_fail(w, status);
+    }
+    const kk_jpeg_planes *p = &w->planes;
+    unsigned char *base = (unsigned char *)band;
+    JSAMPROW rows[3][32];   // v_samp_factor (≤ 2 here) × DCTSIZE
+    JSAMPARRAY planes[3];
+    for (int ci = 0; ci < p->count; ci++) {
+        unsigned char *plane = base + p->offset[ci];
+        uint32_t first = w->bands_written * p->band_rows[ci];
+        uint32_t valid = p->height[ci] > first ? p->height[ci] - first : 0;
+        if (valid > p->band_rows[ci]) valid = p->band_rows[ci];
+        for (uint32_t y = 0; y < p->band_rows[ci] && y < 32; y++) {
+            unsigned char *row = plane + (size_t)y * p->stride[ci];
+            if (y >= valid && valid > 0) memcpy(row, plane + (size_t)(valid - 1) * p->stride[ci], p->stride[ci]);
+            else if (p->width[ci] < p->stride[ci])
+                memset(row + p->width[ci], row[p->width[ci] - 1], p->stride[ci] - p->width[ci]);
+            rows[ci][y] = row;
+        }
+        planes[ci] = rows[ci];
+    }
+    if (setjmp(w->err.jump)) return kk_mw_fail(w, status);
+    (void)jpeg_write_raw_data(&w->cinfo, planes, (JDIMENSION)(w->cinfo.max_v_samp_factor * DCTSIZE));
+    w->bands_written++;
     return KK_OK;
 }
 

@@ -184,11 +184,7 @@ enum NativeCodec {
 
     static func encodeJPEG(_ image: Image, options: JPEGEncodeOptions) throws -> EncodedImage {
         let source = image.format.hasAlpha ? flattenOntoWhite(image) : image
-        var p = kk_jpeg_encode_params()
-        p.quality = Int32(clamping: options.quality)
-        p.subsampling = options.subsampling == .s444 ? 444 : 420
-        p.progressive = options.progressive ? 1 : 0
-        p.optimize = options.optimizeHuffman ? 1 : 0
+        var p = NativeCodec.jpegParams(options)
         return try encode(.jpeg, icc: options.iccProfile) { icc, iccCount, out, outSize, status in
             source.pixels.withUnsafeBytes { px in
                 kk_jpeg_encode(px.baseAddress, UInt32(source.width), UInt32(source.height),

@@ -101,11 +101,7 @@ public final class JPEGMemoryWriter {
         guard width > 0, height > 0, width <= 65_500, height <= 65_500 else {
             throw CodecError(.invalidArgument, "JPEG cannot store \(width)x\(height) (each side 1...65500)")
         }
-        var p = kk_jpeg_encode_params()
-        p.quality = Int32(clamping: options.quality)
-        p.subsampling = options.subsampling == .s444 ? 444 : 420
-        p.progressive = options.progressive ? 1 : 0
-        p.optimize = options.optimizeHuffman ? 1 : 0
+        var p = NativeCodec.jpegParams(options)
         var handle: OpaquePointer?
         var status = kk_status()
         let rc: Int32 = NativeCodec.withICC(options.iccProfile) { icc, iccCount in
@@ -129,13 +125,5 @@ public final class JPEGMemoryWriter {
     }
 
     /// Ends the stream and returns it. Every row must have been written.
-    public func finish() throws -> EncodedImage {
-        var out: UnsafeMutableRawPointer?
-        var size = 0
-        var status = kk_status()
-        let rc = kk_jpeg_mem_writer_finish(handle, &out, &size, &status)
-        guard rc == Int32(KK_OK), let out else { throw NativeCodec.error(rc, status) }
-        defer { kk_free(out) }
-        return EncodedImage(format: .jpeg, bytes: Array(UnsafeRawBufferPointer(start: out, count: size)))
-    }
+    public func finish() throws -> EncodedImage { try NativeCodec.finishMemoryJPEG(handle) }
 }

@@ -73,11 +73,7 @@ extension ImageCodecs {
                  UnsafeMutablePointer<Int>, UnsafeMutablePointer<kk_status>) -> Int32
     ) throws -> TranscodedJPEG {
         var p = NativeCodec.params(decodeOptions, fast: false, scale: 1)
-        var jp = kk_jpeg_encode_params()
-        jp.quality = Int32(clamping: options.quality)
-        jp.subsampling = options.subsampling == .s444 ? 444 : 420
-        jp.progressive = options.progressive ? 1 : 0
-        jp.optimize = options.optimizeHuffman ? 1 : 0
+        var jp = NativeCodec.jpegParams(options)
         var bg: (UInt8, UInt8, UInt8) = (background.red, background.green, background.blue)
         var result = kk_png_to_jpeg_result()
         var out: UnsafeMutableRawPointer?

@@ -74,9 +74,11 @@ struct ResampleWeights: Sendable {
     var counts: [Int]
     var weights: [Float]
 
-    init(inSize: Int, outSize: Int, filter: ResampleFilter) {
+    /// - Parameter scale: source pixels per output pixel; default `inSize / outSize`. A chroma plane
+    ///   passes the image's ratio, which differs slightly from its own when a side is odd.
+    init(inSize: Int, outSize: Int, filter: ResampleFilter, scale: Double? = nil) {
         precondition(inSize > 0 && outSize > 0)
-        let scale = Double(inSize) / Double(outSize)
+        let scale = scale ?? Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = filter.support * filterScale
         let stride = Int((support * 2).rounded(.up)) + 2
@@ -124,6 +126,20 @@ struct ResampleWeights: Sendable {
         self.starts = starts
         self.counts = counts
         self.weights = weights
+    }
+
+    /// The weights zero-padded to whole blocks of four taps, so the one-channel pass runs on 4-lane
+    /// vectors. Floats per output pixel: ``grayStride``.
+    var grayWeights: [Float] = []
+    var grayStride = 0
+
+    mutating func buildGrayWeights() {
+        grayStride = (stride + 3) / 4 * 4
+        var padded = [Float](repeating: 0, count: outSize * grayStride)
+        for i in 0..<outSize {
+            for k in 0..<counts[i] { padded[i * grayStride + k] = weights[i * stride + k] }
+        }
+        grayWeights = padded
     }
 
     /// Weights repeated once per RGB channel (`w0 w0 w0 w1 w1 w1 …`), zero-padded to whole blocks of
@@ -174,6 +190,7 @@ extension Image {
         let ch = format.channels
         var horizontalWeights = ResampleWeights(inSize: width, outSize: size.width, filter: filter)
         if ch == 3 { horizontalWeights.buildRGBWeights() }
+        if ch == 1 { horizontalWeights.buildGrayWeights() }
         let hWeights = horizontalWeights
         let vWeights = ResampleWeights(inSize: height, outSize: size.height, filter: filter)
         let outW = size.width, outH = size.height
@@ -276,7 +293,7 @@ enum ResampleKernel {
                         }
                         let out = dst + y * outWidth * ch
                         switch ch {
-                        case 1: horizontal1(scratch, out, outWidth, h, hw.baseAddress!)
+                        case 1: horizontal1(scratch, out, outWidth, h)
                         case 2: horizontal2(scratch, out, outWidth, h, hw.baseAddress!)
                         case 3: horizontal3(scratch, out, outWidth, h, sums)
                         default: horizontal4(scratch, out, outWidth, h, hw.baseAddress!, alpha: true)
@@ -371,16 +388,53 @@ enum ResampleKernel {
         return UInt8(truncatingIfNeeded: (clamped + 12_582_912).bitPattern)
     }
 
+    /// One channel: the taps are contiguous, so each block of four is one vector multiply-add against
+    /// ``ResampleWeights/grayWeights`` (zero past the last tap; the row has spare floats to read into).
+    /// Four outputs are summed at a time, so their reductions share one transpose. A plain per-tap loop
+    /// would be one long dependent chain of additions.
     static func horizontal1(_ s: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<UInt8>, _ outW: Int,
-                            _ h: ResampleWeights, _ hw: UnsafePointer<Float>) {
-        h.starts.withUnsafeBufferPointer { starts in
-            h.counts.withUnsafeBufferPointer { counts in
-                for x in 0..<outW {
-                    let p = s + starts[x]
-                    let w = hw + x * h.stride
-                    var sum: Float = 0
-                    for k in 0..<counts[x] { sum += w[k] * p[k] }
-                    out[x] = clampByte(sum)
+                            _ h: ResampleWeights) {
+        h.grayWeights.withUnsafeBufferPointer { wb in
+            h.starts.withUnsafeBufferPointer { starts in
+                h.counts.withUnsafeBufferPointer { counts in
+                    let weights = UnsafeRawPointer(wb.baseAddress!)
+                    let stride = h.grayStride &* MemoryLayout<Float>.stride
+                    @inline(__always) func dot(_ x: Int) -> SIMD4<Float> {
+                        let p = UnsafeRawPointer(s + starts[x])
+                        let w = weights + x &* stride
+                        var acc = SIMD4<Float>()
+                        var offset = 0
+                        let end = counts[x] &* MemoryLayout<Float>.stride
+                        while offset < end {
+                            acc += w.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+                                * p.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+                            offset &+= 16
+                        }
+                        return acc
+                    }
+                    var x = 0
+                    while x &+ 4 <= outW {
+                        let a = dot(x), b = dot(x &+ 1), c = dot(x &+ 2), d = dot(x &+ 3)
+                        // Transpose-add: lane j of the result is the sum of the lanes of the j-th vector.
+                        let ab = SIMD4(lowHalf: a.lowHalf, highHalf: b.lowHalf) + SIMD4(lowHalf: a.highHalf, highHalf: b.highHalf)
+                        let cd = SIMD4(lowHalf: c.lowHalf, highHalf: d.lowHalf) + SIMD4(lowHalf: c.highHalf, highHalf: d.highHalf)
+                        let sums = SIMD4(ab[0], ab[2], cd[0], cd[2]) + SIMD4(ab[1], ab[3], cd[1], cd[3])
+                        // clampByte's rounding, four lanes at once: after adding 1.5 × 2^23 the low
+                        // mantissa bits hold the rounded integer.
+                        var clamped = sums
+                        clamped.replace(with: 0, where: clamped .< 0)
+                        clamped.replace(with: 255, where: clamped .> 255)
+                        let rounded = unsafeBitCast(clamped + SIMD4(repeating: 12_582_912), to: SIMD4<UInt32>.self)
+                        out[x] = UInt8(truncatingIfNeeded: rounded[0])
+                        out[x &+ 1] = UInt8(truncatingIfNeeded: rounded[1])
+                        out[x &+ 2] = UInt8(truncatingIfNeeded: rounded[2])
+                        out[x &+ 3] = UInt8(truncatingIfNeeded: rounded[3])
+                        x &+= 4
+                    }
+                    while x < outW {
+                        out[x] = clampByte(dot(x).sum())
+                        x &+= 1
+                    }
                 }
             }
         }

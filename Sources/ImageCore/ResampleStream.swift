@@ -21,23 +21,30 @@ public struct RowStreamResampler: Sendable {
     public let format: PixelFormat
     public let filter: ResampleFilter
 
-    private let horizontal: ResampleWeights
-    private let vertical: ResampleWeights
+    fileprivate let horizontal: ResampleWeights
+    fileprivate let vertical: ResampleWeights
     /// Rows the ring must hold so every row a window needs is still there when its turn comes.
-    private let ringSize: Int
+    fileprivate let ringSize: Int
 
+    /// - Parameters:
+    ///   - scaleX, scaleY: source pixels per output pixel on each axis; default `source / target`. A
+    ///     subsampled chroma plane passes the image's ratio, which differs slightly from its own when a
+    ///     side is odd (2001 chroma samples of a 4001 px row, resized with the row to 2048 px, map
+    ///     to 1024 samples at 4001/2048, not 2001/1024).
     /// - Important: sides must be positive; a zero or negative side is a programming error and traps.
-    public init(from source: Size, to target: Size, format: PixelFormat, filter: ResampleFilter = .lanczos3) {
+    public init(from source: Size, to target: Size, format: PixelFormat, filter: ResampleFilter = .lanczos3,
+                scaleX: Double? = nil, scaleY: Double? = nil) {
         precondition(source.width > 0 && source.height > 0 && target.width > 0 && target.height > 0,
                      "resample sizes \(source) -> \(target) must be positive")
         self.source = source
         self.target = target
         self.format = format
         self.filter = filter
-        var h = ResampleWeights(inSize: source.width, outSize: target.width, filter: filter)
+        var h = ResampleWeights(inSize: source.width, outSize: target.width, filter: filter, scale: scaleX)
         if format.channels == 3 { h.buildRGBWeights() }
+        if format.channels == 1 { h.buildGrayWeights() }
         horizontal = h
-        let v = ResampleWeights(inSize: source.height, outSize: target.height, filter: filter)
+        let v = ResampleWeights(inSize: source.height, outSize: target.height, filter: filter, scale: scaleY)
         vertical = v
         // Rows are read in order up to the furthest any window so far reached; row `starts[y]` must
         // not have been overwritten by then.
@@ -63,57 +70,108 @@ public struct RowStreamResampler: Sendable {
     /// - Throws: whatever `read` or `write` throws, at once.
     public func run(read: (UnsafeMutablePointer<UInt8>) throws -> Void,
                     write: (UnsafePointer<UInt8>) throws -> Void) rethrows {
-        let ch = format.channels
-        let rowBytes = source.width * ch
-        let rowFloats = rowBytes + 16  // spare zero floats: the RGB pass reads whole blocks of four taps
-        let outW = target.width
-        let hasAlpha = format.hasAlpha
-        let ring = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats * ringSize)
-        defer { ring.deallocate() }
-        ring.initialize(repeating: 0, count: rowFloats * ringSize)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats)
-        defer { scratch.deallocate() }
-        scratch.initialize(repeating: 0, count: rowFloats)
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: outW * ch)
-        defer { sums.deallocate() }
-        let input = UnsafeMutablePointer<UInt8>.allocate(capacity: rowBytes)
+        let feed = RowFeedResampler(self)
+        let input = UnsafeMutablePointer<UInt8>.allocate(capacity: source.width * format.channels)
         defer { input.deallocate() }
-        let output = UnsafeMutablePointer<UInt8>.allocate(capacity: outW * ch)
-        defer { output.deallocate() }
-        let lut = ResampleKernel.premultiplyTable()
-        var pointers = [UnsafeMutablePointer<Float>](repeating: scratch, count: ringSize)
-        var next = 0  // the next source row to read
-        let v = vertical, h = horizontal
-        try v.weights.withUnsafeBufferPointer { vw in
-            try h.weights.withUnsafeBufferPointer { hw in
-                try lut.withUnsafeBufferPointer { lut in
-                    for y in 0..<target.height {
-                        let start = v.starts[y], count = v.counts[y]
-                        while next < start + count {
-                            try read(input)
-                            let cached = ring + (next % ringSize) * rowFloats
-                            if hasAlpha {
-                                ResampleKernel.convertPremultiplied(input, cached, rowBytes, ch, lut.baseAddress!)
-                            } else {
-                                ResampleKernel.convert(input, cached, rowBytes)
-                            }
-                            next += 1
-                        }
-                        for k in 0..<count { pointers[k] = ring + ((start + k) % ringSize) * rowFloats }
-                        pointers.withUnsafeBufferPointer { rows in
-                            ResampleKernel.vertical(rows: rows.baseAddress!, count: count, n: rowBytes,
-                                                    weights: vw.baseAddress! + y * v.stride, into: scratch)
-                        }
-                        switch ch {
-                        case 1: ResampleKernel.horizontal1(scratch, output, outW, h, hw.baseAddress!)
-                        case 2: ResampleKernel.horizontal2(scratch, output, outW, h, hw.baseAddress!)
-                        case 3: ResampleKernel.horizontal3(scratch, output, outW, h, sums)
-                        default: ResampleKernel.horizontal4(scratch, output, outW, h, hw.baseAddress!, alpha: true)
-                        }
-                        try write(output)
-                    }
+        for _ in 0..<rowsNeeded {
+            try read(input)
+            try feed.push(input, emit: write)
+        }
+    }
+}
+
+/// The push form of ``RowStreamResampler``: source rows are handed in as they arrive, and each output row
+/// is handed out as soon as every source row its filter window needs is in. For a decoder that makes
+/// several planes at once (Y, Cb and Cr of a JPEG band), one feed per plane.
+///
+/// Same arithmetic and output as ``RowStreamResampler/run(read:write:)``; same memory (a ring of float
+/// rows one filter window deep, plus two byte rows).
+/// - Important: not thread-safe; one feed belongs to one thread at a time.
+public final class RowFeedResampler {
+    public let resampler: RowStreamResampler
+    /// Source rows handed in so far (rows past the last one any window needs are counted and dropped).
+    public private(set) var rowsIn = 0
+    /// Output rows handed out so far; all of them when it reaches `target.height`.
+    public private(set) var rowsOut = 0
+
+    private let rowFloats: Int
+    private let ring: UnsafeMutablePointer<Float>
+    private let scratch: UnsafeMutablePointer<Float>
+    private let sums: UnsafeMutablePointer<Float>
+    private let output: UnsafeMutablePointer<UInt8>
+    private var pointers: [UnsafeMutablePointer<Float>]
+    private let lut: [Float]
+
+    public convenience init(from source: Size, to target: Size, format: PixelFormat,
+                            filter: ResampleFilter = .lanczos3, scaleX: Double? = nil, scaleY: Double? = nil) {
+        self.init(RowStreamResampler(from: source, to: target, format: format, filter: filter,
+                                     scaleX: scaleX, scaleY: scaleY))
+    }
+
+    public init(_ resampler: RowStreamResampler) {
+        self.resampler = resampler
+        let ch = resampler.format.channels
+        // Spare zero floats: the RGB pass reads whole blocks of four taps, the gray pass of eight.
+        rowFloats = resampler.source.width * ch + 16
+        ring = .allocate(capacity: rowFloats * resampler.ringSize)
+        ring.initialize(repeating: 0, count: rowFloats * resampler.ringSize)
+        scratch = .allocate(capacity: rowFloats)
+        scratch.initialize(repeating: 0, count: rowFloats)
+        sums = .allocate(capacity: resampler.target.width * ch)
+        sums.initialize(repeating: 0, count: resampler.target.width * ch)
+        output = .allocate(capacity: resampler.target.width * ch)
+        output.initialize(repeating: 0, count: resampler.target.width * ch)
+        pointers = [UnsafeMutablePointer<Float>](repeating: scratch, count: resampler.ringSize)
+        lut = resampler.format.hasAlpha ? ResampleKernel.premultiplyTable() : []
+    }
+
+    deinit {
+        ring.deallocate()
+        scratch.deallocate()
+        sums.deallocate()
+        output.deallocate()
+    }
+
+    /// Takes the next source row (`source.width × channels` bytes) and hands every output row it
+    /// completes to `emit` (`target.width × channels` bytes, valid only during the call), in order.
+    /// - Throws: whatever `emit` throws, at once.
+    public func push(_ row: UnsafePointer<UInt8>, emit: (UnsafePointer<UInt8>) throws -> Void) rethrows {
+        let r = resampler
+        let v = r.vertical
+        guard rowsOut < r.target.height else { rowsIn += 1; return }
+        let ch = r.format.channels
+        let rowBytes = r.source.width * ch
+        let cached = ring + (rowsIn % r.ringSize) * rowFloats
+        if r.format.hasAlpha {
+            lut.withUnsafeBufferPointer {
+                ResampleKernel.convertPremultiplied(UnsafeMutablePointer(mutating: row), cached, rowBytes, ch, $0.baseAddress!)
+            }
+        } else {
+            ResampleKernel.convert(UnsafeMutablePointer(mutating: row), cached, rowBytes)
+        }
+        rowsIn += 1
+        while rowsOut < r.target.height && v.starts[rowsOut] + v.counts[rowsOut] <= rowsIn {
+            let y = rowsOut
+            let start = v.starts[y], count = v.counts[y]
+            for k in 0..<count { pointers[k] = ring + ((start + k) % r.ringSize) * rowFloats }
+            v.weights.withUnsafeBufferPointer { vw in
+                pointers.withUnsafeBufferPointer { rows in
+                    ResampleKernel.vertical(rows: rows.baseAddress!, count: count, n: rowBytes,
+                                            weights: vw.baseAddress! + y * v.stride, into: scratch)
                 }
             }
+            let h = r.horizontal
+            let outW = r.target.width
+            switch ch {
+            case 1: ResampleKernel.horizontal1(scratch, output, outW, h)
+            case 2: h.weights.withUnsafeBufferPointer { ResampleKernel.horizontal2(scratch, output, outW, h, $0.baseAddress!) }
+            case 3: ResampleKernel.horizontal3(scratch, output, outW, h, sums)
+            default: h.weights.withUnsafeBufferPointer {
+                ResampleKernel.horizontal4(scratch, output, outW, h, $0.baseAddress!, alpha: true)
+            }
+            }
+            rowsOut += 1
+            try emit(output)
         }
     }
 }

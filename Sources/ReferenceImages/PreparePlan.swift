@@ -110,8 +110,14 @@ struct PreparePlan: Equatable, Sendable {
     /// large as `content` on both axes, so the Lanczos pass only finishes a reduction the decoder began
     /// (libjpeg-turbo scales by M/8 in the IDCT). 8 means full size: shrink-on-load would not help.
     /// Example: 4000×3000 fitted to 2048 px decodes at 5/8 (2500×1875).
-    var shrinkOnLoadEighths: Int {
+    var shrinkOnLoadEighths: Int { shrinkOnLoadEighths(powersOfTwo: false) }
+
+    /// ``shrinkOnLoadEighths`` restricted to 1/8, 1/4, 1/2 and 1 when `powersOfTwo` is set: libjpeg-turbo
+    /// has SIMD IDCTs only for those, and its scalar 5/8 decode is slower than a full-size one, so a
+    /// streamed resize (where the decoded image is never held) gains nothing from the other scales.
+    func shrinkOnLoadEighths(powersOfTwo: Bool) -> Int {
         for m in 1..<8 where region.width * m >= content.width * 8 && region.height * m >= content.height * 8 {
+            if powersOfTwo && m & (m - 1) != 0 { continue }
             return m
         }
         return 8

@@ -205,45 +205,30 @@ public struct ReferenceImagePreparer: Sendable {
     ///   which searches quality and size.
     private func streamJPEGResize(_ bytes: borrowing [UInt8], plan: PreparePlan, hadMetadata: Bool) throws -> PreparedImage? {
         let options = self.options
-        let eighths = plan.shrinkOnLoadEighths
+        // Only 1/8, 1/4 and 1/2 have SIMD IDCTs in libjpeg-turbo; 5/8 and friends decode slower than
+        // full size, so the stream takes the nearest power of two at or above the target.
+        let eighths = plan.shrinkOnLoadEighths(powersOfTwo: true)
         var decodeOptions = DecodeOptions(maxPixels: options.rules.maxPixels)
         if eighths < 8 { decodeOptions.jpegScaleEighths = eighths }
+        // Decoding is over half the work and cannot be split; on a second core it overlaps the
+        // resampling and encoding instead of preceding them.
+        let prefetch = (options.threads ?? RowPrefetcher.processorCount) > 1
         var actions: [String] = []
         let encoded: EncodedImage
         do {
-            let reader = try JPEGRowReader(copy bytes, options: decodeOptions)
-            let decoded = Size(width: reader.width, height: reader.height)
-            let profile = reader.iccProfile.flatMap { Self.profileMatches($0, gray: reader.format.isGray) ? $0 : nil }
-            let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman,
-                                             iccProfile: profile)
-            let writer: JPEGMemoryWriter
+            let streamed: StreamedJPEG
             do {
-                writer = try JPEGMemoryWriter(width: plan.content.width, height: plan.content.height,
-                                              format: reader.format, options: settings)
-            } catch let error as CodecError {
-                throw PrepareError(rule: "encode", message: "JPEG encoding failed: \(error.message)")
+                let reader = try JPEGPlanarReader(copy bytes, options: decodeOptions)
+                streamed = try planarResize(reader, plan: plan, prefetch: prefetch)
+            } catch let error as CodecError where error.code == .unsupported {
+                // RGB, CMYK or YCCK JPEG (or one the row decoder refuses too, with its own message).
+                let reader = try JPEGRowReader(copy bytes, options: decodeOptions)
+                streamed = try rowResize(reader, plan: plan, prefetch: prefetch)
             }
-            let ch = reader.format.channels
-            if decoded == plan.content {
-                // The DCT scale landed exactly on the target: nothing left to resample.
-                var row = [UInt8](repeating: 0, count: decoded.width * ch)
-                try row.withUnsafeMutableBufferPointer { buffer in
-                    for _ in 0..<decoded.height {
-                        try reader.read(into: buffer.baseAddress!, stride: buffer.count)
-                        try writer.write(rows: buffer.baseAddress!, stride: buffer.count)
-                    }
-                }
-            } else {
-                let resampler = RowStreamResampler(from: decoded, to: plan.content, format: reader.format,
-                                                   filter: options.filter)
-                try resampler.run(read: { try reader.read(into: $0, stride: decoded.width * ch) },
-                                  write: { try writer.write(rows: $0, stride: plan.content.width * ch) })
-            }
-            try reader.finish()  // the rest of the stream must decode too, through EOI
-            encoded = try writer.finish()
+            encoded = streamed.encoded
             if eighths < 8 { actions.append("shrink-on-load \(PreparePlan.fraction(eighths: eighths))") }
-            if decoded != plan.content { actions.append("resized \(decoded)->\(plan.content) \(options.filter)") }
-            if reader.iccProfile != nil && profile == nil { actions.append("dropped ICC profile (colour space does not match)") }
+            if streamed.decoded != plan.content { actions.append("resized \(streamed.decoded)->\(plan.content) \(options.filter)") }
+            if streamed.droppedICC { actions.append("dropped ICC profile (colour space does not match)") }
         } catch let error as CodecError {
             throw Self.prepareError(error)
         }
@@ -251,6 +236,76 @@ public struct ReferenceImagePreparer: Sendable {
         actions.append("re-encoded jpeg q=\(options.startQuality)")
         if hadMetadata { actions.append("stripped metadata") }
         return PreparedImage(encoded: encoded, actions: actions, width: plan.content.width, height: plan.content.height)
+    }
+
+    /// What a streamed JPEG resize produced.
+    private struct StreamedJPEG {
+        var encoded: EncodedImage
+        var decoded: Size
+        var droppedICC: Bool
+    }
+
+    /// The encoder settings for a streamed resize, keeping the ICC profile when it fits the pixels.
+    private func streamSettings(icc: [UInt8]?, gray: Bool) -> (JPEGEncodeOptions, dropped: Bool) {
+        let profile = icc.flatMap { Self.profileMatches($0, gray: gray) ? $0 : nil }
+        let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman,
+                                         iccProfile: profile)
+        return (settings, icc != nil && profile == nil)
+    }
+
+    private static func encoderError(_ error: CodecError) -> PrepareError {
+        PrepareError(rule: "encode", message: "JPEG encoding failed: \(error.message)")
+    }
+
+    /// YCbCr or gray JPEG: planes in, planes out (see ``PlanarJPEGResize``).
+    private func planarResize(_ reader: JPEGPlanarReader, plan: PreparePlan, prefetch: Bool) throws -> StreamedJPEG {
+        let gray = reader.layout.planes.count == 1
+        let (settings, dropped) = streamSettings(icc: reader.iccProfile, gray: gray)
+        let writer: JPEGPlanarWriter
+        do {
+            writer = try JPEGPlanarWriter(width: plan.content.width, height: plan.content.height, gray: gray,
+                                          options: settings)
+        } catch let error as CodecError {
+            throw Self.encoderError(error)
+        }
+        try PlanarJPEGResize.run(from: reader, to: writer, filter: options.filter, prefetch: prefetch)
+        return StreamedJPEG(encoded: try writer.finish(), decoded: Size(width: reader.width, height: reader.height),
+                            droppedICC: dropped)
+    }
+
+    /// Any other JPEG (RGB, CMYK, YCCK): RGB rows through the row resampler.
+    private func rowResize(_ reader: JPEGRowReader, plan: PreparePlan, prefetch: Bool) throws -> StreamedJPEG {
+        let decoded = Size(width: reader.width, height: reader.height)
+        let (settings, dropped) = streamSettings(icc: reader.iccProfile, gray: reader.format.isGray)
+        let writer: JPEGMemoryWriter
+        do {
+            writer = try JPEGMemoryWriter(width: plan.content.width, height: plan.content.height,
+                                          format: reader.format, options: settings)
+        } catch let error as CodecError {
+            throw Self.encoderError(error)
+        }
+        let ch = reader.format.channels
+        let inStride = decoded.width * ch, outStride = plan.content.width * ch
+        let resampler = RowStreamResampler(from: decoded, to: plan.content, format: reader.format, filter: options.filter)
+        if prefetch {
+            let ahead = RowPrefetcher(
+                rowBytes: inStride, rows: decoded.height,
+                produce: { rows, stride, count in try reader.read(into: rows, stride: stride, count: count) },
+                completion: { try reader.finish() })  // the rest must decode too, through EOI
+            do {
+                // (When the DCT scale lands on the target, the weights are the identity.)
+                try resampler.run(read: { try ahead.next(into: $0) }, write: { try writer.write(rows: $0, stride: outStride) })
+            } catch {
+                try? ahead.finish()  // join the decoder before it and the reader go away
+                throw error
+            }
+            try ahead.finish()
+        } else {
+            try resampler.run(read: { try reader.read(into: $0, stride: inStride) },
+                              write: { try writer.write(rows: $0, stride: outStride) })
+            try reader.finish()  // the rest of the stream must decode too, through EOI
+        }
+        return StreamedJPEG(encoded: try writer.finish(), decoded: decoded, droppedICC: dropped)
     }
 
     /// An encoding that fits, with the image it encodes (its size may have been reduced).

@@ -387,24 +387,36 @@ struct PrepareTests {
         #expect(tight.encoded.bytes != expected.bytes)
     }
 
-    @Test("JPEG fitted to a maximum side streams rows, with the bytes of decode + resize + encode")
+    @Test("JPEG fitted to a maximum side streams YCbCr planes and looks like decode + resize + encode")
     func streamedJPEGResize() throws {
         let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")
-        for maxSide in [1000, 450, 700] { for threads in [1, 2] {
-            var options = PrepareOptions()
-            options.maxSide = maxSide
-            options.threads = threads
-            let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
-            let plan = PreparePlan(upright: Size(width: 1800, height: 1200), options: options)
-            var decode = DecodeOptions()
-            decode.jpegScaleEighths = plan.shrinkOnLoadEighths
-            let decoded = try ImageCodecs.decode(bytes, options: decode)
-            let resized = decoded.image.resized(to: plan.content, filter: .lanczos3, threads: 1)
-            let expected = try ImageCodecs.encodeJPEG(resized, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))
-            #expect(prepared.encoded.bytes == expected.bytes, "max side \(maxSide)")
-            #expect(prepared.width == plan.content.width && prepared.height == plan.content.height)
-            #expect(prepared.actions.first == "shrink-on-load \(PreparePlan.fraction(eighths: plan.shrinkOnLoadEighths))")
-        } }
+        for maxSide in [1000, 450, 700, 300] {
+            var outputs: [[UInt8]] = []
+            for threads in [1, 2] {
+                var options = PrepareOptions()
+                options.maxSide = maxSide
+                options.threads = threads
+                let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
+                let plan = PreparePlan(upright: Size(width: 1800, height: 1200), options: options)
+                // The RGB route from the full-size decode: what the planes must look like.
+                let full = try ImageCodecs.decode(bytes).image
+                let expected = full.resized(to: plan.content, filter: .lanczos3, threads: 1)
+                let got = try ImageCodecs.decode(prepared.encoded.bytes).image
+                #expect(got.size == plan.content)
+                #expect(preparePSNR(got, expected) > 34, "max side \(maxSide)")
+                #expect(prepared.width == plan.content.width && prepared.height == plan.content.height)
+                // Shrink-on-load only by powers of two (the SIMD IDCTs): 1800 -> 450 at 1/4, 1800 -> 300 at 1/4.
+                let eighths = plan.shrinkOnLoadEighths(powersOfTwo: true)
+                #expect([1, 2, 4, 8].contains(eighths))
+                if eighths < 8 {
+                    #expect(prepared.actions.first == "shrink-on-load \(PreparePlan.fraction(eighths: eighths))")
+                } else {
+                    #expect(!prepared.actions.contains { $0.hasPrefix("shrink-on-load") })
+                }
+                outputs.append(prepared.encoded.bytes)
+            }
+            #expect(outputs[0] == outputs[1], "the decode thread changes nothing (max side \(maxSide))")
+        }
         // 1800 -> 450 is exactly 2/8: no resampling left.
         var options = PrepareOptions()
         options.maxSide = 450

@@ -87,6 +87,49 @@ int kk_jpeg_mem_writer_finish(kk_jpeg_mem_writer *writer, void **out, size_t *ou
 /// Releases the writer (finished or not); NULL is allowed.
 void kk_jpeg_mem_writer_free(kk_jpeg_mem_writer *writer);
 
+// MARK: - Planar (raw YCbCr or gray) bands
+
+/// How one band of planar samples is laid out: a band is one iMCU row of the stream (for 4:2:0 at full
+/// scale, 16 luma rows and 8 rows of each chroma plane), all planes in one buffer, plane after plane.
+typedef struct kk_jpeg_planes {
+    int count;                    ///< planes: 1 (Y of a gray image) or 3 (Y, Cb, Cr)
+    uint32_t width[3];            ///< samples per row that belong to the image
+    uint32_t height[3];           ///< rows that belong to the image
+    uint32_t stride[3];           ///< bytes per row in a band (whole DCT blocks, so ≥ width)
+    uint32_t band_rows[3];        ///< rows of each plane in one band
+    uint32_t sub_x[3], sub_y[3];  ///< image pixels per plane sample (1, or 2 for subsampled chroma)
+    size_t offset[3];             ///< where each plane's first row starts in a band
+    size_t band_bytes;            ///< the size of one band buffer
+    uint32_t bands;               ///< bands in the image
+} kk_jpeg_planes;
+
+/// kk_jpeg_reader_open for planar output: the decoder stops before upsampling and colour conversion and
+/// hands out Y (gray) or Y, Cb, Cr planes as stored, after DCT scaling, one band at a time. Only
+/// baseline or progressive YCbCr with luma at the largest sampling factor and chroma subsampled by 1 or
+/// 2 on each axis, or gray, qualifies; anything else (RGB, CMYK, YCCK, odd factors) is KK_UNSUPPORTED
+/// with nothing decoded, so the caller can use kk_jpeg_reader_open instead. `*planes` describes the bands.
+/// Memory: as kk_jpeg_reader_open, plus one band for kk_jpeg_reader_finish.
+int kk_jpeg_reader_open_planes(const void *data, size_t size, const kk_decode_params *params, kk_jpeg_info *info,
+                               void **icc, size_t *icc_size, kk_jpeg_planes *planes, kk_jpeg_reader **reader,
+                               kk_status *status);
+
+/// Decodes the next band into `band` (planes->band_bytes bytes, laid out as kk_jpeg_planes says). Rows
+/// and columns past a plane's width and height in the last band hold nothing meaningful. Reading past
+/// the last band is KK_INVALID_ARGUMENT. kk_jpeg_reader_finish drops the bands not read and checks the
+/// stream through EOI.
+int kk_jpeg_reader_read_band(kk_jpeg_reader *reader, void *band, kk_status *status);
+
+/// kk_jpeg_mem_writer_open taking planar bands: Y (channels 1) or Y, Cb, Cr at the sampling of `params`
+/// (4:2:0 or 4:4:4), so no colour conversion or downsampling runs. `*planes` describes the bands to pass.
+int kk_jpeg_mem_writer_open_planes(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                                   const void *icc, size_t icc_size, kk_jpeg_planes *planes,
+                                   kk_jpeg_mem_writer **writer, kk_status *status);
+
+/// Compresses the next band (laid out as kk_jpeg_mem_writer_open_planes said). The band is padded in
+/// place first: columns past each plane's width repeat its last sample, rows past its height (last band
+/// only) repeat its last row, which keeps edge blocks smooth and small.
+int kk_jpeg_mem_writer_write_band(kk_jpeg_mem_writer *writer, void *band, kk_status *status);
+
 #ifdef __cplusplus
 }
 #endif

@@ -189,6 +189,18 @@ KK_AVX2 size_t kk_b64_encode_avx2(const uint8_t *src, size_t length, uint8_t *ds
     _mm256_storeu_si256((__m256i *)dst, kk_enc_fields_avx2(_mm256_shuffle_epi8(in, shuf), offsets));
     size_t i = 24;
     dst += 32;
+    // Non-temporal stores past the last-level cache, as in the AVX-512 encoder (see there). Measured with
+    // this kernel forced on the same machine, into a resident buffer: 16.3 -> 21.3 GB/s at 100 MiB,
+    // 21.3 -> 23.3 GB/s at 24 MiB.
+    if (length >= KK_B64_STREAM_MIN_INPUT && ((uintptr_t)dst & 31) == 0 && kk_output_resident(dst, ((length - i) / 3) * 4)) {
+        for (; i + 56 <= length; i += 48, dst += 64) {
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(src + i - 4));
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 20));
+            _mm256_stream_si256((__m256i *)dst, kk_enc_fields_avx2(_mm256_shuffle_epi8(a, shuf), offsets));
+            _mm256_stream_si256((__m256i *)(dst + 32), kk_enc_fields_avx2(_mm256_shuffle_epi8(b, shuf), offsets));
+        }
+        _mm_sfence();
+    }
     for (; i + 56 <= length; i += 48, dst += 64) {
         const __m256i a = _mm256_loadu_si256((const __m256i *)(src + i - 4));
         const __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 20));

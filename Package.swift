@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng):
+// Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
 //   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ContactSheets, ReferenceImages, FastBase64}
 //   KlingClient, KlingEmulator -> KlingModels (+ ReferenceImages for image checks)
-//   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG
+//   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
 let package = Package(
     name: "KlingKit",
     platforms: [.macOS(.v14)],
@@ -33,7 +33,8 @@ let package = Package(
         // MARK: C
         .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
-        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG"]),
+        .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
+        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"]),
         .target(name: "CFastBase64"),
 
         // MARK: Image work

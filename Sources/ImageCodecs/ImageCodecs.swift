@@ -144,7 +144,8 @@ enum NativeCodec {
 
     // MARK: JPEG
 
-    static func decodeJPEG(_ raw: UnsafeRawBufferPointer, header: ImageHeader, options: DecodeOptions) throws -> DecodedImage {
+    /// Decoder settings for a full decode, after checking the DCT scale options.
+    static func scaledParams(_ options: DecodeOptions) throws -> kk_decode_params {
         guard [1, 2, 4, 8].contains(options.jpegScale) else {
             throw CodecError(.invalidArgument, "jpegScale must be 1, 2, 4 or 8, not \(options.jpegScale)")
         }
@@ -155,6 +156,11 @@ enum NativeCodec {
             }
             p.scale_eighths = Int32(eighths)
         }
+        return p
+    }
+
+    static func decodeJPEG(_ raw: UnsafeRawBufferPointer, header: ImageHeader, options: DecodeOptions) throws -> DecodedImage {
+        var p = try scaledParams(options)
         var info = kk_jpeg_info()
         var status = kk_status()
         let rc = kk_jpeg_read_info(raw.baseAddress, raw.count, &p, &info, &status)

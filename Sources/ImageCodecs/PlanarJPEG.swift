@@ -67,29 +67,9 @@ public final class JPEGPlanarReader {
     ///   sampling factors and chroma subsampled by at most 2) or gray, e.g. RGB, CMYK or YCCK: decode
     ///   those with ``JPEGRowReader``. Otherwise as ``ImageCodecs/decode(_:options:)``.
     public init(_ bytes: [UInt8], options: DecodeOptions = .init()) throws {
-        guard [1, 2, 4, 8].contains(options.jpegScale) else {
-            throw CodecError(.invalidArgument, "jpegScale must be 1, 2, 4 or 8, not \(options.jpegScale)")
-        }
-        var p = NativeCodec.params(options, fast: false, scale: options.jpegScale)
-        if let eighths = options.jpegScaleEighths {
-            guard (1...16).contains(eighths) else {
-                throw CodecError(.invalidArgument, "jpegScaleEighths must be 1...16, not \(eighths)")
-            }
-            p.scale_eighths = Int32(eighths)
-        }
-        guard ImageCodecs.sniff(bytes) == .jpeg else { throw CodecError(.unsupportedFormat, "not a JPEG (by content)") }
         self.bytes = bytes
-        var info = kk_jpeg_info()
         var planes = kk_jpeg_planes()
-        var icc: UnsafeMutableRawPointer?
-        var iccSize = 0
-        var handle: OpaquePointer?
-        var status = kk_status()
-        let rc = self.bytes.withUnsafeBytes { raw in
-            kk_jpeg_reader_open_planes(raw.baseAddress, raw.count, &p, &info, &icc, &iccSize, &planes, &handle, &status)
-        }
-        let profile = NativeCodec.takeICC(icc, iccSize)
-        guard rc == Int32(KK_OK), let handle else { throw NativeCodec.error(rc, status) }
+        let (handle, info, profile) = try NativeCodec.openJPEGReader(bytes, options, planes: &planes)
         self.handle = handle
         width = Int(info.output_width)
         height = Int(info.output_height)
@@ -166,6 +146,30 @@ public final class JPEGPlanarWriter {
 }
 
 extension NativeCodec {
+    /// Opens a streaming JPEG reader over `bytes` (RGB rows, or planes when `planes` is given), which
+    /// must stay alive and unchanged (the readers keep a copy of the array) until the handle is freed.
+    static func openJPEGReader(_ bytes: [UInt8], _ options: DecodeOptions, planes: UnsafeMutablePointer<kk_jpeg_planes>?)
+        throws -> (OpaquePointer, kk_jpeg_info, [UInt8]?) {
+        var p = try scaledParams(options)
+        guard ImageCodecs.sniff(bytes) == .jpeg else { throw CodecError(.unsupportedFormat, "not a JPEG (by content)") }
+        var info = kk_jpeg_info()
+        var icc: UnsafeMutableRawPointer?
+        var iccSize = 0
+        var handle: OpaquePointer?
+        var status = kk_status()
+        // The array is never mutated and lives as long as its reader, so its storage does not move.
+        let rc = bytes.withUnsafeBytes { raw in
+            if let planes {
+                kk_jpeg_reader_open_planes(raw.baseAddress, raw.count, &p, &info, &icc, &iccSize, planes, &handle, &status)
+            } else {
+                kk_jpeg_reader_open(raw.baseAddress, raw.count, &p, &info, &icc, &iccSize, &handle, &status)
+            }
+        }
+        let profile = takeICC(icc, iccSize)
+        guard rc == Int32(KK_OK), let handle else { throw error(rc, status) }
+        return (handle, info, profile)
+    }
+
     /// Ends an in-memory JPEG stream (``JPEGMemoryWriter``, ``JPEGPlanarWriter``) and takes its bytes.
     static func finishMemoryJPEG(_ handle: OpaquePointer) throws -> EncodedImage {
         var out: UnsafeMutableRawPointer?

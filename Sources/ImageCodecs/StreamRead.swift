@@ -28,29 +28,8 @@ public final class JPEGRowReader {
     /// Reads the header and starts decompression.
     /// - Throws: ``CodecError`` as ``ImageCodecs/decode(_:options:)`` does.
     public init(_ bytes: [UInt8], options: DecodeOptions = .init()) throws {
-        guard [1, 2, 4, 8].contains(options.jpegScale) else {
-            throw CodecError(.invalidArgument, "jpegScale must be 1, 2, 4 or 8, not \(options.jpegScale)")
-        }
-        var p = NativeCodec.params(options, fast: false, scale: options.jpegScale)
-        if let eighths = options.jpegScaleEighths {
-            guard (1...16).contains(eighths) else {
-                throw CodecError(.invalidArgument, "jpegScaleEighths must be 1...16, not \(eighths)")
-            }
-            p.scale_eighths = Int32(eighths)
-        }
-        guard ImageCodecs.sniff(bytes) == .jpeg else { throw CodecError(.unsupportedFormat, "not a JPEG (by content)") }
         self.bytes = bytes
-        var info = kk_jpeg_info()
-        var icc: UnsafeMutableRawPointer?
-        var iccSize = 0
-        var handle: OpaquePointer?
-        var status = kk_status()
-        // The array is never mutated and lives as long as the reader, so its storage does not move.
-        let rc = self.bytes.withUnsafeBytes { raw in
-            kk_jpeg_reader_open(raw.baseAddress, raw.count, &p, &info, &icc, &iccSize, &handle, &status)
-        }
-        let profile = NativeCodec.takeICC(icc, iccSize)
-        guard rc == Int32(KK_OK), let handle else { throw NativeCodec.error(rc, status) }
+        let (handle, info, profile) = try NativeCodec.openJPEGReader(bytes, options, planes: nil)
         self.handle = handle
         width = Int(info.output_width)
         height = Int(info.output_height)

@@ -21,7 +21,8 @@ struct PrepareCommand: AsyncParsableCommand {
             or crop an aspect ratio outside 1:2.5...2.5:1 to the nearest allowed ratio; enlarge a short side \
             under --min-side (300); shrink to --max-side; re-encode under --max-bytes (10 MiB), searching JPEG \
             quality from --quality (90) down to 60, then shrinking. Metadata (EXIF with GPS, XMP, IPTC, text) \
-            is removed, losslessly when nothing else changes; the ICC profile is kept. An image that already \
+            is removed, losslessly when nothing else changes; the ICC profile is kept, or with --icc srgb the \
+            pixels are converted to sRGB and the profile dropped. An image that already \
             passes and carries no metadata is copied byte for byte.
 
             Outputs are named after their inputs with .jpg or .png; names that clash get -2, -3 and so on. \
@@ -79,6 +80,9 @@ struct PrepareCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("filter"), help: ArgumentHelp("Resampling filter: lanczos3 (default), mitchell, bilinear, box.", valueName: "NAME"))
     var filter: String = "lanczos3"
+
+    @Option(name: .customLong("icc"), help: ArgumentHelp("Embedded ICC profile: keep (default) or srgb (convert RGB pixels to sRGB and drop the profile).", valueName: "keep|srgb"))
+    var icc: String = "keep"
 
     @Flag(name: .customLong("keep-metadata"), help: "Keep EXIF/XMP/text when the file is copied (re-encoded outputs keep only the ICC profile).")
     var keepMetadata = false
@@ -156,6 +160,10 @@ struct PrepareCommand: AsyncParsableCommand {
             guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100") }
             options.quality = quality
         }
+        guard let colorProfile = PrepareOptions.ColorProfile(rawValue: icc.lowercased()) else {
+            throw ValidationError("--icc must be keep or srgb, not '\(icc)'")
+        }
+        options.colorProfile = colorProfile
         guard let filter = ResampleFilter(rawValue: filter.lowercased()) else {
             throw ValidationError("--filter must be lanczos3, mitchell, bilinear or box, not '\(self.filter)'")
         }

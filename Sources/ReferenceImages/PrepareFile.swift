@@ -51,6 +51,8 @@ extension ReferenceImagePreparer {
         guard !plan.changesPixels, let chunks = try Self.pngChunkTypes(fd: fd, size: size) else { return nil }
         // Orientation may sit in eXIf or ImageMagick's text anywhere in the file: those take the full path.
         guard !chunks.contains("eXIf") && !chunks.contains("tEXt") else { return nil }
+        // Converting a profile to sRGB needs the pixels in memory.
+        guard options.colorProfile == .keep || !chunks.contains("iCCP") else { return nil }
         let hadMetadata = chunks.contains { !MetadataStripper.keptPNGChunks.contains($0) && ($0.utf8.first! & 0x20) != 0 }
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw PrepareError(rule: "io", message: "cannot seek: \(Self.errnoText())") }
         let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman)

@@ -108,6 +108,34 @@ public enum MetadataStripper {
         }
     }
 
+    /// Whether the file embeds an ICC profile (a JPEG APP2 `ICC_PROFILE` segment before the first scan,
+    /// or a PNG `iCCP` chunk before the first `IDAT`), from the container alone.
+    public static func hasICCProfile(_ bytes: [UInt8]) -> Bool {
+        let icc = Array("ICC_PROFILE\0".utf8)
+        if bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 {
+            var i = 2
+            while i + 4 <= bytes.count, bytes[i] == 0xFF {
+                let marker = bytes[i + 1]
+                if marker == 0xDA || marker == 0xD9 { return false }
+                let length = Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+                guard length >= 2 else { return false }
+                if marker == 0xE2, bytes[(i + 4)...].starts(with: icc) { return true }
+                i += 2 + length
+            }
+            return false
+        }
+        guard bytes.count >= 8, bytes[0] == 0x89, bytes[1] == 0x50 else { return false }
+        var i = 8
+        while i + 12 <= bytes.count {
+            let length = Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+            let type = String(decoding: bytes[(i + 4)..<(i + 8)], as: UTF8.self)
+            if type == "iCCP" { return true }
+            if type == "IDAT" || length > bytes.count - i - 12 { return false }
+            i += 12 + length
+        }
+        return false
+    }
+
     /// PNG chunks kept by ``stripPNG(_:)``: the critical ones plus those that change how pixels look.
     static let keptPNGChunks: Set<String> = [
         "IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "cICP", "mDCv", "cLLi",

@@ -32,6 +32,18 @@ public struct PrepareOptions: Sendable {
         case fraction(Double)
     }
 
+    /// What happens to an embedded ICC profile.
+    public enum ColorProfile: String, Sendable, CaseIterable {
+        /// Keep it with the pixels when it describes them (RGB profile on RGB output, gray on gray);
+        /// a profile that no longer fits (CMYK converted to RGB) is dropped. Default.
+        case keep
+        /// Convert RGB(A) pixels from the profile's colour space to sRGB (Little CMS 2, perceptual intent)
+        /// and drop the profile: the output looks the same to a receiver that ignores profiles, as most
+        /// upload pipelines do. Gray images keep their profile. A file with an RGB profile is re-encoded
+        /// for this even when it would otherwise be copied.
+        case sRGB = "srgb"
+    }
+
     /// The output encoding.
     public enum OutputFormat: String, Sendable, CaseIterable {
         /// Always JPEG (transparency flattened onto ``PrepareOptions/background``).
@@ -73,6 +85,8 @@ public struct PrepareOptions: Sendable {
     public var optimizeHuffman: Bool = false
     /// The resampling filter. Default ``ResampleFilter/lanczos3``.
     public var filter: ResampleFilter
+    /// What happens to an embedded ICC profile. Default ``ColorProfile/keep``.
+    public var colorProfile: ColorProfile = .keep
     /// The most threads one resize may use; `nil` means every core.
     public var threads: Int?
 

@@ -68,10 +68,14 @@ public struct ReferenceImagePreparer: Sendable {
             : MetadataStripper.pngHasMetadata(bytes)
         let hasMetadata = metadata ?? false
         let strippable = !options.stripMetadata || metadata != nil
+        // Converting to sRGB rewrites the pixels of any file carrying a profile (gray ones keep theirs).
+        let convertsProfile = options.colorProfile == .sRGB && MetadataStripper.hasICCProfile(bytes)
+            && !header.colorType.hasPrefix("gray")
 
         // Nothing about the pixels must change: copy, minus metadata.
         // A container the stripper cannot follow is re-encoded instead, so metadata never slips through.
-        if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) && strippable {
+        if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) && strippable
+            && !convertsProfile {
             do {
                 _ = try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
             } catch let error as CodecError {
@@ -90,19 +94,21 @@ public struct ReferenceImagePreparer: Sendable {
             }
         }
         return try transform(bytes: consume bytes, header: header, plan: plan, forced: forced,
-                             hadMetadata: hasMetadata || header.orientation != 1)
+                             hadMetadata: hasMetadata || header.orientation != 1, convertsProfile: convertsProfile)
     }
 
     /// Decodes, fixes the geometry and encodes under the budget.
     private func transform(bytes: consuming [UInt8], header: ImageHeader, plan: PreparePlan, forced: ImageFormat?,
-                           hadMetadata: Bool) throws -> PreparedImage {
+                           hadMetadata: Bool, convertsProfile: Bool) throws -> PreparedImage {
         let options = self.options
-        if header.format == .png && forced == .jpeg && header.orientation == 1 && !header.isProgressive
+        // The streamed routes never see RGB pixels whole (the JPEG one not at all): colour conversion
+        // takes the in-memory route.
+        if !convertsProfile && header.format == .png && forced == .jpeg && header.orientation == 1 && !header.isProgressive
             && !plan.changesPixels,
             let streamed = try streamPNGToJPEG(bytes, hadMetadata: hadMetadata) {
             return streamed
         }
-        if header.format == .jpeg && (forced == nil || forced == .jpeg) && header.orientation == 1
+        if !convertsProfile && header.format == .jpeg && (forced == nil || forced == .jpeg) && header.orientation == 1
             && !plan.isCropped && !plan.isPadded,
             let streamed = try streamJPEGResize(bytes, plan: plan, hadMetadata: hadMetadata) {
             return streamed
@@ -169,8 +175,18 @@ public struct ReferenceImagePreparer: Sendable {
 
         // A profile is only valid for pixels in its colour space: a CMYK profile does not describe the RGB
         // that libjpeg converted CMYK into, so it is dropped rather than mislabel the output.
-        let profile = icc.flatMap { Self.profileMatches($0, gray: image.format.isGray) ? $0 : nil }
+        var profile = icc.flatMap { Self.profileMatches($0, gray: image.format.isGray) ? $0 : nil }
         if icc != nil && profile == nil { actions.append("dropped ICC profile (colour space does not match)") }
+        if options.colorProfile == .sRGB, let source = profile, !image.format.isGray {
+            // Converted after resizing: the same look for a quarter of the transform's work.
+            do {
+                try SRGBConverter(profile: source, format: image.format).convert(&image)
+                actions.append("converted colours to sRGB (ICC profile)")
+            } catch let error as CodecError {
+                actions.append("dropped ICC profile (\(error.message))")
+            }
+            profile = nil
+        }
         let (fitted, encodeActions) = try encode(consume image, source: header.format, forced: forced, icc: profile)
         actions += encodeActions
         if hadMetadata { actions.append("stripped metadata") }

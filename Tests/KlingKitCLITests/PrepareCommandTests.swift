@@ -119,6 +119,7 @@ struct PrepareCommandTests {
         ["prepare", "Package.swift", "--out", "/tmp/x", "--pad", "--crop"],
         ["prepare", "Package.swift", "--out", "/tmp/x", "--quality", "0"],
         ["prepare", "Package.swift", "--out", "/tmp/x", "--background", "nope"],
+        ["prepare", "Package.swift", "--out", "/tmp/x", "--icc", "p3"],
         ["prepare", "/no/such/file.jpg", "--out", "/tmp/x"],
     ])
     func usage(arguments: [String]) throws {

@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
-// libFuzzer target over the Swift layer (header probe, EXIF parser, validator, decode), built only by
+// libFuzzer target over the Swift layer (header probe, EXIF parser, validator, decode, ICC conversion,
+// planar JPEG resize), built only by
 // fuzz/run-swift.sh, never by the root package:
 //   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 import PackageDescription
@@ -12,6 +13,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzImageCodecs",
             dependencies: [
+                .product(name: "ImageCore", package: "KlingKit"),
                 .product(name: "ImageCodecs", package: "KlingKit"),
                 .product(name: "ReferenceImages", package: "KlingKit"),
             ]

@@ -1,7 +1,9 @@
+import ImageCore
 import ImageCodecs
 import ReferenceImages
 
-/// libFuzzer entry point: probe, validate and (small images only) decode arbitrary bytes.
+/// libFuzzer entry point: probe, validate and (small images only) decode arbitrary bytes, convert an
+/// embedded ICC profile, and run the planar JPEG resize.
 /// Any trap, sanitizer report or leak is a finding; thrown ``CodecError``s are the expected outcome.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzImageCodecs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -12,6 +14,23 @@ public func fuzzImageCodecs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = ReferenceImageValidator(rules: UploadRules(maxPixels: 4 << 20)).validate(bytes: bytes, name: "fuzz")
     if let decoded = try? ImageCodecs.decode(bytes, options: options) {
         precondition(decoded.image.pixels.count == decoded.image.width * decoded.image.height * decoded.image.format.channels)
+        // An embedded profile goes through lcms2 exactly as `prepare --icc srgb` would take it.
+        if let icc = decoded.iccProfile, !decoded.image.format.isGray,
+           let converter = try? SRGBConverter(profile: icc, format: decoded.image.format) {
+            var image = decoded.image
+            converter.convert(&image)
+        }
+    }
+    // The planar resize route of `prepare`, on the decoder thread and without it.
+    var scaled = options
+    scaled.jpegScaleEighths = 4
+    for prefetch in [false, true] {
+        guard let reader = try? JPEGPlanarReader(bytes, options: prefetch ? options : scaled),
+              let writer = try? JPEGPlanarWriter(width: max(1, reader.width / 3 + 1), height: max(1, reader.height / 2 + 1),
+                                                 gray: reader.layout.planes.count == 1) else { continue }
+        if (try? PlanarJPEGResize.run(from: reader, to: writer, prefetch: prefetch)) != nil {
+            precondition((try? writer.finish()) != nil, "a completed planar resize must finish")
+        }
     }
     return 0
 }

@@ -1,11 +1,11 @@
-// ICC → sRGB conversion (see include/klingkit_icc.h). lcms2 reports errors through a per-context log
-// handler, which here copies the first message into the caller's kk_status.
+// ICC → sRGB conversion (declared in include/klingkit_codec_shims.h). lcms2 reports errors through a
+// per-context log handler, which here copies the first message into the caller's kk_status.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lcms2.h>
 
-#include "klingkit_icc.h"
+#include "klingkit_codec_shims.h"
 
 struct kk_icc_transform {
     cmsContext context;

@@ -16,31 +16,52 @@ import ImageCore
 public enum PlanarJPEGResize {
     /// Decodes every band of `reader`, resamples it and feeds `writer`, then reads `reader` through EOI.
     ///
-    /// `writer` fixes the output size; `reader` the (DCT-scaled) source size. Both must carry the same
-    /// planes: one (gray) or three (YCbCr).
-    /// - Parameter prefetch: decode on a second thread, overlapping everything after it (worth it on
-    ///   two or more cores).
+    /// `writer` fixes the output size (upright); `reader` the (DCT-scaled) source size, as stored. Both
+    /// must carry the same planes: one (gray) or three (YCbCr).
+    /// - Parameters:
+    ///   - orientation: an EXIF orientation (1...8) to apply. Other than 1, each plane is resampled at
+    ///     its stored orientation into memory (output-sized: 1.5 bytes per output pixel at 4:2:0), turned
+    ///     upright, then encoded; 1 streams band by band.
+    ///   - prefetch: decode on a second thread, overlapping everything after it (worth it on two or
+    ///     more cores).
     /// - Throws: ``CodecError`` from either side (the decoder's, e.g. `.corrupt`, wins when both fail);
     ///   `.invalidArgument` when the plane counts differ.
-    public static func run(from reader: JPEGPlanarReader, to writer: JPEGPlanarWriter,
+    public static func run(from reader: JPEGPlanarReader, to writer: JPEGPlanarWriter, orientation: Int = 1,
                            filter: ResampleFilter = .lanczos3, prefetch: Bool = false) throws {
         let input = reader.layout, output = writer.layout
         guard input.planes.count == output.planes.count else {
             throw CodecError(.invalidArgument, "\(input.planes.count) planes cannot be encoded as \(output.planes.count)")
         }
-        let assembler = BandAssembler(writer: writer)
-        defer { assembler.release() }
-        let ratioX = Double(reader.width) / Double(writer.width)
-        let ratioY = Double(reader.height) / Double(writer.height)
-        let feeds: [RowFeedResampler?] = zip(input.planes, output.planes).map { source, target in
-            let scaleX = ratioX * Double(target.subsampleX) / Double(source.subsampleX)
-            let scaleY = ratioY * Double(target.subsampleY) / Double(source.subsampleY)
+        let turns = (2...8).contains(orientation)
+        let swaps = (5...8).contains(orientation)
+        // Each output plane as resampled: at the source's (stored) orientation.
+        let stored: [(width: Int, height: Int, subX: Int, subY: Int)] = output.planes.map {
+            swaps ? ($0.height, $0.width, $0.subsampleY, $0.subsampleX) : ($0.width, $0.height, $0.subsampleX, $0.subsampleY)
+        }
+        let ratioX = Double(reader.width) / Double(swaps ? writer.height : writer.width)
+        let ratioY = Double(reader.height) / Double(swaps ? writer.width : writer.height)
+        let feeds: [RowFeedResampler?] = zip(input.planes, stored).map { source, target in
+            let scaleX = ratioX * Double(target.subX) / Double(source.subsampleX)
+            let scaleY = ratioY * Double(target.subY) / Double(source.subsampleY)
             if source.width == target.width && source.height == target.height && scaleX == 1 && scaleY == 1 {
                 return nil  // the DCT scale landed on the stored size: the rows pass through
             }
             return RowFeedResampler(from: Size(width: source.width, height: source.height),
                                     to: Size(width: target.width, height: target.height),
                                     format: .gray, filter: filter, scaleX: scaleX, scaleY: scaleY)
+        }
+        let assembler = BandAssembler(writer: writer)
+        defer { assembler.release() }
+        // Turned output is collected whole per plane (output-sized), then turned and encoded.
+        var collected: [[UInt8]] = turns ? stored.map { [UInt8](repeating: 0, count: $0.width * $0.height) } : []
+        var collectedRows = [Int](repeating: 0, count: stored.count)
+
+        func sink(_ plane: Int, _ row: UnsafePointer<UInt8>) throws {
+            if !turns { return try assembler.add(plane: plane, row: row) }
+            let width = stored[plane].width, y = collectedRows[plane]
+            guard y < stored[plane].height else { return }
+            collected[plane].withUnsafeMutableBufferPointer { ($0.baseAddress! + y * width).update(from: row, count: width) }
+            collectedRows[plane] = y + 1
         }
 
         func consume(band: UnsafeMutableRawPointer, index: Int) throws {
@@ -52,20 +73,20 @@ public enum PlanarJPEGResize {
                 for r in 0..<rows {
                     let row = UnsafePointer(base + r * source.stride)
                     if let feed = feeds[plane] {
-                        try feed.push(row) { try assembler.add(plane: plane, row: $0) }
+                        try feed.push(row) { try sink(plane, $0) }
                     } else {
-                        try assembler.add(plane: plane, row: row)
+                        try sink(plane, row)
                     }
                 }
             }
         }
 
+        let band = UnsafeMutableRawPointer.allocate(byteCount: max(input.bandBytes, output.bandBytes), alignment: 64)
+        defer { band.deallocate() }
         if prefetch {
             let ahead = RowPrefetcher(rowBytes: input.bandBytes, rows: input.bands, bandRows: 1, bands: 6,
                                       produce: { band, _, _ in try reader.readBand(into: UnsafeMutableRawPointer(band)) },
                                       completion: { try reader.finish() })
-            let band = UnsafeMutableRawPointer.allocate(byteCount: input.bandBytes, alignment: 64)
-            defer { band.deallocate() }
             do {
                 for index in 0..<input.bands {
                     try ahead.next(into: band.assumingMemoryBound(to: UInt8.self))
@@ -78,13 +99,33 @@ public enum PlanarJPEGResize {
             }
             try ahead.finish()
         } else {
-            let band = UnsafeMutableRawPointer.allocate(byteCount: input.bandBytes, alignment: 64)
-            defer { band.deallocate() }
             for index in 0..<input.bands {
                 try reader.readBand(into: band)
                 try consume(band: band, index: index)
             }
             try reader.finish()
+        }
+        if turns {
+            for (plane, p) in output.planes.enumerated() {
+                let upright = try Image(width: stored[plane].width, height: stored[plane].height, format: .gray,
+                                        pixels: collected[plane]).oriented(exif: orientation)
+                collected[plane] = []
+                precondition(upright.width == p.width && upright.height == p.height, "turned plane size")
+                collected[plane] = upright.pixels
+            }
+            for index in 0..<output.bands {
+                for (plane, p) in output.planes.enumerated() {
+                    let first = index * p.bandRows
+                    for r in 0..<min(p.bandRows, max(0, p.height - first)) {
+                        collected[plane].withUnsafeBufferPointer { pixels in
+                            (band + p.offset + r * p.stride).copyMemory(from: pixels.baseAddress! + (first + r) * p.width,
+                                                                        byteCount: p.width)
+                        }
+                    }
+                }
+                try writer.writeBand(band)
+            }
+            return
         }
         guard assembler.bandsWritten == output.bands else {
             throw CodecError(.invalidArgument, "only \(assembler.bandsWritten) of \(output.bands) bands were produced")

@@ -108,9 +108,9 @@ public struct ReferenceImagePreparer: Sendable {
             let streamed = try streamPNGToJPEG(bytes, hadMetadata: hadMetadata) {
             return streamed
         }
-        if !convertsProfile && header.format == .jpeg && (forced == nil || forced == .jpeg) && header.orientation == 1
+        if !convertsProfile && header.format == .jpeg && (forced == nil || forced == .jpeg)
             && !plan.isCropped && !plan.isPadded,
-            let streamed = try streamJPEGResize(bytes, plan: plan, hadMetadata: hadMetadata) {
+            let streamed = try streamJPEGResize(bytes, plan: plan, orientation: header.orientation, hadMetadata: hadMetadata) {
             return streamed
         }
         var actions: [String] = []
@@ -219,7 +219,8 @@ public struct ReferenceImagePreparer: Sendable {
     /// the decode-resize-encode path at the start quality.
     /// - Returns: `nil` when that encoding misses the byte budget: the caller then takes the full path,
     ///   which searches quality and size.
-    private func streamJPEGResize(_ bytes: borrowing [UInt8], plan: PreparePlan, hadMetadata: Bool) throws -> PreparedImage? {
+    private func streamJPEGResize(_ bytes: borrowing [UInt8], plan: PreparePlan, orientation: Int,
+                                  hadMetadata: Bool) throws -> PreparedImage? {
         let options = self.options
         // Only 1/8, 1/4 and 1/2 have SIMD IDCTs in libjpeg-turbo; 5/8 and friends decode slower than
         // full size, so the stream takes the nearest power of two at or above the target.
@@ -235,15 +236,20 @@ public struct ReferenceImagePreparer: Sendable {
             let streamed: StreamedJPEG
             do {
                 let reader = try JPEGPlanarReader(copy bytes, options: decodeOptions)
-                streamed = try planarResize(reader, plan: plan, prefetch: prefetch)
+                streamed = try planarResize(reader, plan: plan, orientation: orientation, prefetch: prefetch)
             } catch let error as CodecError where error.code == .unsupported {
                 // RGB, CMYK or YCCK JPEG (or one the row decoder refuses too, with its own message).
+                // Rows cannot be turned on the way: a photo lying on its side takes the in-memory route.
+                guard orientation == 1 else { return nil }
                 let reader = try JPEGRowReader(copy bytes, options: decodeOptions)
                 streamed = try rowResize(reader, plan: plan, prefetch: prefetch)
             }
             encoded = streamed.encoded
+            if orientation != 1 { actions.append("oriented(\(orientation))") }
             if eighths < 8 { actions.append("shrink-on-load \(PreparePlan.fraction(eighths: eighths))") }
-            if streamed.decoded != plan.content { actions.append("resized \(streamed.decoded)->\(plan.content) \(options.filter)") }
+            let decodedUpright = (5...8).contains(orientation)
+                ? Size(width: streamed.decoded.height, height: streamed.decoded.width) : streamed.decoded
+            if decodedUpright != plan.content { actions.append("resized \(decodedUpright)->\(plan.content) \(options.filter)") }
             if streamed.droppedICC { actions.append("dropped ICC profile (colour space does not match)") }
         } catch let error as CodecError {
             throw Self.prepareError(error)
@@ -274,7 +280,7 @@ public struct ReferenceImagePreparer: Sendable {
     }
 
     /// YCbCr or gray JPEG: planes in, planes out (see ``PlanarJPEGResize``).
-    private func planarResize(_ reader: JPEGPlanarReader, plan: PreparePlan, prefetch: Bool) throws -> StreamedJPEG {
+    private func planarResize(_ reader: JPEGPlanarReader, plan: PreparePlan, orientation: Int, prefetch: Bool) throws -> StreamedJPEG {
         let gray = reader.layout.planes.count == 1
         let (settings, dropped) = streamSettings(icc: reader.iccProfile, gray: gray)
         let writer: JPEGPlanarWriter
@@ -284,7 +290,8 @@ public struct ReferenceImagePreparer: Sendable {
         } catch let error as CodecError {
             throw Self.encoderError(error)
         }
-        try PlanarJPEGResize.run(from: reader, to: writer, filter: options.filter, prefetch: prefetch)
+        try PlanarJPEGResize.run(from: reader, to: writer, orientation: orientation, filter: options.filter,
+                                 prefetch: prefetch)
         return StreamedJPEG(encoded: try writer.finish(), decoded: Size(width: reader.width, height: reader.height),
                             droppedICC: dropped)
     }

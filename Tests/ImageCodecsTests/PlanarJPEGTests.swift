@@ -164,6 +164,30 @@ struct PlanarJPEGTests {
         #expect(outputs[0] == outputs[1], "the prefetch thread changes nothing in the output")
     }
 
+    @Test("an EXIF orientation is applied to the planes: the output matches the RGB route turned upright",
+          arguments: 2...8)
+    func orientation(value: Int) throws {
+        let bytes = try Corpus.bytes("exif-orientation/Landscape_1.jpg")  // stored 1800x1200, 4:2:0
+        let source = try ImageCodecs.decode(bytes).image
+        let upright = source.oriented(exif: value)
+        let target = Size(width: upright.width * 2 / 5 + 1, height: upright.height * 2 / 5)  // odd side on purpose
+        let expected = upright.resized(to: target, threads: 1)
+        for (prefetch, eighths) in [(false, 8), (true, 4)] {
+            var options = DecodeOptions()
+            options.jpegScaleEighths = eighths
+            let reader = try JPEGPlanarReader(bytes, options: options)
+            let writer = try JPEGPlanarWriter(width: target.width, height: target.height, gray: false,
+                                              options: JPEGEncodeOptions(quality: 95))
+            try PlanarJPEGResize.run(from: reader, to: writer, orientation: value, prefetch: prefetch)
+            let got = try ImageCodecs.decode(writer.finish().bytes).image
+            #expect(got.size == target)
+            #expect(psnr(got, expected) > 30, "orientation \(value), decoded at \(eighths)/8")
+            // Fails for a wrong turn: the same output against the unturned or half-turned picture.
+            let wrong = upright.oriented(exif: 3).resized(to: target, threads: 1)
+            #expect(psnr(got, wrong) < 20)
+        }
+    }
+
     @Test("mismatched plane counts and too many bands are refused")
     func misuse() throws {
         let reader = try JPEGPlanarReader(try Corpus.bytes("jpeg/pillow_flower.jpg"))

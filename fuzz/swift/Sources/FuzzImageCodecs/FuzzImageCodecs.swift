@@ -28,8 +28,13 @@ public func fuzzImageCodecs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let reader = try? JPEGPlanarReader(bytes, options: prefetch ? options : scaled),
               let writer = try? JPEGPlanarWriter(width: max(1, reader.width / 3 + 1), height: max(1, reader.height / 2 + 1),
                                                  gray: reader.layout.planes.count == 1) else { continue }
-        if (try? PlanarJPEGResize.run(from: reader, to: writer, prefetch: prefetch)) != nil {
-            precondition((try? writer.finish()) != nil, "a completed planar resize must finish")
+        // Every EXIF orientation in turn (picked from the input's length), swapped sides included.
+        let orientation = bytes.count % 8 + 1
+        let swaps = orientation >= 5
+        guard let turned = swaps ? try? JPEGPlanarWriter(width: writer.height, height: writer.width,
+                                                        gray: reader.layout.planes.count == 1) : writer else { continue }
+        if (try? PlanarJPEGResize.run(from: reader, to: turned, orientation: orientation, prefetch: prefetch)) != nil {
+            precondition((try? turned.finish()) != nil, "a completed planar resize must finish")
         }
     }
     return 0

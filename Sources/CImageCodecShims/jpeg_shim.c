@@ -21,14 +21,7 @@
 
 // MARK: - Error manager
 
-typedef struct kk_jpeg_error {
-    struct jpeg_error_mgr pub;   // must be first: libjpeg sees only this part
-    jmp_buf jump;
-    kk_status *status;
-    int strict;
-} kk_jpeg_error;
-
-static void kk_copy_message(kk_status *status, const char *message) {
+void kk_copy_message(kk_status *status, const char *message) {
     size_t n = strlen(message);
     if (n >= sizeof status->message) n = sizeof status->message - 1;
     memcpy(status->message, message, n);
@@ -106,28 +99,27 @@ static void kk_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
 }
 
 /// Replaces output_message (which writes to stderr): a library never prints.
-static void kk_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
+void kk_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
-static void kk_jpeg_error_init(kk_jpeg_error *err, kk_status *status, int strict) {
-    memset(status, 0, sizeof *status);
+void kk_jpeg_error_setup(kk_jpeg_error *err, int strict) {
     jpeg_std_error(&err->pub);
     err->pub.error_exit = kk_jpeg_error_exit;
     err->pub.emit_message = kk_jpeg_emit_message;
     err->pub.output_message = kk_jpeg_output_message;
-    err->status = status;
     err->strict = strict;
+}
+
+static void kk_jpeg_error_init(kk_jpeg_error *err, kk_status *status, int strict) {
+    memset(status, 0, sizeof *status);
+    kk_jpeg_error_setup(err, strict);
+    err->status = status;
 }
 
 // MARK: - Scan limit
 
-typedef struct kk_jpeg_progress {
-    struct jpeg_progress_mgr pub;
-    int max_scans;
-} kk_jpeg_progress;
-
 /// A progressive stream made of thousands of tiny scans costs a full-image pass each
 /// (the libjpeg-turbo "scan limit" advice); refuse past `max_scans`.
-static void kk_jpeg_progress_monitor(j_common_ptr cinfo) {
+void kk_jpeg_progress_monitor(j_common_ptr cinfo) {
     kk_jpeg_progress *progress = (kk_jpeg_progress *)cinfo->progress;
     j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
     if (cinfo->is_decompressor && dinfo->input_scan_number > progress->max_scans) {
@@ -141,7 +133,7 @@ static void kk_jpeg_progress_monitor(j_common_ptr cinfo) {
 
 // MARK: - Decode
 
-static int kk_jpeg_color_space(J_COLOR_SPACE space) {
+int kk_jpeg_color_space(J_COLOR_SPACE space) {
     switch (space) {
     case JCS_GRAYSCALE: return KK_CS_GRAY;
     case JCS_YCbCr: return KK_CS_YCBCR;
@@ -355,15 +347,6 @@ int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params
 
 // MARK: - Encode
 
-/// A growable malloc'd destination: unlike jpeg_mem_dest, the live buffer is always reachable, so
-/// an error half-way frees it instead of leaking it.
-typedef struct kk_jpeg_dest {
-    struct jpeg_destination_mgr pub;
-    unsigned char *buffer;
-    size_t capacity;
-    size_t size;
-} kk_jpeg_dest;
-
 static void kk_jpeg_dest_init(j_compress_ptr cinfo) {
     kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
     dest->pub.next_output_byte = dest->buffer;
@@ -383,10 +366,22 @@ static boolean kk_jpeg_dest_empty(j_compress_ptr cinfo) {
     return TRUE;
 }
 
-static void kk_jpeg_dest_term(j_compress_ptr cinfo) {
-    kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
-    dest->size = dest->capacity - dest->pub.free_in_buffer;
+static void kk_jpeg_dest_term(j_compress_ptr cinfo) { (void)cinfo; }
+
+int kk_jpeg_dest_alloc(kk_jpeg_dest *dest) {
+    dest->capacity = 65536;
+    dest->buffer = malloc(dest->capacity);
+    return dest->buffer != NULL;
 }
+
+void kk_jpeg_dest_use(j_compress_ptr cinfo, kk_jpeg_dest *dest) {
+    dest->pub.init_destination = kk_jpeg_dest_init;
+    dest->pub.empty_output_buffer = kk_jpeg_dest_empty;
+    dest->pub.term_destination = kk_jpeg_dest_term;
+    cinfo->dest = &dest->pub;
+}
+
+size_t kk_jpeg_dest_size(const kk_jpeg_dest *dest) { return dest->capacity - dest->pub.free_in_buffer; }
 
 static void kk_jpeg_start(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
                           const kk_jpeg_encode_params *params, const void *icc, size_t icc_size, int planar) {
@@ -423,17 +418,7 @@ void kk_jpeg_start_compress_planes(struct jpeg_compress_struct *cinfo, uint32_t 
     kk_jpeg_start(cinfo, width, height, channels, params, icc, icc_size, 1);
 }
 
-int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
-                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
-                   void **out, size_t *out_size, kk_status *status) {
-    struct jpeg_compress_struct cinfo;
-    kk_jpeg_error err;
-    // On the heap and fixed before setjmp: its fields change during compression, and automatic
-    // variables modified between setjmp and longjmp are indeterminate afterwards.
-    kk_jpeg_dest *dest;
-    *out = NULL;
-    *out_size = 0;
-    kk_jpeg_error_init(&err, status, 0);
+int kk_jpeg_check_encode(uint32_t width, uint32_t height, int channels, kk_status *status) {
     if (channels != 1 && channels != 3) {
         status->code = KK_INVALID_ARGUMENT;
         kk_copy_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
@@ -445,12 +430,23 @@ int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int chan
                  width, height, (int)JPEG_MAX_DIMENSION);
         return KK_INVALID_ARGUMENT;
     }
+    return KK_OK;
+}
+
+int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
+                   void **out, size_t *out_size, kk_status *status) {
+    struct jpeg_compress_struct cinfo;
+    kk_jpeg_error err;
+    // On the heap and fixed before setjmp: its fields change during compression, and automatic
+    // variables modified between setjmp and longjmp are indeterminate afterwards.
+    kk_jpeg_dest *dest;
+    *out = NULL;
+    *out_size = 0;
+    kk_jpeg_error_init(&err, status, 0);
+    if (kk_jpeg_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
     dest = calloc(1, sizeof *dest);
-    if (dest) {
-        dest->capacity = 65536;
-        dest->buffer = malloc(dest->capacity);
-    }
-    if (!dest || !dest->buffer) {
+    if (!dest || !kk_jpeg_dest_alloc(dest)) {
         free(dest);
         status->code = KK_NO_MEMORY;
         kk_copy_message(status, "out of memory");
@@ -464,10 +460,7 @@ int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int chan
         return status->code;
     }
     jpeg_create_compress(&cinfo);
-    dest->pub.init_destination = kk_jpeg_dest_init;
-    dest->pub.empty_output_buffer = kk_jpeg_dest_empty;
-    dest->pub.term_destination = kk_jpeg_dest_term;
-    cinfo.dest = &dest->pub;
+    kk_jpeg_dest_use(&cinfo, dest);
 
     kk_jpeg_start_compress(&cinfo, width, height, channels, params, icc, icc_size);
     size_t stride = (size_t)width * (size_t)channels;
@@ -480,7 +473,7 @@ int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int chan
     jpeg_finish_compress(&cinfo);
     jpeg_destroy_compress(&cinfo);
     *out = dest->buffer;
-    *out_size = dest->size;
+    *out_size = kk_jpeg_dest_size(dest);
     free(dest);
     return KK_OK;
 }
@@ -570,15 +563,10 @@ int kk_jpeg_writer_open(int fd, uint32_t width, uint32_t height, int channels,
                         kk_jpeg_writer **out, kk_status *status) {
     *out = NULL;
     memset(status, 0, sizeof *status);
-    if (channels != 1 && channels != 3) {
+    if (kk_jpeg_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
+    if (fd < 0) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_copy_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
-        return KK_INVALID_ARGUMENT;
-    }
-    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION || fd < 0) {
-        status->code = KK_INVALID_ARGUMENT;
-        snprintf(status->message, sizeof status->message, "JPEG cannot store %ux%u (each side 1...%d)",
-                 width, height, (int)JPEG_MAX_DIMENSION);
+        kk_copy_message(status, "no file descriptor to write the JPEG to");
         return KK_INVALID_ARGUMENT;
     }
     kk_jpeg_writer *writer = calloc(1, sizeof *writer);

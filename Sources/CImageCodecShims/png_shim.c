@@ -17,24 +17,17 @@ typedef struct kk_png_context {
     kk_status *status;
 } kk_png_context;
 
-static void kk_png_copy(kk_status *status, const char *message) {
-    size_t n = strlen(message);
-    if (n >= sizeof status->message) n = sizeof status->message - 1;
-    memcpy(status->message, message, n);
-    status->message[n] = '\0';
-}
-
 static void kk_png_error(png_structp png, png_const_charp message) {
     kk_png_context *context = (kk_png_context *)png_get_error_ptr(png);
     if (context->status->code == KK_OK) context->status->code = KK_CORRUPT;
-    kk_png_copy(context->status, message ? message : "libpng error");
+    kk_copy_message(context->status, message ? message : "libpng error");
     longjmp(context->jump, 1);
 }
 
 static void kk_png_warning(png_structp png, png_const_charp message) {
     kk_png_context *context = (kk_png_context *)png_get_error_ptr(png);
     context->status->warnings++;
-    if (context->status->message[0] == '\0') kk_png_copy(context->status, message ? message : "libpng warning");
+    if (context->status->message[0] == '\0') kk_copy_message(context->status, message ? message : "libpng warning");
 }
 
 // MARK: - Reading
@@ -77,6 +70,11 @@ void kk_png_configure_reader(png_structp png, int want_icc) {
 static int kk_png_setup(png_structp png, png_infop info_ptr, kk_png_source *source,
                         const kk_decode_params *params, kk_png_info *info, kk_status *status) {
     png_set_read_fn(png, source, kk_png_read);
+    return kk_png_start(png, info_ptr, params, info, status);
+}
+
+int kk_png_start(png_structp png, png_infop info_ptr, const kk_decode_params *params, kk_png_info *info,
+                 kk_status *status) {
     kk_png_configure_reader(png, params->want_icc);
     png_read_info(png, info_ptr);
 
@@ -108,7 +106,7 @@ static int kk_png_setup(png_structp png, png_infop info_ptr, kk_png_source *sour
     info->output_channels = png_get_channels(png, info_ptr);
     if (png_get_bit_depth(png, info_ptr) != 8 || info->output_channels < 1 || info->output_channels > 4) {
         status->code = KK_UNSUPPORTED;
-        kk_png_copy(status, "PNG transform did not yield 8-bit samples");
+        kk_copy_message(status, "PNG transform did not yield 8-bit samples");
         return KK_UNSUPPORTED;
     }
     return KK_OK;
@@ -123,14 +121,14 @@ int kk_png_read_info(const void *data, size_t size, const kk_decode_params *para
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, kk_png_error, kk_png_warning);
     if (!png) {
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     png_infop info_ptr = png_create_info_struct(png);
     if (!info_ptr) {
         png_destroy_read_struct(&png, NULL, NULL);
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     if (setjmp(context.jump)) {
@@ -157,14 +155,14 @@ int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, kk_png_error, kk_png_warning);
     if (!png) {
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     png_infop info_ptr = png_create_info_struct(png);
     if (!info_ptr) {
         png_destroy_read_struct(&png, NULL, NULL);
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     if (setjmp(context.jump)) {
@@ -267,14 +265,14 @@ int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int chann
     if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX ||
         height > PNG_UINT_31_MAX) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_png_copy(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels");
+        kk_copy_message(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels");
         return KK_INVALID_ARGUMENT;
     }
     // On the heap, fixed before setjmp (its fields change while writing).
     kk_png_sink *sink = calloc(1, sizeof *sink);
     if (!sink) {
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, kk_png_error, kk_png_warning);
@@ -283,7 +281,7 @@ int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int chann
         png_destroy_write_struct(&png, &info_ptr);
         free(sink);
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     if (setjmp(context.jump)) {
@@ -343,7 +341,7 @@ static int kk_png_writer_enter(kk_png_writer *writer, kk_status *status) {
     memset(status, 0, sizeof *status);
     if (!writer) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_png_copy(status, "no PNG writer");
+        kk_copy_message(status, "no PNG writer");
         return KK_INVALID_ARGUMENT;
     }
     if (writer->failed) {
@@ -371,13 +369,13 @@ int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, in
     if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX ||
         height > PNG_UINT_31_MAX || fd < 0) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_png_copy(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels to an open file");
+        kk_copy_message(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels to an open file");
         return KK_INVALID_ARGUMENT;
     }
     kk_png_writer *writer = calloc(1, sizeof *writer);
     if (!writer) {
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     writer->width = width;
@@ -390,7 +388,7 @@ int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, in
     if (!writer->png || !writer->info) {
         kk_png_writer_free(writer);
         status->code = KK_NO_MEMORY;
-        kk_png_copy(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     if (setjmp(writer->context.jump)) {

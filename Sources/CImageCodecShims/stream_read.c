@@ -27,9 +27,7 @@ typedef struct kk_transcode {
     int cinfo_ready;
     unsigned char *row;            ///< one decoded PNG row
     unsigned char *flat;           ///< the same row flattened (gray or RGB)
-    struct jpeg_destination_mgr dest;
-    unsigned char *buffer;         ///< the JPEG being written (grows by doubling)
-    size_t capacity;
+    kk_jpeg_dest dest;             ///< the JPEG being written (grows by doubling)
     const unsigned char *data;     ///< the PNG, when it is in memory
     size_t size;
     size_t offset;
@@ -38,16 +36,9 @@ typedef struct kk_transcode {
     unsigned char fd_buffer[65536];
 } kk_transcode;
 
-static void kk_tc_message(kk_status *status, const char *message) {
-    size_t n = strlen(message);
-    if (n >= sizeof status->message) n = sizeof status->message - 1;
-    memcpy(status->message, message, n);
-    status->message[n] = '\0';
-}
-
 static void kk_tc_fail(kk_transcode *tc, int code, const char *message) {
     if (tc->status->code == KK_OK) tc->status->code = code;
-    kk_tc_message(tc->status, message);
+    kk_copy_message(tc->status, message);
     longjmp(tc->jump, 1);
 }
 
@@ -108,29 +99,6 @@ static void kk_tc_jpeg_error(j_common_ptr cinfo) {
     kk_tc_fail(tc, code, buffer);
 }
 
-static void kk_tc_jpeg_output(j_common_ptr cinfo) { (void)cinfo; }  // the encoder's warnings are not shown
-
-static void kk_tc_dest_init(j_compress_ptr cinfo) {
-    kk_transcode *tc = (kk_transcode *)((char *)cinfo->err - offsetof(kk_transcode, jerr));
-    tc->dest.next_output_byte = tc->buffer;
-    tc->dest.free_in_buffer = tc->capacity;
-}
-
-static boolean kk_tc_dest_empty(j_compress_ptr cinfo) {
-    kk_transcode *tc = (kk_transcode *)((char *)cinfo->err - offsetof(kk_transcode, jerr));
-    size_t old = tc->capacity;
-    if (old > SIZE_MAX / 2) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-    unsigned char *grown = realloc(tc->buffer, old * 2);
-    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-    tc->buffer = grown;
-    tc->capacity = old * 2;
-    tc->dest.next_output_byte = grown + old;
-    tc->dest.free_in_buffer = tc->capacity - old;
-    return TRUE;
-}
-
-static void kk_tc_dest_term(j_compress_ptr cinfo) { (void)cinfo; }
-
 static void kk_tc_cleanup(kk_transcode *tc) {
     if (tc->cinfo_ready) jpeg_destroy_compress(&tc->cinfo);
     tc->cinfo_ready = 0;
@@ -139,8 +107,8 @@ static void kk_tc_cleanup(kk_transcode *tc) {
     tc->png_info = NULL;
     free(tc->row);
     free(tc->flat);
-    free(tc->buffer);
-    tc->row = tc->flat = tc->buffer = NULL;
+    free(tc->dest.buffer);
+    tc->row = tc->flat = tc->dest.buffer = NULL;
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -243,7 +211,7 @@ static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
     memset(result, 0, sizeof *result);
     if (!tc) {
         status->code = KK_NO_MEMORY;
-        kk_tc_message(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
     tc->status = status;
@@ -262,41 +230,16 @@ static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
     png_structp png = tc->png;
     png_infop info_ptr = tc->png_info;
     png_set_read_fn(png, tc, kk_tc_png_read);
-    kk_png_configure_reader(png, params->want_icc);
-    png_read_info(png, info_ptr);
-    png_uint_32 width = 0, height = 0;
-    int bit_depth = 0, color_type = 0, interlace = 0;
-    png_get_IHDR(png, info_ptr, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
     kk_png_info *info = &result->info;
-    info->width = width;
-    info->height = height;
-    info->bit_depth = bit_depth;
-    info->color_type = color_type;
-    info->interlaced = interlace != PNG_INTERLACE_NONE;
-    info->has_trns = png_get_valid(png, info_ptr, PNG_INFO_tRNS) ? 1 : 0;
-    uint64_t pixels = (uint64_t)width * (uint64_t)height;
-    if (params->max_pixels && pixels > params->max_pixels) {
-        char message[160];
-        snprintf(message, sizeof message, "%ux%u is %llu pixels, more than the limit of %llu", width, height,
-                 (unsigned long long)pixels, (unsigned long long)params->max_pixels);
-        kk_tc_fail(tc, KK_TOO_MANY_PIXELS, message);
-    }
+    if (kk_png_start(png, info_ptr, params, info, status) != KK_OK) longjmp(tc->jump, 1);  // *status says why
+    png_uint_32 width = info->width, height = info->height;
     if (info->interlaced) kk_tc_fail(tc, KK_UNSUPPORTED, "an interlaced (Adam7) PNG cannot be streamed row by row");
     if (width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
         char message[160];
         snprintf(message, sizeof message, "JPEG cannot store %ux%u (each side 1...%d)", width, height, (int)JPEG_MAX_DIMENSION);
         kk_tc_fail(tc, KK_INVALID_ARGUMENT, message);
     }
-    if (bit_depth == 16) png_set_scale_16(png);
-    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (info->has_trns) png_set_tRNS_to_alpha(png);
-    info->passes = png_set_interlace_handling(png);
-    png_read_update_info(png, info_ptr);
-    int channels = png_get_channels(png, info_ptr);
-    info->output_channels = channels;
-    if (png_get_bit_depth(png, info_ptr) != 8 || channels < 1 || channels > 4)
-        kk_tc_fail(tc, KK_UNSUPPORTED, "PNG transform did not yield 8-bit samples");
+    int channels = info->output_channels;
     size_t stride = (size_t)width * (size_t)channels;
     if (png_get_rowbytes(png, info_ptr) != stride) png_error(png, "unexpected PNG row size");
     int gray = channels <= 2;
@@ -317,40 +260,18 @@ static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
     // 16 bytes of slack: the vector flattening stores whole 16-byte blocks.
     tc->flat = (channels == 2 || channels == 4) ? malloc((size_t)width * (size_t)(gray ? 1 : 3) + 16) : NULL;
     if (!tc->row || ((channels == 2 || channels == 4) && !tc->flat)) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
-    tc->capacity = 65536;
-    tc->buffer = malloc(tc->capacity);
-    if (!tc->buffer) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
+    if (!kk_jpeg_dest_alloc(&tc->dest)) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
 
     // JPEG encoder, set up exactly as kk_jpeg_encode does.
     struct jpeg_compress_struct *cinfo = &tc->cinfo;
     cinfo->err = jpeg_std_error(&tc->jerr);
     tc->jerr.error_exit = kk_tc_jpeg_error;
-    tc->jerr.output_message = kk_tc_jpeg_output;
+    tc->jerr.output_message = kk_jpeg_output_message;  // the encoder's warnings are not shown
     jpeg_create_compress(cinfo);
     tc->cinfo_ready = 1;
-    tc->dest.init_destination = kk_tc_dest_init;
-    tc->dest.empty_output_buffer = kk_tc_dest_empty;
-    tc->dest.term_destination = kk_tc_dest_term;
-    cinfo->dest = &tc->dest;
-    cinfo->image_width = width;
-    cinfo->image_height = height;
-    cinfo->input_components = gray ? 1 : 3;
-    cinfo->in_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(cinfo);
-    int quality = jpeg->quality < 1 ? 1 : jpeg->quality > 100 ? 100 : jpeg->quality;
-    jpeg_set_quality(cinfo, quality, TRUE);
-    if (!gray) {
-        int h = jpeg->subsampling == 444 ? 1 : 2;
-        cinfo->comp_info[0].h_samp_factor = h;
-        cinfo->comp_info[0].v_samp_factor = h;
-        cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
-        cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;
-    }
-    cinfo->optimize_coding = jpeg->optimize ? TRUE : FALSE;
-    cinfo->dct_method = JDCT_ISLOW;
-    if (jpeg->progressive) jpeg_simple_progression(cinfo);
-    jpeg_start_compress(cinfo, TRUE);
-    if (result->icc_embedded) jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_length);
+    kk_jpeg_dest_use(cinfo, &tc->dest);
+    kk_jpeg_start_compress(cinfo, width, height, gray ? 1 : 3, jpeg, result->icc_embedded ? icc : NULL,
+                           result->icc_embedded ? icc_length : 0);
 
     int bg_luma = (299 * background[0] + 587 * background[1] + 114 * background[2] + 500) / 1000;
     int transparent = 0;
@@ -368,9 +289,9 @@ static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
     jpeg_finish_compress(cinfo);
     result->transparent = transparent;
 
-    *out_size = tc->capacity - tc->dest.free_in_buffer;
-    *out = tc->buffer;
-    tc->buffer = NULL;
+    *out_size = kk_jpeg_dest_size(&tc->dest);
+    *out = tc->dest.buffer;
+    tc->dest.buffer = NULL;
     kk_tc_cleanup(tc);
     free(tc);
     return KK_OK;
@@ -381,82 +302,21 @@ static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
 // The error policy is kk_jpeg_decode's: fatal errors classified into KK_* codes, the "corrupt data" /
 // "premature end" warnings fatal in strict mode, a cap on progressive scans.
 
-typedef struct kk_rd_error {
-    struct jpeg_error_mgr pub;   // first: libjpeg sees only this part
-    jmp_buf jump;
-    kk_status *status;           // the status of the call in progress
-    int strict;
-} kk_rd_error;
-
-static int kk_rd_classify(int msg_code) {
-    switch (msg_code) {
-    case JERR_BAD_PRECISION: case JERR_SOF_UNSUPPORTED: case JERR_NOT_COMPILED: case JERR_ARITH_NOTIMPL:
-    case JERR_CONVERSION_NOTIMPL: case JERR_CCIR601_NOTIMPL:
-        return KK_UNSUPPORTED;
-    case JERR_OUT_OF_MEMORY: case JERR_NO_BACKING_STORE:
-        return KK_LIMIT;
-    case JERR_IMAGE_TOO_BIG: case JERR_WIDTH_OVERFLOW:
-        return KK_TOO_MANY_PIXELS;
-    default:
-        return KK_CORRUPT;
-    }
-}
-
-static void kk_rd_error_exit(j_common_ptr cinfo) {
-    kk_rd_error *err = (kk_rd_error *)cinfo->err;
+/// A compressor's fatal error: out of memory, or settings libjpeg refuses (the decoders' classification
+/// does not apply to an encoder).
+static void kk_rd_encoder_error_exit(j_common_ptr cinfo) {
+    kk_jpeg_error *err = (kk_jpeg_error *)cinfo->err;
     char buffer[JMSG_LENGTH_MAX];
     (*cinfo->err->format_message)(cinfo, buffer);
-    err->status->code = cinfo->is_decompressor ? kk_rd_classify(err->pub.msg_code)
-        : (err->pub.msg_code == JERR_OUT_OF_MEMORY ? KK_NO_MEMORY : KK_INVALID_ARGUMENT);
-    kk_tc_message(err->status, buffer);
+    err->status->code = err->pub.msg_code == JERR_OUT_OF_MEMORY ? KK_NO_MEMORY : KK_INVALID_ARGUMENT;
+    kk_copy_message(err->status, buffer);
     longjmp(err->jump, 1);
-}
-
-static void kk_rd_emit(j_common_ptr cinfo, int level) {
-    kk_rd_error *err = (kk_rd_error *)cinfo->err;
-    if (level >= 0) return;
-    err->pub.num_warnings++;
-    err->status->warnings++;
-    int code = err->pub.msg_code;
-    int fatal = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE
-        || code == JWRN_ARITH_BAD_CODE || code == JWRN_MUST_RESYNC;
-    if (err->strict && fatal) {
-        char buffer[JMSG_LENGTH_MAX];
-        (*cinfo->err->format_message)(cinfo, buffer);
-        err->status->code = KK_CORRUPT;
-        kk_tc_message(err->status, buffer);
-        longjmp(err->jump, 1);
-    }
-}
-
-static void kk_rd_init_error(kk_rd_error *err, int strict) {
-    jpeg_std_error(&err->pub);
-    err->pub.error_exit = kk_rd_error_exit;
-    err->pub.emit_message = kk_rd_emit;
-    err->pub.output_message = kk_tc_jpeg_output;
-    err->strict = strict;
-}
-
-typedef struct kk_rd_progress {
-    struct jpeg_progress_mgr pub;
-    int max_scans;
-} kk_rd_progress;
-
-static void kk_rd_progress_monitor(j_common_ptr cinfo) {
-    kk_rd_progress *progress = (kk_rd_progress *)cinfo->progress;
-    j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
-    if (dinfo->input_scan_number > progress->max_scans) {
-        kk_rd_error *err = (kk_rd_error *)cinfo->err;
-        err->status->code = KK_LIMIT;
-        snprintf(err->status->message, sizeof err->status->message, "JPEG has more than %d scans", progress->max_scans);
-        longjmp(err->jump, 1);
-    }
 }
 
 struct kk_jpeg_reader {
     struct jpeg_decompress_struct cinfo;
-    kk_rd_error err;
-    kk_rd_progress progress;
+    kk_jpeg_error err;
+    kk_jpeg_progress progress;
     int created;
     int failed;                 ///< the code of the first failure, then every call returns it
     kk_status failure;
@@ -531,10 +391,10 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
     kk_jpeg_reader *r = calloc(1, sizeof *r);
     if (!r) {
         status->code = KK_NO_MEMORY;
-        kk_tc_message(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
-    kk_rd_init_error(&r->err, params->strict);
+    kk_jpeg_error_setup(&r->err, params->strict);
     r->err.status = status;
     r->cinfo.err = &r->err.pub;
     if (setjmp(r->err.jump)) {
@@ -545,10 +405,10 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
     }
     jpeg_create_decompress(&r->cinfo);
     r->created = 1;
-    r->progress.pub.progress_monitor = kk_rd_progress_monitor;
+    r->progress.pub.progress_monitor = kk_jpeg_progress_monitor;
     r->progress.max_scans = params->max_scans > 0 ? params->max_scans : 1000;
     r->cinfo.progress = &r->progress.pub;
-    if (size > ULONG_MAX) kk_tc_message(status, "input too large"), status->code = KK_LIMIT, longjmp(r->err.jump, 1);
+    if (size > ULONG_MAX) kk_copy_message(status, "input too large"), status->code = KK_LIMIT, longjmp(r->err.jump, 1);
     jpeg_mem_src(&r->cinfo, (const unsigned char *)data, (unsigned long)size);
     if (params->want_icc) jpeg_save_markers(&r->cinfo, JPEG_APP0 + 2, 0xFFFF);
     (void)jpeg_read_header(&r->cinfo, TRUE);
@@ -560,14 +420,7 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
     info->precision = c->data_precision;
     info->progressive = c->progressive_mode ? 1 : 0;
     info->arithmetic = c->arith_code ? 1 : 0;
-    switch (c->jpeg_color_space) {
-    case JCS_GRAYSCALE: info->color_space = KK_CS_GRAY; break;
-    case JCS_YCbCr: info->color_space = KK_CS_YCBCR; break;
-    case JCS_RGB: info->color_space = KK_CS_RGB; break;
-    case JCS_CMYK: info->color_space = KK_CS_CMYK; break;
-    case JCS_YCCK: info->color_space = KK_CS_YCCK; break;
-    default: info->color_space = KK_CS_UNKNOWN; break;
-    }
+    info->color_space = kk_jpeg_color_space(c->jpeg_color_space);
     if (c->data_precision != 8) {
         status->code = KK_UNSUPPORTED;
         snprintf(status->message, sizeof status->message, "Unsupported JPEG data precision %d", c->data_precision);
@@ -576,7 +429,7 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
     uint64_t pixels = (uint64_t)c->image_width * (uint64_t)c->image_height;
     if (pixels == 0) {
         status->code = KK_CORRUPT;
-        kk_tc_message(status, "Empty JPEG image (zero width or height)");
+        kk_copy_message(status, "Empty JPEG image (zero width or height)");
         longjmp(r->err.jump, 1);
     }
     if (params->max_pixels && pixels > params->max_pixels) {
@@ -599,7 +452,7 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
         int ycc = c->jpeg_color_space == JCS_YCbCr && c->num_components == 3;
         if (!gray && !ycc) {
             status->code = KK_UNSUPPORTED;
-            kk_tc_message(status, "planar decoding needs a YCbCr or gray JPEG");
+            kk_copy_message(status, "planar decoding needs a YCbCr or gray JPEG");
             longjmp(r->err.jump, 1);
         }
         r->planar = 1;
@@ -634,7 +487,7 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
     if (r->planar) {
         if (!kk_rd_layout(c, &r->planes)) {
             status->code = KK_UNSUPPORTED;
-            kk_tc_message(status, "planar decoding needs chroma subsampled by 1 or 2 on each axis");
+            kk_copy_message(status, "planar decoding needs chroma subsampled by 1 or 2 on each axis");
             longjmp(r->err.jump, 1);
         }
         *planes = r->planes;
@@ -643,7 +496,7 @@ static int kk_rd_open(const void *data, size_t size, const kk_decode_params *par
     r->scratch = malloc(scratch > r->stride ? scratch : r->stride);
     if (!r->scratch) {
         status->code = KK_NO_MEMORY;
-        kk_tc_message(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         longjmp(r->err.jump, 1);
     }
     *reader = r;
@@ -674,7 +527,7 @@ static void kk_rd_band(kk_jpeg_reader *r, unsigned char *band) {
     JDIMENSION lines = (JDIMENSION)(r->cinfo.max_v_samp_factor * r->cinfo.min_DCT_scaled_size);
     if (jpeg_read_raw_data(&r->cinfo, planes, lines) == 0) {
         r->err.status->code = KK_CORRUPT;
-        kk_tc_message(r->err.status, "decoder made no progress");
+        kk_copy_message(r->err.status, "decoder made no progress");
         longjmp(r->err.jump, 1);
     }
     r->bands_read++;
@@ -685,7 +538,7 @@ int kk_jpeg_reader_read_band(kk_jpeg_reader *r, void *band, kk_status *status) {
     if (refused) return refused;
     if (!r->planar || r->bands_read >= r->planes.bands) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_tc_message(status, r->planar ? "no bands left" : "the reader was not opened for planes");
+        kk_copy_message(status, r->planar ? "no bands left" : "the reader was not opened for planes");
         return KK_INVALID_ARGUMENT;
     }
     if (setjmp(r->err.jump)) return kk_rd_fail(r, status);
@@ -698,7 +551,7 @@ static void kk_rd_row(kk_jpeg_reader *r, unsigned char *row) {
     JSAMPROW target = r->cmyk ? r->scratch : row;
     if (jpeg_read_scanlines(&r->cinfo, &target, 1) != 1) {
         r->err.status->code = KK_CORRUPT;
-        kk_tc_message(r->err.status, "decoder made no progress");
+        kk_copy_message(r->err.status, "decoder made no progress");
         longjmp(r->err.jump, 1);
     }
     if (r->cmyk) {
@@ -718,7 +571,7 @@ int kk_jpeg_reader_read_rows(kk_jpeg_reader *r, void *rows, size_t stride, uint3
     if (refused) return refused;
     if (count > r->cinfo.output_height - r->cinfo.output_scanline || (count > 1 && stride < r->stride)) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_tc_message(status, "more rows asked for than remain, or rows overlap");
+        kk_copy_message(status, "more rows asked for than remain, or rows overlap");
         return KK_INVALID_ARGUMENT;
     }
     if (setjmp(r->err.jump)) return kk_rd_fail(r, status);
@@ -739,7 +592,7 @@ int kk_jpeg_reader_finish(kk_jpeg_reader *r, kk_status *status) {
     unsigned char *drop = r->cmyk ? malloc(r->stride) : r->scratch;
     if (!drop) {
         status->code = KK_NO_MEMORY;
-        kk_tc_message(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return kk_rd_fail(r, status);
     }
     while (r->cinfo.output_scanline < r->cinfo.output_height) kk_rd_row(r, drop);
@@ -759,38 +612,15 @@ void kk_jpeg_reader_free(kk_jpeg_reader *r) {
 
 struct kk_jpeg_mem_writer {
     struct jpeg_compress_struct cinfo;
-    kk_rd_error err;
+    kk_jpeg_error err;
     int created;
     int failed;
     kk_status failure;
-    struct jpeg_destination_mgr dest;
-    unsigned char *buffer;
-    size_t capacity;
+    kk_jpeg_dest dest;          ///< the JPEG being written (grows by doubling)
     int planar;                 ///< takes bands (kk_jpeg_mem_writer_open_planes)
     kk_jpeg_planes planes;
     uint32_t bands_written;
 };
-
-static void kk_mw_init(j_compress_ptr cinfo) {
-    kk_jpeg_mem_writer *w = (kk_jpeg_mem_writer *)((char *)cinfo->dest - offsetof(kk_jpeg_mem_writer, dest));
-    w->dest.next_output_byte = w->buffer;
-    w->dest.free_in_buffer = w->capacity;
-}
-
-static boolean kk_mw_empty(j_compress_ptr cinfo) {
-    kk_jpeg_mem_writer *w = (kk_jpeg_mem_writer *)((char *)cinfo->dest - offsetof(kk_jpeg_mem_writer, dest));
-    size_t old = w->capacity;
-    if (old > SIZE_MAX / 2) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-    unsigned char *grown = realloc(w->buffer, old * 2);
-    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-    w->buffer = grown;
-    w->capacity = old * 2;
-    w->dest.next_output_byte = grown + old;
-    w->dest.free_in_buffer = w->capacity - old;
-    return TRUE;
-}
-
-static void kk_mw_term(j_compress_ptr cinfo) { (void)cinfo; }
 
 static int kk_mw_refuse(kk_jpeg_mem_writer *w, kk_status *status) {
     memset(status, 0, sizeof *status);
@@ -814,29 +644,16 @@ static int kk_mw_open(uint32_t width, uint32_t height, int channels, const kk_jp
                       kk_status *status) {
     *writer = NULL;
     memset(status, 0, sizeof *status);
-    if (channels != 1 && channels != 3) {
-        status->code = KK_INVALID_ARGUMENT;
-        kk_tc_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
-        return KK_INVALID_ARGUMENT;
-    }
-    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
-        status->code = KK_INVALID_ARGUMENT;
-        snprintf(status->message, sizeof status->message, "JPEG cannot store %ux%u (each side 1...%d)",
-                 width, height, (int)JPEG_MAX_DIMENSION);
-        return KK_INVALID_ARGUMENT;
-    }
+    if (kk_jpeg_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
     kk_jpeg_mem_writer *w = calloc(1, sizeof *w);
-    if (w) {
-        w->capacity = 65536;
-        w->buffer = malloc(w->capacity);
-    }
-    if (!w || !w->buffer) {
-        if (w) free(w);
+    if (!w || !kk_jpeg_dest_alloc(&w->dest)) {
+        free(w);
         status->code = KK_NO_MEMORY;
-        kk_tc_message(status, "out of memory");
+        kk_copy_message(status, "out of memory");
         return KK_NO_MEMORY;
     }
-    kk_rd_init_error(&w->err, 0);
+    kk_jpeg_error_setup(&w->err, 0);
+    w->err.pub.error_exit = kk_rd_encoder_error_exit;
     w->err.status = status;
     w->cinfo.err = &w->err.pub;
     if (setjmp(w->err.jump)) {
@@ -846,10 +663,7 @@ static int kk_mw_open(uint32_t width, uint32_t height, int channels, const kk_jp
     }
     jpeg_create_compress(&w->cinfo);
     w->created = 1;
-    w->dest.init_destination = kk_mw_init;
-    w->dest.empty_output_buffer = kk_mw_empty;
-    w->dest.term_destination = kk_mw_term;
-    w->cinfo.dest = &w->dest;
+    kk_jpeg_dest_use(&w->cinfo, &w->dest);
     if (planes) {
         kk_jpeg_start_compress_planes(&w->cinfo, width, height, channels, params, icc, icc_size);
         struct jpeg_compress_struct *c = &w->cinfo;
@@ -896,7 +710,7 @@ int kk_jpeg_mem_writer_write_band(kk_jpeg_mem_writer *w, void *band, kk_status *
     if (refused) return refused;
     if (!w->planar || w->bands_written >= w->planes.bands) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_tc_message(status, w->planar ? "more bands than the image holds" : "the writer was not opened for planes");
+        kk_copy_message(status, w->planar ? "more bands than the image holds" : "the writer was not opened for planes");
         return kk_mw_fail(w, status);
     }
     const kk_jpeg_planes *p = &w->planes;
@@ -929,7 +743,7 @@ int kk_jpeg_mem_writer_write_rows(kk_jpeg_mem_writer *w, const void *rows, size_
     if (refused) return refused;
     if (count > w->cinfo.image_height - w->cinfo.next_scanline) {
         status->code = KK_INVALID_ARGUMENT;
-        kk_tc_message(status, "more rows than the image's height");
+        kk_copy_message(status, "more rows than the image's height");
         return kk_mw_fail(w, status);
     }
     if (setjmp(w->err.jump)) return kk_mw_fail(w, status);
@@ -954,15 +768,15 @@ int kk_jpeg_mem_writer_finish(kk_jpeg_mem_writer *w, void **out, size_t *out_siz
     }
     if (setjmp(w->err.jump)) return kk_mw_fail(w, status);
     jpeg_finish_compress(&w->cinfo);
-    *out_size = w->capacity - w->dest.free_in_buffer;
-    *out = w->buffer;
-    w->buffer = NULL;
+    *out_size = kk_jpeg_dest_size(&w->dest);
+    *out = w->dest.buffer;
+    w->dest.buffer = NULL;
     return KK_OK;
 }
 
 void kk_jpeg_mem_writer_free(kk_jpeg_mem_writer *w) {
     if (!w) return;
     if (w->created) jpeg_destroy_compress(&w->cinfo);
-    free(w->buffer);
+    free(w->dest.buffer);
     free(w);
 }

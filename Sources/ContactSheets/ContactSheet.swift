@@ -104,10 +104,7 @@ public enum ContactSheet {
         do {
             switch options.format {
             case .png:
-                var png = PNGEncodeOptions()
-                png.compressionLevel = options.pngCompressionLevel
-                png.filter = options.pngFilter
-                encoded = try ImageCodecs.encodePNG(image, options: png)
+                encoded = try ImageCodecs.encodePNG(image, options: options.pngEncodeOptions)
             case .jpeg:
                 var jpeg = JPEGEncodeOptions()
                 jpeg.quality = options.jpegQuality
@@ -140,11 +137,8 @@ public enum ContactSheet {
         do {
             switch options.format {
             case .png:
-                var png = PNGEncodeOptions()
-                png.compressionLevel = options.pngCompressionLevel
-                png.filter = options.pngFilter
                 sink = .png(try PNGStreamWriter(path: path, width: layout.width, height: layout.height,
-                                                format: format, options: png))
+                                                format: format, options: options.pngEncodeOptions))
             case .jpeg:
                 var jpeg = JPEGStreamWriter.boundedOptions
                 jpeg.quality = options.jpegQuality
@@ -342,5 +336,12 @@ private final class DrawState: @unchecked Sendable {
     func record(_ failure: SheetFailure) {
         lock.lock(); defer { lock.unlock() }
         failures.append(failure)
+    }
+}
+
+extension SheetOptions {
+    /// The PNG encoder settings these options ask for (level and filter), for both output routes.
+    var pngEncodeOptions: PNGEncodeOptions {
+        PNGEncodeOptions(compressionLevel: pngCompressionLevel, filter: pngFilter)
     }
 }

@@ -109,7 +109,6 @@ public enum PlanarJPEGResize {
             for (plane, p) in output.planes.enumerated() {
                 let upright = try Image(width: stored[plane].width, height: stored[plane].height, format: .gray,
                                         pixels: collected[plane]).oriented(exif: orientation)
-                collected[plane] = []
                 precondition(upright.width == p.width && upright.height == p.height, "turned plane size")
                 collected[plane] = upright.pixels
             }

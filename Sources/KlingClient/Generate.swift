@@ -20,24 +20,26 @@ extension KlingClient {
     public func generate(_ request: GenerationRequest, to directory: URL, includeWatermarked: Bool = false,
                          images: ImageHandling = .init(),
                          progress: (@Sendable (TaskObject) -> Void)? = nil) async throws -> [DownloadedImage] {
-        let options = SubmitOptions(images: images, outputDirectory: directory.standardizedFileURL.path,
-                                    includeWatermarked: includeWatermarked)
-        return try await complete(try await submit(request, options: options), directory: directory,
-                                  includeWatermarked: includeWatermarked, progress: progress)
+        try await complete(directory: directory, includeWatermarked: includeWatermarked, images: images,
+                           progress: progress) { try await submit(request, options: $0) }
     }
 
     /// ``generate(_:to:includeWatermarked:images:progress:)`` for a multi-image request.
     public func generate(_ request: MultiImageGenerationRequest, to directory: URL, includeWatermarked: Bool = false,
                          images: ImageHandling = .init(),
                          progress: (@Sendable (TaskObject) -> Void)? = nil) async throws -> [DownloadedImage] {
-        let options = SubmitOptions(images: images, outputDirectory: directory.standardizedFileURL.path,
-                                    includeWatermarked: includeWatermarked)
-        return try await complete(try await submit(request, options: options), directory: directory,
-                                  includeWatermarked: includeWatermarked, progress: progress)
+        try await complete(directory: directory, includeWatermarked: includeWatermarked, images: images,
+                           progress: progress) { try await submit(request, options: $0) }
     }
 
-    private func complete(_ submitted: SubmittedTask, directory: URL, includeWatermarked: Bool,
-                          progress: (@Sendable (TaskObject) -> Void)?) async throws -> [DownloadedImage] {
+    /// Submits through `submit` (either request kind) with the options `generate` implies, then finishes
+    /// the task.
+    private func complete(directory: URL, includeWatermarked: Bool, images: ImageHandling,
+                          progress: (@Sendable (TaskObject) -> Void)?,
+                          submit: (SubmitOptions) async throws -> SubmittedTask) async throws -> [DownloadedImage] {
+        let options = SubmitOptions(images: images, outputDirectory: directory.standardizedFileURL.path,
+                                    includeWatermarked: includeWatermarked)
+        let submitted = try await submit(options)
         if let journal = configuration.journal, let entry = try journal.entry(externalTaskID: submitted.externalTaskID) {
             let settled = await settle(entry, queryFirst: submitted.task.taskStatus?.isTerminal == true, progress: progress)
             if let error = settled.error { throw error }

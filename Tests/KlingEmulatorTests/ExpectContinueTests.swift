@@ -8,12 +8,13 @@ import Testing
 /// them: the emulator must answer it. Spoken over a raw socket, since HTTP clients hide the interim answer.
 @Suite("Emulator HTTP details")
 struct ExpectContinueTests {
-    /// Sends `head`, reads the interim answer, sends `body`, reads the final answer. Blocking, 10 s timeouts.
+    /// Sends `head`, reads the interim answer, sends `body`, reads the final answer. Blocking, 60 s timeouts.
     static func exchange(port: Int, head: String, body: [UInt8]) throws -> (interim: String, final: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw EmulatorError("socket failed") }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        // 60 s: the server shares a 2-core cooperative pool with CPU-bound image tests.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

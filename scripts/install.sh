@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs klingkit as it ships: the release binary with the Swift runtime linked in, stripped, plus
+# its man page and shell completions.
+#
+#   scripts/install.sh [PREFIX]        (default PREFIX: /usr/local)
+#
+# Writes PREFIX/bin/klingkit, PREFIX/share/man/man1/klingkit*.1, and completions for bash, zsh and fish
+# under PREFIX/share. Set DESTDIR to stage the files elsewhere (packaging). Set KLINGKIT_BUILD_DIR to
+# reuse an existing release build folder (default .build-static).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+prefix="${1:-/usr/local}"
+dest="${DESTDIR:-}${prefix}"
+build="${KLINGKIT_BUILD_DIR:-$root/.build-static}"
+
+cd "$root"
+echo "building the static release binary in $build (a first build takes ~10 minutes)..."
+swift build -c release --static-swift-stdlib --scratch-path "$build" --product klingkit
+bin="$build/release/klingkit"
+
+install -d "$dest/bin" "$dest/share/man/man1" \
+  "$dest/share/bash-completion/completions" "$dest/share/zsh/site-functions" \
+  "$dest/share/fish/vendor_completions.d"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+cp "$bin" "$tmp/klingkit"
+strip "$tmp/klingkit"
+install -m 0755 "$tmp/klingkit" "$dest/bin/klingkit"
+
+# Man pages come from the command definitions themselves (ArgumentParser's generate-manual plugin), so
+# they never drift from --help.
+swift package --scratch-path "$build" plugin --allow-writing-to-package-directory generate-manual \
+  --multi-page --output-directory "$tmp/man" >/dev/null
+install -m 0644 "$tmp"/man/*.1 "$dest/share/man/man1/"
+
+"$dest/bin/klingkit" --generate-completion-script bash > "$dest/share/bash-completion/completions/klingkit"
+"$dest/bin/klingkit" --generate-completion-script zsh > "$dest/share/zsh/site-functions/_klingkit"
+"$dest/bin/klingkit" --generate-completion-script fish > "$dest/share/fish/vendor_completions.d/klingkit.fish"
+
+size=$(stat -c %s "$dest/bin/klingkit")
+echo "installed $dest/bin/klingkit ($((size / 1048576)) MiB, stripped), man pages and completions"
+echo "runtime libraries it needs (Debian packages: libjpeg62-turbo, libpng16-16, liblcms2-2, and what the"
+echo "formats add):"
+ldd "$dest/bin/klingkit" | awk '/=>/ {print "  " $1}' | sort -u

@@ -3,8 +3,10 @@ import PackageDescription
 
 // Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
 //   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ContactSheets, ReferenceImages, FastBase64}
-//   KlingClient, KlingEmulator -> KlingModels (+ ReferenceImages for image checks)
+//   KlingClient -> KlingModels, KlingSupport (image checks are injected: no image module)
+//   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages (reference intake, result rendering)
 //   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
+//   KlingModels -> KlingSupport; KlingSupport (atomic files, one clock, one seeded generator) imports nothing of ours
 let package = Package(
     name: "KlingKit",
     platforms: [.macOS(.v14)],
@@ -15,6 +17,7 @@ let package = Package(
         .library(name: "FastBase64", targets: ["FastBase64"]),
         .library(name: "ReferenceImages", targets: ["ReferenceImages"]),
         .library(name: "ContactSheets", targets: ["ContactSheets"]),
+        .library(name: "KlingSupport", targets: ["KlingSupport"]),
         .library(name: "KlingModels", targets: ["KlingModels"]),
         .library(name: "KlingClient", targets: ["KlingClient"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
@@ -37,17 +40,22 @@ let package = Package(
         .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"]),
         .target(name: "CFastBase64"),
 
+        // MARK: Support
+        .target(name: "KlingSupport", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+
         // MARK: Image work
         .target(name: "ImageCore"),
-        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims"]),
-        .target(name: "FastBase64", dependencies: ["CFastBase64"]),
+        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "KlingSupport"]),
+        .target(name: "FastBase64", dependencies: ["CFastBase64", "KlingSupport"]),
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
         .target(name: "ContactSheets", dependencies: ["ImageCore", "ImageCodecs"]),
 
         // MARK: API
-        .target(name: "KlingModels"),
+        .target(name: "KlingModels", dependencies: ["KlingSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "KlingEmulator", dependencies: [
-            "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
+            "KlingModels", "KlingSupport", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             // Callbacks and loopback image fetches; not URLSession, whose FoundationNetworking
@@ -55,13 +63,16 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "KlingClient", dependencies: [
-            "KlingModels", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
+            // No image module: reference images and downloads are checked through an injected
+            // ReferenceImageProcessor (KlingKitCLI's ReferenceImageChecks wires ReferenceImages in).
+            "KlingModels", "KlingSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -74,24 +85,29 @@ let package = Package(
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
             "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets",
-            "KlingModels", "KlingClient", "KlingEmulator",
+            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
 
         // MARK: Tests
         .testTarget(name: "ImageCoreTests", dependencies: ["ImageCore"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "ImageCore"]),
-        .testTarget(name: "FastBase64Tests", dependencies: ["FastBase64", "CFastBase64"]),
+        .testTarget(name: "FastBase64Tests", dependencies: ["FastBase64", "CFastBase64", "KlingSupport"]),
         .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "KlingModelsTests", dependencies: ["KlingModels", "KlingSupport"]),
         .testTarget(name: "KlingEmulatorTests", dependencies: [
-            "KlingEmulator", "KlingModels", "ImageCodecs", "ImageCore", "FastBase64",
+            "KlingEmulator", "KlingModels", "KlingSupport", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingClientTests", dependencies: ["KlingClient", "KlingEmulator", "KlingModels", "ImageCodecs"]),
-        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitCLI", "KlingClient", "KlingEmulator"]),
+        .testTarget(name: "KlingClientTests", dependencies: [
+            "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport"]),
     ]
 )

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KlingSupport
 
 /// Where a stream reads from.
 public enum Base64Input: Sendable, Equatable {
@@ -215,79 +216,53 @@ final class StreamReader {
     }
 }
 
-/// Writes to standard output, or atomically to a file via a temporary file in the same directory.
+/// Writes to standard output, or atomically to a file through ``AtomicOutputFile``.
 final class StreamWriter {
-    let fd: Int32
-    let destination: String?
-    let temporary: String?
-    private var done = false
+    private let file: AtomicOutputFile?
+    private let destination: String
 
     init(_ output: Base64Output) throws {
         switch output {
         case .standardOutput:
-            fd = 1
-            destination = nil
-            temporary = nil
+            file = nil
+            destination = "<stdout>"
         case .file(let path):
-            let slash = path.lastIndex(of: "/")
-            let directory = slash.map { String(path[...$0]) } ?? ""
-            let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-            var attempt = 0
-            while true {
-                let candidate = "\(directory).\(base).tmp-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
-                let opened = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-                if opened >= 0 {
-                    fd = opened
-                    temporary = candidate
-                    break
-                }
-                attempt += 1
-                if errno != EEXIST || attempt > 16 {
-                    throw Base64IOError(path: path, operation: "create a temporary file for", errorNumber: errno)
-                }
-            }
             destination = path
+            do { file = try AtomicOutputFile(path: path) } catch {
+                throw Base64IOError(path: path, operation: "create a temporary file for", errorNumber: error.errorNumber ?? EISDIR)
+            }
         }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let file {
+            do { try file.append(bytes) } catch {
+                throw Base64IOError(path: destination, operation: "write", errorNumber: error.errorNumber ?? EBADF)
+            }
+            return
+        }
         var offset = 0
         while offset < bytes.count {
-            let n = posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = posixWrite(1, bytes.baseAddress! + offset, bytes.count - offset)
             if n >= 0 {
                 offset += n
             } else if errno != EINTR {
-                throw Base64IOError(path: destination ?? "<stdout>", operation: "write", errorNumber: errno)
+                throw Base64IOError(path: destination, operation: "write", errorNumber: errno)
             }
         }
     }
 
     /// Flushes and renames the temporary file over the destination.
     func commit() throws {
-        guard let destination, let temporary else { done = true; return }
-        if fsync(fd) != 0 {
-            let code = errno
-            abort()
-            throw Base64IOError(path: destination, operation: "write", errorNumber: code)
-        }
-        posixClose(fd)
-        done = true
-        if rename(temporary, destination) != 0 {
-            let code = errno
-            unlink(temporary)
-            throw Base64IOError(path: destination, operation: "rename a temporary file to", errorNumber: code)
+        guard let file else { return }
+        do { try file.commit() } catch {
+            let operation = error.code == .rename ? "rename a temporary file to" : "write"
+            throw Base64IOError(path: destination, operation: operation, errorNumber: error.errorNumber ?? EBADF)
         }
     }
 
     /// Discards a file output: closes and removes the temporary file. Idempotent.
-    func abort() {
-        guard !done else { return }
-        done = true
-        if let temporary {
-            posixClose(fd)
-            unlink(temporary)
-        }
-    }
+    func abort() { file?.discard() }
 }
 
 @inline(__always) private func posixClose(_ fd: Int32) { _ = close(fd) }

@@ -1,5 +1,6 @@
 internal import CImageCodecShims
 import ImageCore
+import KlingSupport
 
 /// Writes a PNG file row by row, so an image of any height is encoded in memory independent of its height.
 ///
@@ -46,7 +47,7 @@ public final class PNGStreamWriter {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw CodecError(.invalidArgument, "cannot write \(path): PNG sides must be 1...2^31-1 px, not \(width)x\(height)")
         }
-        let file = try AtomicOutputFile(path: path)
+        let file = try AtomicOutputFile.codecOutput(path: path)
         let filters = NativeCodec.pngFilters(options.filter)
         var handle: OpaquePointer?
         var status = kk_status()
@@ -138,7 +139,7 @@ public final class JPEGStreamWriter {
         guard width > 0, height > 0, width <= 65_500, height <= 65_500 else {
             throw CodecError(.invalidArgument, "cannot write \(path): JPEG sides must be 1...65500 px, not \(width)x\(height)")
         }
-        let file = try AtomicOutputFile(path: path)
+        let file = try AtomicOutputFile.codecOutput(path: path)
         var params = NativeCodec.jpegParams(options)
         var handle: OpaquePointer?
         var status = kk_status()
@@ -288,8 +289,8 @@ final class StreamCore {
         release = nil
         do {
             try file.commit()
-        } catch let error as CodecError {
-            throw fail(error)
+        } catch {
+            throw fail(CodecError(.io, error.message))
         }
         state = .finished
         return Int(bytes)
@@ -347,5 +348,13 @@ extension NativeCodec {
                 dst[i * colour + c] = UInt8((Int(s[c]) * a + 255 * (255 - a) + 127) / 255)
             }
         }
+    }
+}
+
+extension AtomicOutputFile {
+    /// An atomic output whose creation failure is reported as ``CodecError`` `.io`, like every other
+    /// failure of the stream writers.
+    static func codecOutput(path: String) throws(CodecError) -> AtomicOutputFile {
+        do { return try AtomicOutputFile(path: path) } catch { throw CodecError(.io, error.message) }
     }
 }

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import Logging
 
@@ -133,14 +134,17 @@ public struct ClientConfiguration: Sendable {
     public var tokenLifetime: Int
     /// Sign a new token when fewer than this many seconds remain. Default 60.
     public var tokenRefreshMargin: Int
-    /// The time source (tests inject ``ManualClock``).
-    public var clock: any ClientClock
+    /// The time source (tests inject `ManualClock`).
+    public var clock: any TimeSource
     /// The jitter source (tests inject ``SeededJitter``).
     public var jitter: any JitterSource
     /// Request logging (method, path, status, request_id, timing; never headers or bodies).
     public var logger: Logger
     /// Sent as `User-Agent`.
     public var userAgent: String
+    /// Checks and prepares local reference images and verifies downloads; `nil` (default) = none, and
+    /// then local images and downloads are refused with ``ClientError/Code/configuration``.
+    public var images: (any ReferenceImageProcessor)?
 
     public init(provider: Provider, baseURL: String? = nil) {
         self.provider = provider
@@ -164,6 +168,7 @@ public struct ClientConfiguration: Sendable {
         self.jitter = SystemJitter()
         self.logger = Logger(label: "klingkit.client", factory: { _ in SwiftLogNoOpLogHandler() })
         self.userAgent = "klingkit/0.1"
+        self.images = nil
     }
 
     /// A configuration from the environment (see ``Provider/fromEnvironment(_:environment:)``); the base URL

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import ImageCodecs
 import KlingModels
 import NIOCore
 
@@ -12,7 +11,7 @@ public struct DownloadedImage: Sendable, Equatable {
     public var watermarked: Bool
     /// Where it was written: `<out>/<task_id>/<index>.<ext>` (`<index>-watermark.<ext>` for watermarked).
     public var path: String
-    public var format: ImageFormat
+    public var format: ResultImageFormat
     public var width: Int
     public var height: Int
     public var bytes: Int
@@ -119,13 +118,17 @@ extension KlingClient {
             }
             throw e
         }
-        let header: ImageHeader
-        do {
-            header = try ImageCodecs.verify(bytes)
-        } catch {
-            throw ClientError(.download, "\(label) (\(bytes.count) bytes) does not decode: \(error)", taskID: taskID)
+        guard let processor = configuration.images else {
+            throw ClientError(.configuration, "\(label): verifying downloads needs ClientConfiguration.images (a ReferenceImageProcessor); none is set",
+                              taskID: taskID)
         }
-        let ext = header.format == .png ? "png" : "jpg"
+        let header: ResultImageFacts
+        switch try await onImagePool({ processor.inspectResult(bytes) }) {
+        case .success(let facts): header = facts
+        case .failure(let problem):
+            throw ClientError(.download, "\(label) (\(bytes.count) bytes) does not decode: \(problem)", taskID: taskID)
+        }
+        let ext = header.format.fileExtension
         let name = watermarked ? "\(index)-watermark.\(ext)" : "\(index).\(ext)"
         let target = folder.appendingPathComponent(name)
         try AtomicFile.write(bytes, to: target, errorCode: .download)

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import ImageCodecs
+import KlingSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +41,7 @@ enum AtomicFile {
     static func write(_ bytes: [UInt8], to url: URL, permissions: mode_t = 0o644, errorCode: ClientError.Code = .journal) throws {
         do {
             try AtomicOutputFile.write(bytes, to: url.path, permissions: permissions, syncDirectory: true)
-        } catch let error as CodecError {
+        } catch {
             throw ClientError(errorCode, error.message)
         }
     }

@@ -1,10 +1,7 @@
 import AsyncHTTPClient
-import FastBase64
 import Foundation
-import ImageCodecs
 import KlingModels
 import NIOCore
-import ReferenceImages
 
 extension KlingClient {
     /// Submits a text→image or image→image request: images are read, checked (and fixed on request),
@@ -59,7 +56,8 @@ extension KlingClient {
     }
 
     /// Turns an image input into the string the API takes: a URL as is, or prefix-free base64 of bytes
-    /// that pass the upload rules (after the fix-up pipeline when `handling.prepare`).
+    /// that pass the upload rules (after the fix-up pipeline when `handling.prepare`), through the
+    /// configured ``ReferenceImageProcessor`` on the image thread pool.
     func resolve(_ input: ImageInput, field: String, handling: ImageHandling) async throws -> String {
         switch input {
         case .url(let url):
@@ -68,44 +66,41 @@ extension KlingClient {
                 throw ClientError(.invalidRequest, "\(field): \(url) is not an http(s) URL with a host", field: field)
             }
             if handling.checkURLs {
-                let bytes = try await fetchReference(url, field: field)
-                _ = try checked(bytes, name: url, field: field, prepare: false)
+                let processor = try imageProcessor(for: url, field: field)
+                let bytes = try await fetchReference(url, field: field, limit: processor.maxImageBytes)
+                if let reasons = try await onImagePool({ processor.checkRemote(bytes, name: url) }) {
+                    throw ClientError(.invalidImage, "\(url): \(reasons)", field: field)
+                }
             }
             return url
         case .file(let path):
-            let bytes = try readLocal(path, field: field)
-            return Base64.encodeToString(try checked(bytes, name: path, field: field, prepare: handling.prepare))
+            let processor = try imageProcessor(for: path, field: field)
+            let bytes = try readLocal(path, field: field, limit: processor.maxImageBytes * 20)
+            return try await upload(bytes, name: path, field: field, prepare: handling.prepare, processor: processor)
         case .bytes(let bytes, let name):
-            return Base64.encodeToString(try checked(bytes, name: name, field: field, prepare: handling.prepare))
+            let processor = try imageProcessor(for: name, field: field)
+            return try await upload(bytes, name: name, field: field, prepare: handling.prepare, processor: processor)
         }
     }
 
-    private func checked(_ bytes: [UInt8], name: String, field: String, prepare: Bool) throws -> [UInt8] {
-        let validator = ReferenceImageValidator()
-        let report = validator.validate(bytes: bytes, name: name)
-        if report.isValid { return bytes }
-        guard prepare else {
-            let reasons = report.violations.map { "\($0.rule.rawValue): \($0.message)" }.joined(separator: "; ")
-            throw ClientError(.invalidImage, "\(name): \(reasons)", field: field)
+    private func imageProcessor(for name: String, field: String) throws -> any ReferenceImageProcessor {
+        guard let processor = configuration.images else {
+            throw ClientError(.configuration, "\(name): checking reference images needs ClientConfiguration.images (a ReferenceImageProcessor); none is set",
+                              field: field)
         }
-        do {
-            let prepared = try ReferenceImagePreparer().prepare(bytes: bytes, name: name)
-            let again = validator.validate(bytes: prepared.encoded.bytes, name: name)
-            guard again.isValid else {
-                let reasons = again.violations.map { "\($0.rule.rawValue): \($0.message)" }.joined(separator: "; ")
-                throw ClientError(.invalidImage, "\(name): still invalid after preparing: \(reasons)", field: field)
-            }
-            return prepared.encoded.bytes
-        } catch let error as ClientError {
-            throw error
-        } catch {
-            throw ClientError(.invalidImage, "\(name): cannot be fixed: \(error)", field: field)
+        return processor
+    }
+
+    private func upload(_ bytes: [UInt8], name: String, field: String, prepare: Bool,
+                        processor: any ReferenceImageProcessor) async throws -> String {
+        switch try await onImagePool({ processor.prepareUpload(bytes, name: name, prepare: prepare) }) {
+        case .accepted(let base64): return base64
+        case .rejected(let reasons): throw ClientError(.invalidImage, "\(name): \(reasons)", field: field)
         }
     }
 
-    private func readLocal(_ path: String, field: String) throws -> [UInt8] {
+    private func readLocal(_ path: String, field: String, limit: Int) throws -> [UInt8] {
         let url = URL(fileURLWithPath: path)
-        let limit = UploadRules().maxBytes * 20   // generous: prepare may shrink big files
         guard let handle = try? FileHandle(forReadingFrom: url) else {
             throw ClientError(.invalidImage, "\(path): cannot be read (missing or not permitted)", field: field)
         }
@@ -117,7 +112,7 @@ extension KlingClient {
         return Array(data)
     }
 
-    private func fetchReference(_ url: String, field: String) async throws -> [UInt8] {
+    private func fetchReference(_ url: String, field: String, limit: Int) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: configuration.userAgent)
         do {
@@ -125,12 +120,12 @@ extension KlingClient {
             guard response.status.code == 200 else {
                 throw ClientError(.invalidImage, "\(url): HTTP \(response.status.code)", httpStatus: Int(response.status.code), field: field)
             }
-            var buffer = try await response.body.collect(upTo: UploadRules().maxBytes + 1)
+            var buffer = try await response.body.collect(upTo: limit + 1)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch let error as ClientError {
             throw error
         } catch is NIOTooManyBytesError {
-            throw ClientError(.invalidImage, "\(url): file-size: larger than \(UploadRules().maxBytes) bytes", field: field)
+            throw ClientError(.invalidImage, "\(url): file-size: larger than \(limit) bytes", field: field)
         } catch {
             throw ClientError(.invalidImage, "\(url): cannot be fetched: \(error)", field: field)
         }

@@ -1,3 +1,4 @@
+import KlingSupport
 import AsyncHTTPClient
 import NIOConcurrencyHelpers
 import Foundation

@@ -1,3 +1,5 @@
+import KlingSupport
+
 /// How a failed call is retried: exponential backoff with jitter, a cap on attempts and an overall
 /// deadline.
 ///

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import KlingModels
 import NIOHTTP1
@@ -236,16 +237,8 @@ extension KlingClient {
         } catch let error as ClientError where error.code == .notFound {
             return nil
         }
-        let value = try Self.decodeData(JSONValue.self, from: success, what: "query by external_task_id")
-        let candidates: [JSONValue]
-        switch value {
-        case .array(let items)?: candidates = items
-        case .object?: candidates = [value!]
-        default: candidates = []
-        }
-        for candidate in candidates {
-            let data = try JSONEncoder().encode(candidate)
-            guard let task = try? JSONDecoder().decode(TaskObject.self, from: data), task.taskID != nil else { continue }
+        let candidates = try Self.decodeData(TaskCandidates.self, from: success, what: "query by external_task_id")?.tasks ?? []
+        for task in candidates where task.taskID != nil {
             // Trust the echo when present: a server that ignores the filter must not hand us someone else's task.
             if let echoed = task.externalTaskID, echoed != externalID { continue }
             return task
@@ -315,4 +308,27 @@ extension KlingClient {
             }
         }
     }
+}
+
+/// The `data` of a query by external id: one task object or a list of them (a relay that ignores the
+/// filter answers the list). Elements that are not task objects are skipped.
+struct TaskCandidates: Decodable {
+    var tasks: [TaskObject]
+
+    init(from decoder: any Decoder) throws {
+        if var list = try? decoder.unkeyedContainer() {
+            tasks = []
+            while !list.isAtEnd {
+                if let task = try? list.decode(TaskObject.self) {
+                    tasks.append(task)
+                } else if (try? list.decode(Skipped.self)) == nil {
+                    break
+                }
+            }
+        } else {
+            tasks = (try? TaskObject(from: decoder)).map { [$0] } ?? []
+        }
+    }
+
+    private struct Skipped: Decodable { init(from decoder: any Decoder) throws {} }
 }

@@ -1,3 +1,4 @@
+import KlingSupport
 import AsyncHTTPClient
 import Foundation
 import KlingModels
@@ -88,8 +89,7 @@ extension KlingClient {
     /// Classifies a status and body: the success envelope, the Kling error envelope, CometAPI's
     /// `{"error":{…}}`, or something that is not the API at all (HTML, malformed JSON).
     static func interpret(status: Int, body: [UInt8], retryAfter: Double?, what: String) throws -> APISuccess {
-        let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(body))
-        guard let object = parsed?.objectValue else {
+        guard let head = try? JSONDecoder().decode(AnswerHead.self, from: Data(body)) else {
             let snippet = Self.snippet(body)
             let kind = looksLikeHTML(body) ? "an HTML page" : (body.isEmpty ? "an empty body" : "malformed JSON")
             throw AttemptFailure(
@@ -97,18 +97,12 @@ extension KlingClient {
                                    httpStatus: status, isRetryable: ClientError.isRetryable(httpStatus: status)),
                 ambiguous: true, retryAfter: retryAfter)
         }
-        let requestID = object["request_id"]?.stringValue
+        let requestID = head.requestID
         // CometAPI's own error envelope.
-        if let error = object["error"]?.objectValue {
-            let message = error["message"]?.stringValue ?? "error"
-            let codeText: String? = {
-                switch error["code"] {
-                case .string(let s)?: return s
-                case .int(let i)?: return String(i)
-                default: return error["type"]?.stringValue
-                }
-            }()
-            let numeric = codeText.flatMap { Int($0) }
+        if let error = head.error {
+            let message = error.message ?? "error"
+            let codeText = error.code ?? error.type
+            let numeric = error.code.flatMap { Int($0) }
             let notFound = status == 404 || (codeText ?? "").contains("not_exist") || (codeText ?? "").contains("not_found")
             var retryable = numeric.map { BusinessCode($0).isRetryable } ?? ClientError.isRetryable(httpStatus: status)
             if numeric == nil, status == 429, let codeText, codeText.contains("quota") || codeText.contains("insufficient") {
@@ -120,27 +114,19 @@ extension KlingClient {
                                    requestID: requestID, isRetryable: retryable),
                 ambiguous: status >= 500, retryAfter: retryAfter)
         }
-        let code: Int? = {
-            switch object["code"] {
-            case .int(let i)?: return Int(i)
-            case .string(let s)?: return Int(s.trimmingCharacters(in: .whitespaces))
-            case .double(let d)?: return d == d.rounded() ? Int(d) : nil
-            default: return nil
-            }
-        }()
-        guard let code else {
+        guard let business = head.code else {
             throw AttemptFailure(
                 error: ClientError(.invalidResponse, "\(what) answered JSON without a business code: \(snippet(body))",
                                    httpStatus: status, requestID: requestID,
                                    isRetryable: ClientError.isRetryable(httpStatus: status)),
                 ambiguous: true, retryAfter: retryAfter)
         }
+        let code = business.rawValue
         if code == 0 && (200..<300).contains(status) {
             return APISuccess(status: status, requestID: requestID, body: body)
         }
-        let message = object["message"]?.stringValue ?? BusinessCode(code).meaning
-        let business = BusinessCode(code)
-        let isNotFound = code == BusinessCode.resourceNotFound.rawValue
+        let message = head.message ?? business.meaning
+        let isNotFound = business == .resourceNotFound
         throw AttemptFailure(
             error: ClientError(isNotFound ? .notFound : .api, message, httpStatus: status,
                                businessCode: code == 0 ? nil : code, requestID: requestID,

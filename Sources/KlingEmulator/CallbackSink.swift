@@ -56,7 +56,7 @@ public final class CallbackSink: Sendable {
                 }
             }
             for continuation in ready { continuation.resume() }
-            return HTTPAnswers.json(.object([("ok", .bool(true))]), status: status)
+            return HTTPAnswers.json(ReceivedAnswer(), status: status)
         }
         var logger = Logger(label: "kling-callback-sink")
         logger.logLevel = .warning

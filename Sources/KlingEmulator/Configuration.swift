@@ -1,3 +1,4 @@
+import KlingSupport
 import KlingModels
 
 /// Everything an ``EmulatorServer`` is started with. The defaults give a fast, fault-free server on a
@@ -39,7 +40,7 @@ public struct EmulatorConfiguration: Sendable {
     /// seed and the same request sequence give the same outcomes. Default 0x4B4C494E47 ("KLING").
     public var seed: UInt64
     /// The clock that drives task lifecycles, token checks and URL expiry. Default: the system clock.
-    public var clock: any EmulatorClock
+    public var clock: any TimeSource
     /// Whether to log one line per request at `info` (default false: `debug`).
     public var logRequests: Bool
 
@@ -58,7 +59,7 @@ public struct EmulatorConfiguration: Sendable {
         resultURLLifetimeSeconds: Double = 30 * 86_400,
         faults: FaultConfiguration = .init(),
         seed: UInt64 = 0x4B_4C49_4E47,
-        clock: any EmulatorClock = SystemEmulatorClock(),
+        clock: any TimeSource = SystemClock(),
         logRequests: Bool = false
     ) {
         self.port = port

@@ -100,7 +100,7 @@ public final class EmulatorServer: Sendable {
     /// A native `Authorization` header value for this emulator's keys, signed at the emulator's clock.
     public func nativeAuthorization(lifetime: Int64 = JWTClaims.defaultLifetime) -> String {
         "Bearer " + KlingJWT.token(accessKey: configuration.accessKey, secretKey: configuration.secretKey,
-                                   now: configuration.clock.nowMilliseconds() / 1000, lifetime: lifetime)
+                                   now: configuration.clock.unixMilliseconds / 1000, lifetime: lifetime)
     }
 
     /// The CometAPI `Authorization` header value for this emulator's key.

@@ -5,6 +5,7 @@ import ImageCodecs
 import ImageCore
 import KlingModels
 import NIOCore
+import NIOPosix
 import ReferenceImages
 
 /// Checks the content of every image field of a request with the project's own codecs and upload rules
@@ -35,38 +36,65 @@ struct ReferenceIntake: Sendable {
         var outcome = Outcome()
         for (field, value) in fields {
             let lower = value.prefix(8).lowercased()
-            let bytes: [UInt8]
+            let fetched: [UInt8]?
             if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
                 guard let url = URL(string: value), Self.isLoopback(url.host) else { continue }
                 switch await fetch(url) {
-                case .success(let fetched): bytes = fetched
+                case .success(let bytes): fetched = bytes
                 case .failure(let reason):
                     outcome.violations.append(.init(field: field, rule: .url, message: "\(field): the image URL cannot be fetched (\(reason.message))"))
                     continue
                 }
             } else {
-                do {
-                    bytes = try Base64.decode(Array(value.utf8))
-                } catch {
-                    outcome.violations.append(.init(field: field, rule: .imageEncoding, message: "\(field): base64 does not decode (\(error))"))
-                    continue
-                }
+                fetched = nil
             }
-            let report = validator.validate(bytes: bytes, name: field)
-            if !report.isValid {
-                for violation in report.violations {
-                    outcome.violations.append(.init(
-                        field: field, rule: FieldViolation.Rule(rawValue: violation.rule.rawValue),
-                        message: "\(field): \(violation.rule.rawValue): \(violation.message)"))
-                }
-                continue
+            // Decoding base64, validating and shrinking are CPU work: NIO's blocking pool, never the
+            // cooperative pool that answers HTTP.
+            let validator = self.validator
+            let checked = try? await NIOThreadPool.singleton.runIfActive { () -> Checked in
+                Self.check(field: field, base64: fetched == nil ? value : nil, bytes: fetched, validator: validator)
             }
-            if let thumbnail = Self.thumbnail(of: bytes),
-               let encoded = try? ImageCodecs.encodeJPEG(thumbnail, options: JPEGEncodeOptions(quality: 90, subsampling: .s444)) {
-                outcome.thumbnails.append(encoded.bytes)
-            }
+            guard let checked else { continue }
+            outcome.violations += checked.violations
+            if let thumbnail = checked.thumbnail { outcome.thumbnails.append(thumbnail) }
         }
         return outcome
+    }
+
+    /// One image field's findings: its violations, or its thumbnail when it passed.
+    struct Checked: Sendable {
+        var violations: [FieldViolation] = []
+        var thumbnail: [UInt8]?
+    }
+
+    /// Decodes (`base64`, else `bytes`), validates and shrinks one image. Synchronous CPU work.
+    static func check(field: String, base64: String?, bytes: [UInt8]?, validator: ReferenceImageValidator) -> Checked {
+        var checked = Checked()
+        let image: [UInt8]
+        if let base64 {
+            do {
+                image = try Base64.decode(Array(base64.utf8))
+            } catch {
+                checked.violations.append(.init(field: field, rule: .imageEncoding, message: "\(field): base64 does not decode (\(error))"))
+                return checked
+            }
+        } else {
+            image = bytes ?? []
+        }
+        let report = validator.validate(bytes: image, name: field)
+        guard report.isValid else {
+            for violation in report.violations {
+                checked.violations.append(.init(
+                    field: field, rule: FieldViolation.Rule(rawValue: violation.rule.rawValue),
+                    message: "\(field): \(violation.rule.rawValue): \(violation.message)"))
+            }
+            return checked
+        }
+        if let thumbnail = thumbnail(of: image),
+           let encoded = try? ImageCodecs.encodeJPEG(thumbnail, options: JPEGEncodeOptions(quality: 90, subsampling: .s444)) {
+            checked.thumbnail = encoded.bytes
+        }
+        return checked
     }
 
     struct FetchFailure: Error { var message: String }

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import NIOConcurrencyHelpers
 import Hummingbird
@@ -5,6 +6,7 @@ import ImageCodecs
 import KlingModels
 import Logging
 import NIOCore
+import NIOPosix
 
 /// The request context: Hummingbird's core storage plus the connection, so the drop-after-create
 /// fault can close it without answering.
@@ -77,7 +79,7 @@ final class EmulatorCore: Sendable {
         faultRNG = NIOLockedValueBox(SplitMix64(seed: configuration.seed ^ 0xFA17))
         store = TaskStore(configuration: configuration) { change in
             guard let url = change.task.callbackURL else { return }
-            let body = renderer.withLockedValue { $0.task(change.task, view: .full) }.bytes
+            let body = callbackBody(renderer.withLockedValue { $0.task(change.task, layout: .full) })
             Task { await callbacks.enqueue(taskID: change.task.id, url: url, body: body, isTerminal: change.task.isTerminal) }
         }
     }
@@ -108,7 +110,7 @@ struct EmulatorResponder: HTTPResponder {
         core.logger.log(level: level, "\(request.method) \(path)", metadata: ["request_id": "\(requestID)"])
 
         if path.hasPrefix("/results/") { return await download(request, path: path) }
-        if path == "/_emulator/health" { return HTTPAnswers.json(.object([("status", .string("ok"))]), status: 200) }
+        if path == "/_emulator/health" { return HTTPAnswers.json(HealthAnswer(), status: 200) }
         if path == "/_emulator/stats" { return await stats() }
 
         var provider = EmulatorProvider.native
@@ -158,7 +160,7 @@ struct EmulatorResponder: HTTPResponder {
             return await listOrFind(request, kind: kind, provider: provider, requestID: requestID)
         case (.item(let kind, let id), _):
             if let task = await core.store.task(id: id, provider: provider, kind: kind) {
-                return success(core.renderer.withLockedValue { $0.task(task, view: .full) }, requestID: requestID)
+                return success(core.renderer.withLockedValue { $0.task(task, layout: .full) }, requestID: requestID)
             }
             return notFound(id, provider: provider, requestID: requestID)
         }
@@ -170,7 +172,7 @@ struct EmulatorResponder: HTTPResponder {
         let header = request.headers[.authorization]
         switch provider {
         case .native:
-            let now = core.configuration.clock.nowMilliseconds() / 1000
+            let now = core.configuration.clock.unixMilliseconds / 1000
             guard let failure = core.verifier.verify(authorization: header, nowSeconds: now) else { return nil }
             return HTTPAnswers.envelope(code: failure.code, message: failure.message, requestID: requestID)
         case .cometAPI:
@@ -204,37 +206,25 @@ struct EmulatorResponder: HTTPResponder {
         do {
             buffer = try await request.collectBody(upTo: core.configuration.maxBodyBytes)
         } catch {
-            return HTTPAnswers.json(.object([("code", .int(1200)), ("message", .string("Request body is larger than \(core.configuration.maxBodyBytes) bytes")), ("request_id", .string(requestID))]), status: 413)
+            return HTTPAnswers.envelope(code: .invalidRequest, message: "Request body is larger than \(core.configuration.maxBodyBytes) bytes", requestID: requestID, status: 413)
         }
-        let parsed: Result<JSONValue, JSONParseError> = buffer.withUnsafeReadableBytes { bytes in
-            do throws(JSONParseError) { return .success(try JSONValue.parse(bytes)) } catch { return .failure(error) }
-        }
-        let body: JSONValue
-        switch parsed {
-        case .success(let value): body = value
-        case .failure(let error):
-            return HTTPAnswers.envelope(code: .invalidRequest, message: "Request body is not valid JSON (\(error.description))", requestID: requestID)
-        }
-        let legacy = provider == .cometAPI && kind == .generation && body["subject_image_list"] != nil
-        var violations: [FieldViolation]
-        var spec: RenderSpec
+        let route: CreateRoute = kind == .multiImage ? .multiImage : .generation(acceptsLegacyMultiImage: provider == .cometAPI)
+        let (decoded, found) = RequestRules.decodeCreate(Data(buffer.readableBytesView), route: route)
+        var violations = found
         let imageFields: [(field: String, value: String)]
         var new: TaskStore.NewTask
-        if kind == .multiImage || legacy {
-            let (decoded, found) = RequestRules.decodeMultiImage(body, legacyRoute: legacy)
-            violations = found
-            guard let r = decoded else { return refuse(violations, requestID: requestID) }
+        switch decoded {
+        case nil:
+            return refuse(violations, requestID: requestID)
+        case .multiImage(let r, _)?:
             let size = (r.aspectRatio ?? .default).pixelSize(at: .default) ?? (1368, 768)
-            spec = RenderSpec(prompt: r.prompt ?? "", model: r.effectiveModel.rawValue, width: size.width, height: size.height, count: r.imageCount, references: [])
+            let spec = RenderSpec(prompt: r.prompt ?? "", model: r.effectiveModel.rawValue, width: size.width, height: size.height, count: r.imageCount, references: [])
             imageFields = r.imageFields
             new = .init(kind: kind, externalID: nonEmpty(r.externalTaskID), n: r.imageCount, watermark: r.watermarkInfo?.enabled ?? false,
                         callbackURL: nonEmpty(r.callbackURL), render: spec)
-        } else {
-            let (decoded, found) = RequestRules.decodeGeneration(body)
-            violations = found
-            guard let r = decoded else { return refuse(violations, requestID: requestID) }
+        case .generation(let r)?:
             let size = (r.aspectRatio ?? .default).pixelSize(at: r.resolution ?? .default) ?? (1368, 768)
-            spec = RenderSpec(prompt: r.prompt ?? "", model: r.effectiveModel.rawValue, width: size.width, height: size.height, count: r.imageCount, references: [])
+            let spec = RenderSpec(prompt: r.prompt ?? "", model: r.effectiveModel.rawValue, width: size.width, height: size.height, count: r.imageCount, references: [])
             imageFields = r.hasImage ? [("image", r.image!)] : []
             new = .init(kind: kind, externalID: nonEmpty(r.externalTaskID), n: r.imageCount, watermark: r.watermarkInfo?.enabled ?? false,
                         callbackURL: nonEmpty(r.callbackURL), render: spec)
@@ -264,8 +254,8 @@ struct EmulatorResponder: HTTPResponder {
             core.logger.debug("dropping the connection after accepting task \(task.id) (injected fault)")
             context.channel.close(mode: .all, promise: nil)
         }
-        let view: TaskView = provider == .cometAPI ? .cometCreate : .nativeCreate
-        return success(core.renderer.withLockedValue { $0.task(task, view: view) }, requestID: requestID)
+        let layout: TaskObjectLayout = provider == .cometAPI ? .cometCreate : .nativeCreate
+        return success(core.renderer.withLockedValue { $0.task(task, layout: layout) }, requestID: requestID)
     }
 
     private func refuse(_ violations: [FieldViolation], requestID: String) -> Response {
@@ -291,18 +281,18 @@ struct EmulatorResponder: HTTPResponder {
         let query = request.uri.queryParameters
         if let external = query["external_task_id"].map(String.init), !external.isEmpty {
             if let task = await core.store.task(externalID: external, provider: provider, kind: kind) {
-                return success(core.renderer.withLockedValue { $0.task(task, view: .full) }, requestID: requestID)
+                return success(core.renderer.withLockedValue { $0.task(task, layout: .full) }, requestID: requestID)
             }
             return notFound(external, provider: provider, requestID: requestID)
         }
         let (page, violations) = RequestRules.validatePage(pageNum: query["pageNum"].map(String.init), pageSize: query["pageSize"].map(String.init))
         guard let page else { return refuse(violations, requestID: requestID) }
         let tasks = await core.store.list(provider: provider, kind: kind, page: page)
-        let items = core.renderer.withLockedValue { r in tasks.map { r.task($0, view: .full) } }
-        return success(.array(items), requestID: requestID)
+        let items = core.renderer.withLockedValue { r in tasks.map { r.task($0, layout: .full) } }
+        return success(items, requestID: requestID)
     }
 
-    private func success(_ data: OrderedJSON, requestID: String) -> Response {
+    private func success<T: Encodable & Sendable>(_ data: T, requestID: String) -> Response {
         HTTPAnswers.envelope(code: .success, message: "SUCCEED", requestID: requestID, data: data)
     }
 
@@ -317,11 +307,11 @@ struct EmulatorResponder: HTTPResponder {
         let counts = await core.store.statistics()
         let delivered = await core.callbacks.delivered
         let failed = await core.callbacks.failed
-        var members: [(String, OrderedJSON)] = counts.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }
-        members.append(("requests", .int(Int64(core.requestCounter.withLockedValue { $0 }))))
-        members.append(("callbacks_delivered", .int(Int64(delivered))))
-        members.append(("callbacks_failed", .int(Int64(failed))))
-        return HTTPAnswers.json(.object(members), status: 200)
+        var members = counts
+        members["requests"] = core.requestCounter.withLockedValue { $0 }
+        members["callbacks_delivered"] = delivered
+        members["callbacks_failed"] = failed
+        return HTTPAnswers.json(members, status: 200)
     }
 
     // MARK: Downloads
@@ -338,7 +328,7 @@ struct EmulatorResponder: HTTPResponder {
               sig == ResponseRenderer.signature(path: path, expires: expires, key: core.renderer.withLockedValue { $0.urlKey }) else {
             return HTTPAnswers.text("Forbidden: the URL signature is missing or wrong\n", status: 403)
         }
-        if core.configuration.clock.nowMilliseconds() >= expires {
+        if core.configuration.clock.unixMilliseconds >= expires {
             return HTTPAnswers.text("Forbidden: the URL has expired\n", status: 403)
         }
         guard let task = await core.store.anyTask(id: String(parts[1])), task.status == .succeed, (0..<task.n).contains(index),
@@ -351,7 +341,11 @@ struct EmulatorResponder: HTTPResponder {
             bytes = cached
         } else {
             do {
-                bytes = try ResultRenderer.encode(task.render, index: index, watermark: watermark).bytes
+                // Rendering and PNG encoding are CPU work: NIO's blocking pool, not the cooperative pool.
+                let render = task.render
+                bytes = try await NIOThreadPool.singleton.runIfActive {
+                    try ResultRenderer.encode(render, index: index, watermark: watermark).bytes
+                }
             } catch {
                 core.logger.error("rendering \(key) failed: \(error)")
                 return HTTPAnswers.text("Internal Server Error\n", status: 500)

@@ -2,18 +2,7 @@ import Foundation
 import Hummingbird
 import KlingModels
 
-/// How a task is shown: the shapes differ between the vendor's create answer, CometAPI's create answer
-/// and the full object of queries, lists and callbacks (see the examples in `shared/seeds`).
-enum TaskView {
-    /// Native create (seed 003): `task_id, task_status, task_info, created_at, updated_at`.
-    case nativeCreate
-    /// CometAPI create (seed 001): the same plus `task_status_msg` and `task_result` as `null`.
-    case cometCreate
-    /// Query, list item and callback body (seed 003): every field.
-    case full
-}
-
-/// Builds response bodies in the vendor's field order.
+/// Builds the task objects of answers and callbacks, with signed result URLs.
 struct ResponseRenderer: Sendable {
     /// `http://127.0.0.1:PORT`, for result URLs.
     var baseURL: String
@@ -22,43 +11,29 @@ struct ResponseRenderer: Sendable {
     /// Result URL lifetime after the task ends, in milliseconds.
     var urlLifetimeMilliseconds: Int64
 
-    func task(_ task: StoredTask, view: TaskView) -> OrderedJSON {
-        let external: OrderedJSON = task.externalID.map { .string($0) } ?? (view == .cometCreate ? .null : .string(""))
-        let info: OrderedJSON = .object([("external_task_id", external)])
-        switch view {
-        case .nativeCreate:
-            return .object([
-                ("task_id", .string(task.id)), ("task_status", .string(task.status.rawValue)), ("task_info", info),
-                ("created_at", .int(task.createdAt)), ("updated_at", .int(task.updatedAt)),
-            ])
-        case .cometCreate:
-            return .object([
-                ("created_at", .int(task.createdAt)), ("task_id", .string(task.id)), ("task_info", info),
-                ("task_result", .null), ("task_status", .string(task.status.rawValue)), ("task_status_msg", .null),
-                ("updated_at", .int(task.updatedAt)),
-            ])
-        case .full:
-            var images: [OrderedJSON] = []
+    /// The task as the service shows it in `layout`: every member for ``TaskObjectLayout/full``
+    /// (`task_status_msg` empty unless failed, units deducted once succeeded, the images once succeeded).
+    func task(_ task: StoredTask, layout: TaskObjectLayout) -> LaidOutTask {
+        let external = task.externalID ?? (layout == .cometCreate ? nil : "")
+        var object = TaskObject(taskID: task.id, taskStatus: task.status, taskInfo: TaskInfo(externalTaskID: external),
+                                createdAt: task.createdAt, updatedAt: task.updatedAt)
+        if layout == .full {
+            var images: [ResultImage] = []
             if task.status == .succeed {
                 for index in 0..<task.n {
-                    var members: [(String, OrderedJSON)] = [("index", .int(Int64(index))), ("url", .string(resultURL(task, index: index, watermark: false)))]
-                    if task.watermark { members.append(("watermark_url", .string(resultURL(task, index: index, watermark: true)))) }
-                    images.append(.object(members))
+                    images.append(ResultImage(index: index, url: resultURL(task, index: index, watermark: false),
+                                              watermarkURL: task.watermark ? resultURL(task, index: index, watermark: true) : nil))
                 }
             }
-            let message = task.status == .failed ? task.failureMessage : ""
-            let units = task.status == .succeed ? String(task.n) : "0"
-            return .object([
-                ("task_id", .string(task.id)), ("task_status", .string(task.status.rawValue)),
-                ("task_status_msg", .string(message)), ("final_unit_deduction", .string(units)),
-                ("watermark_info", .object([("enabled", .bool(task.watermark))])), ("task_info", info),
-                ("created_at", .int(task.createdAt)), ("updated_at", .int(task.updatedAt)),
-                ("task_result", .object([("images", .array(images))])),
-            ])
+            object.taskStatusMessage = task.status == .failed ? task.failureMessage : ""
+            object.finalUnitDeduction = task.status == .succeed ? String(task.n) : "0"
+            object.watermarkInfo = WatermarkInfo(enabled: task.watermark)
+            object.taskResult = TaskResult(images: images)
         }
+        return LaidOutTask(object, layout: layout)
     }
 
-    /// The signed URL of one result image: `/results/<task>/<index>[-wm].png?expires=<ms>&sig=<hex>`.
+    /// The signed URL of one result image: `/results/<task>/<index>[-wm].png?expires=<ms>&sig=<sig>`.
     func resultURL(_ task: StoredTask, index: Int, watermark: Bool) -> String {
         let path = "/results/\(task.id)/\(index)\(watermark ? "-wm" : "").png"
         let expires = task.endsAt + urlLifetimeMilliseconds
@@ -71,23 +46,40 @@ struct ResponseRenderer: Sendable {
     }
 }
 
+/// `{"status":"ok"}` of the health route.
+struct HealthAnswer: Encodable { var status = "ok" }
+
+/// `{"ok":true}` of the callback sink.
+struct ReceivedAnswer: Encodable { var ok = true }
+
+
 enum HTTPAnswers {
-    static func json(_ value: OrderedJSON, status: Int) -> Response {
+    /// `value` as compact JSON, keys sorted (a stable byte form: `JSONEncoder` keeps no member order on
+    /// Linux), slashes unescaped.
+    static func json<T: Encodable>(_ value: T, status: Int) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: value.bytes)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The answer types hold strings, integers and booleans only: encoding cannot fail.
+        let bytes = (try? encoder.encode(value)) ?? Data()
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The Kling envelope `{"code","message","request_id"[,"data"]}` with the HTTP status of the code.
-    static func envelope(code: BusinessCode, message: String, requestID: String, data: OrderedJSON? = nil) -> Response {
-        var members: [(String, OrderedJSON)] = [("code", .int(Int64(code.rawValue))), ("message", .string(message)), ("request_id", .string(requestID))]
-        if let data { members.append(("data", data)) }
-        return json(.object(members), status: code.httpStatus)
+    /// The Kling envelope `{"code","message","request_id"[,"data"]}`, by default with the HTTP status of the code.
+    static func envelope<T: Encodable & Sendable>(code: BusinessCode, message: String, requestID: String, data: T?,
+                                                  status: Int? = nil) -> Response {
+        json(Envelope(code: code, message: message, requestID: requestID, data: data), status: status ?? code.httpStatus)
+    }
+
+    /// An error envelope without `data`.
+    static func envelope(code: BusinessCode, message: String, requestID: String, status: Int? = nil) -> Response {
+        envelope(code: code, message: message, requestID: requestID, data: LaidOutTask?.none, status: status)
     }
 
     /// CometAPI's own error body `{"error":{"message","type","code"}}`.
     static func cometError(status: Int, message: String, code: String) -> Response {
-        json(.object([("error", .object([("message", .string(message)), ("type", .string("comet_api_error")), ("code", .string(code))]))]), status: status)
+        json(CometAPIErrorEnvelope(error: CometAPIError(message: message, type: "comet_api_error", code: code)), status: status)
     }
 
     static func text(_ text: String, status: Int, contentType: String = "text/plain; charset=utf-8") -> Response {
@@ -95,4 +87,11 @@ enum HTTPAnswers {
         headers[.contentType] = contentType
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// The compact JSON bytes of a callback body.
+func callbackBody(_ task: LaidOutTask) -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return Array((try? encoder.encode(task)) ?? Data())
 }

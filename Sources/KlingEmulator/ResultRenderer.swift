@@ -1,3 +1,4 @@
+import KlingSupport
 import ImageCodecs
 import ImageCore
 import KlingModels
@@ -157,21 +158,6 @@ enum ResultRenderer {
         let t2 = t * t
         return t * (1 - t2 / 6 * (1 - t2 / 20))
     }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator for deterministic choices.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A uniform double in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 /// An RGB pixel buffer with the few drawing operations the renderer needs. Every operation clips.

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import KlingModels
 
@@ -63,7 +64,7 @@ actor TaskStore {
     private var rng: SplitMix64
     private var sequence: UInt64 = 0
     private let configuration: EmulatorConfiguration
-    private let clock: any EmulatorClock
+    private let clock: any TimeSource
     private var drivers: [String: Task<Void, Never>] = [:]
     private let onChange: @Sendable (StatusChange) -> Void
 
@@ -85,7 +86,7 @@ actor TaskStore {
 
     /// Creates a task after checking the external id is unused and the account has `n` free slots.
     func create(_ new: NewTask, provider: EmulatorProvider) -> Result<StoredTask, CreateRefusal> {
-        let now = clock.nowMilliseconds()
+        let now = clock.unixMilliseconds
         refreshRunning(provider, now: now)
         var account = accounts[provider]!
         if let external = new.externalID, let existing = account.byExternalID[external] {
@@ -137,7 +138,7 @@ actor TaskStore {
 
     /// One page of the account's tasks of a family, newest first.
     func list(provider: EmulatorProvider, kind: TaskKind, page: PageQuery) -> [StoredTask] {
-        refreshRunning(provider, now: clock.nowMilliseconds())
+        refreshRunning(provider, now: clock.unixMilliseconds)
         let account = accounts[provider]!
         var out: [StoredTask] = []
         var skip = (page.pageNum - 1) * page.pageSize
@@ -152,7 +153,7 @@ actor TaskStore {
 
     /// Slots in use: `n` summed over the account's tasks that have not ended.
     func runningSlots(provider: EmulatorProvider) -> Int {
-        refreshRunning(provider, now: clock.nowMilliseconds())
+        refreshRunning(provider, now: clock.unixMilliseconds)
         let account = accounts[provider]!
         return account.running.reduce(0) { $0 + (account.tasks[$1]?.n ?? 0) }
     }
@@ -161,7 +162,7 @@ actor TaskStore {
     func statistics() -> [String: Int] {
         var counts: [String: Int] = [:]
         for provider in EmulatorProvider.allCases {
-            refreshRunning(provider, now: clock.nowMilliseconds())
+            refreshRunning(provider, now: clock.unixMilliseconds)
             for task in accounts[provider]!.tasks.values { counts[task.status.rawValue, default: 0] += 1 }
         }
         return counts
@@ -201,7 +202,7 @@ actor TaskStore {
     private func refresh(_ id: String, provider: EmulatorProvider, now: Int64? = nil) -> StoredTask? {
         guard var task = accounts[provider]!.tasks[id] else { return nil }
         if task.isTerminal { return task }
-        let now = now ?? clock.nowMilliseconds()
+        let now = now ?? clock.unixMilliseconds
         // Walk every transition that is due, emitting one change per step.
         while true {
             if task.status == .submitted && now >= task.processingAt {
@@ -233,7 +234,7 @@ actor TaskStore {
         let deadlines = [task.processingAt, task.endsAt]
         drivers[id] = Task { [weak self] in
             for deadline in deadlines {
-                do { try await clock.sleep(untilMilliseconds: deadline) } catch { return }
+                do { try await clock.sleep(untilUnixMilliseconds: deadline) } catch { return }
                 guard let self else { return }
                 await self.tick(id, provider: provider)
             }

@@ -59,7 +59,7 @@ struct CheckCommand: AsyncParsableCommand {
         let paths = try CheckInputs.expand(files)
         let validator = ReferenceImageValidator(rules: UploadRules(maxBytes: maxBytes, minSide: minSide, maxPixels: maxPixels))
         let width = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let progress = BatchProgress(verb: "checking", total: paths.count, minimumBatch: 20)
+        let progress = ProgressLine.batch(verb: "checking", total: paths.count, minimumBatch: 20)
         let json = self.json
         var anyInvalid = false
 
@@ -153,18 +153,7 @@ enum CheckOutput {
         return "\(report.name): invalid \(summary): \(list)"
     }
 
-    static func json(_ report: ValidationReport) -> String {
-        var out = "{\"path\": " + JSONText.quoted(report.name)
-        out += ", \"valid\": " + (report.isValid ? "true" : "false")
-        out += ", \"format\": " + (report.format.map { JSONText.quoted($0.rawValue) } ?? "null")
-        out += ", \"width\": " + (report.width.map(String.init) ?? "null")
-        out += ", \"height\": " + (report.height.map(String.init) ?? "null")
-        out += ", \"bytes\": \(report.bytes)"
-        out += ", \"violations\": ["
-        out += report.violations.map { "{\"rule\": \(JSONText.quoted($0.rule.rawValue)), \"message\": \(JSONText.quoted($0.message))}" }
-            .joined(separator: ", ")
-        return out + "]}"
-    }
+    static func json(_ report: ValidationReport) -> String { checkLine(report) }
 
 }
 

@@ -1,3 +1,4 @@
+import KlingSupport
 import ArgumentParser
 import ContactSheets
 import Foundation
@@ -35,15 +36,12 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp(
         "Run against the real service instead of the emulator: kling (KLING_ACCESS_KEY + KLING_SECRET_KEY) or cometapi (COMETAPI_KEY).",
         valueName: "PROVIDER"))
-    var provider: String?
+    var provider: ProviderOption?
 
     @Option(name: .customLong("task-seconds"), help: ArgumentHelp("How long each emulated task runs.", valueName: "SECONDS"))
     var taskSeconds: Double = 2
 
     func validate() throws {
-        if let provider, !["kling", "cometapi"].contains(provider.lowercased()) {
-            throw ValidationError("--provider must be kling or cometapi, not '\(provider)'")
-        }
         guard taskSeconds >= 0, taskSeconds.isFinite else { throw ValidationError("--task-seconds must be ≥ 0") }
     }
 
@@ -111,11 +109,11 @@ struct DemoCommand: AsyncParsableCommand {
         var configuration: ClientConfiguration
         if let provider {
             do {
-                configuration = try ClientConfiguration.fromEnvironment(provider: provider.lowercased())
+                configuration = try ClientConfiguration.fromEnvironment(provider: provider.rawValue)
             } catch let error as ClientError {
                 throw CommandFailure(error.message + " (credentials are read from the environment only)", exitCode: 2)
             }
-            say("3. Using the real \(provider) service at \(configuration.baseURL)")
+            say("3. Using the real \(provider.rawValue) service at \(configuration.baseURL)")
         } else {
             let server = try await EmulatorServer.start(EmulatorConfiguration(taskSeconds: taskSeconds))
             emulator = server
@@ -126,6 +124,7 @@ struct DemoCommand: AsyncParsableCommand {
                                                   jitter: 0.1, timeout: .seconds(120))
             say("3. Started the built-in emulator at \(server.baseURL) (native Kling API, JWT auth)")
         }
+        configuration.images = ReferenceImageChecks()
         configuration.journal = try TaskJournal(directory: outRoot.appendingPathComponent("journal"))
 
         let client = KlingClient(configuration: configuration)
@@ -179,10 +178,10 @@ struct DemoCommand: AsyncParsableCommand {
 
         var downloads: [DownloadedImage] = []
         for (submitted, label) in [(first, "image-to-image"), (second, "multi-image")] {
-            let progress = APIProgressLine(label: "\(label) \(submitted.taskID)")
+            let progress = ProgressLine.spinner(label: "\(label) \(submitted.taskID)")
             let task: TaskObject
             do {
-                task = try await client.waitForCompletion(taskID: submitted.taskID, kind: submitted.kind) { progress.update($0) }
+                task = try await client.waitForCompletion(taskID: submitted.taskID, kind: submitted.kind) { progress.setStatus($0.taskStatus?.rawValue ?? "unknown") }
                 progress.finish()
             } catch {
                 progress.finish()
@@ -203,10 +202,9 @@ struct DemoCommand: AsyncParsableCommand {
     private func writeTaskManifest(task: TaskObject, prompt: String, images: [DownloadedImage], resultsDir: URL) {
         guard let id = task.taskID, let first = images.first else { return }
         let folder = URL(fileURLWithPath: first.path).deletingLastPathComponent()
-        let object: [String: Any] = ["task_id": id, "prompt": prompt,
-                                     "files": images.map { URL(fileURLWithPath: $0.path).lastPathComponent }]
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]) else { return }
-        try? AtomicOutputFile.write([UInt8](data), to: folder.appendingPathComponent("task.json").path)
+        let manifest = TaskManifest(taskID: id, files: images.map { URL(fileURLWithPath: $0.path).lastPathComponent }, prompt: prompt)
+        try? AtomicOutputFile.write(jsonBytes(manifest, sorted: true, pretty: true, escapeSlashes: true),
+                                    to: folder.appendingPathComponent("task.json").path)
     }
 
     /// `--samples`, else `samples/` under the current directory, else the nearest `samples/` above the binary.

@@ -1,3 +1,4 @@
+import KlingSupport
 import ArgumentParser
 import FastBase64
 import Foundation
@@ -190,7 +191,7 @@ struct PrepareCommand: AsyncParsableCommand {
         let stems = PrepareNaming.uniqueStems(inputs)
         let writeBase64 = base64
         let json = self.json
-        let progress = BatchProgress(verb: "preparing", total: inputs.count, minimumBatch: 10)
+        let progress = ProgressLine.batch(verb: "preparing", total: inputs.count, minimumBatch: 10)
         var failures = 0
 
         await withTaskGroup(of: (Int, PrepareOutcome).self) { group in
@@ -240,18 +241,7 @@ struct PrepareOutcome: Sendable {
     var bytes = 0
     var error: PrepareError?
 
-    var json: String {
-        var s = "{\"input\": " + JSONText.quoted(input)
-        s += ", \"output\": " + (output.map(JSONText.quoted) ?? "null")
-        s += ", \"actions\": [" + actions.map(JSONText.quoted).joined(separator: ", ") + "]"
-        s += ", \"width\": \(width), \"height\": \(height), \"bytes\": \(bytes)"
-        if let error {
-            s += ", \"error\": {\"rule\": \(JSONText.quoted(error.rule)), \"message\": \(JSONText.quoted(error.message))}}"
-        } else {
-            s += ", \"error\": null}"
-        }
-        return s
-    }
+    var json: String { prepareLine(self) }
 
     var text: String {
         if let error { return "\(input): \(error.rule): \(error.message)" }

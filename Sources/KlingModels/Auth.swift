@@ -1,5 +1,15 @@
+import KlingSupport
+
 /// The JOSE header of a native Kling token: `{"alg":"HS256","typ":"JWT"}`.
 public struct JWTHeader: Codable, Sendable, Hashable {
+    /// The header's JSON text, `{"alg":…,"typ":…}` in the vendor's order.
+    public var compactJSON: String {
+        var object = FixedOrderJSON()
+        try? object.add("alg", alg)
+        if let typ { try? object.add("typ", typ) }
+        return object.text
+    }
+
     public var alg: String
     public var typ: String?
     public init(alg: String = "HS256", typ: String? = "JWT") {
@@ -22,6 +32,28 @@ public struct JWTClaims: Codable, Sendable, Hashable {
         self.iss = iss
         self.exp = exp
         self.nbf = nbf
+    }
+
+    enum CodingKeys: String, CodingKey { case iss, exp, nbf }
+
+    /// The payload's JSON text, `{"iss":…,"exp":…,"nbf":…}` in the vendor's order (the signature
+    /// covers these bytes).
+    public var compactJSON: String {
+        var object = FixedOrderJSON()
+        // A string and two integers always encode.
+        try? object.add("iss", iss)
+        try? object.add("exp", exp)
+        try? object.add("nbf", nbf)
+        return object.text
+    }
+
+    /// Decodes `iss`, then `nbf`, then `exp`, so the first bad claim in the vendor's check order is
+    /// the one reported.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        iss = try c.decode(String.self, forKey: .iss)
+        nbf = try c.decode(Int64.self, forKey: .nbf)
+        exp = try c.decode(Int64.self, forKey: .exp)
     }
     /// Claims for a token signed at `now` (Unix seconds): valid from `now − 5` until `now + lifetime`.
     public init(accessKey: String, now: Int64, lifetime: Int64 = 1800) {

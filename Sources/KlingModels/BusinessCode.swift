@@ -1,8 +1,11 @@
+import Foundation
+
 /// A business code from the `code` field of a Kling response envelope (kling-api.md §5).
 ///
 /// An open set: any integer decodes, and the known codes carry their HTTP status, meaning and retry
 /// policy. HTTP 429 mixes retryable and terminal codes, so decide on the code, never on the status alone.
-/// Decodes from a JSON integer or a decimal string (some relays send `"code": "1201"`).
+/// Decodes from a JSON integer, an integral number (`1303.0`) or a decimal string (some relays send
+/// `"code": "1201"`).
 public struct BusinessCode: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
     ExpressibleByIntegerLiteral
 {
@@ -153,7 +156,9 @@ public struct BusinessCode: RawRepresentable, Hashable, Sendable, Codable, Custo
         let container = try decoder.singleValueContainer()
         if let value = try? container.decode(Int.self) {
             rawValue = value
-        } else if let text = try? container.decode(String.self), let value = Int(text) {
+        } else if let value = try? container.decode(Double.self), value == value.rounded(), abs(value) < 1e15 {
+            rawValue = Int(value)
+        } else if let text = try? container.decode(String.self), let value = Int(text.trimmingCharacters(in: .whitespaces)) {
             rawValue = value
         } else {
             throw DecodingError.dataCorruptedError(

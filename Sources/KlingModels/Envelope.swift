@@ -5,7 +5,7 @@ import Foundation
 /// `code` decodes from an integer or a decimal string; every other field may be absent or `null`.
 /// `data` is a ``TaskObject`` for create and query, `[TaskObject]` for the list route, and usually
 /// absent on errors. A failed *task* is still code 0: its reason is in `data.task_status_msg`.
-public struct Envelope<DataType: Codable & Sendable>: Codable, Sendable {
+public struct Envelope<DataType: Sendable>: Sendable {
     /// The business code; ``BusinessCode/success`` (0) on success.
     public var code: BusinessCode
     /// `"SUCCEED"` on success, otherwise a human-readable reason.
@@ -27,6 +27,11 @@ public struct Envelope<DataType: Codable & Sendable>: Codable, Sendable {
         case requestID = "request_id"
     }
 
+    /// Whether `code` is 0.
+    public var isSuccess: Bool { code == .success }
+}
+
+extension Envelope: Decodable where DataType: Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         code = try container.decode(BusinessCode.self, forKey: .code)
@@ -34,7 +39,10 @@ public struct Envelope<DataType: Codable & Sendable>: Codable, Sendable {
         requestID = try container.decodeLenientStringIfPresent(forKey: .requestID)
         data = try container.decodeIfPresent(DataType.self, forKey: .data)
     }
+}
 
+extension Envelope: Encodable where DataType: Encodable {
+    /// Encodes `code, message, request_id, data` in that order; absent members are left out.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(code, forKey: .code)
@@ -42,9 +50,31 @@ public struct Envelope<DataType: Codable & Sendable>: Codable, Sendable {
         try container.encodeIfPresent(requestID, forKey: .requestID)
         try container.encodeIfPresent(data, forKey: .data)
     }
+}
 
-    /// Whether `code` is 0.
-    public var isSuccess: Bool { code == .success }
+/// The head of any answer: the envelope's `code`, `message`, `request_id`, or CometAPI's `error`
+/// member, read leniently (a `code` that is neither an integer nor a decimal string is `nil`, as is
+/// a member of the wrong type), so a client can classify every body that is a JSON object.
+public struct AnswerHead: Decodable, Sendable {
+    /// The business code, when the body has a usable one.
+    public var code: BusinessCode?
+    public var message: String?
+    public var requestID: String?
+    /// CometAPI's own error body, when present.
+    public var error: CometAPIError?
+
+    enum CodingKeys: String, CodingKey {
+        case code, message, error
+        case requestID = "request_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        code = try? container.decodeIfPresent(BusinessCode.self, forKey: .code)
+        message = try? container.decodeLenientStringIfPresent(forKey: .message)
+        requestID = try? container.decodeLenientStringIfPresent(forKey: .requestID)
+        error = try? container.decodeIfPresent(CometAPIError.self, forKey: .error)
+    }
 }
 
 /// CometAPI's own error body: `{"error": {"message", "type", "code"}}` (kling-api.md §5).
@@ -72,6 +102,14 @@ public struct CometAPIError: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey { case message, type, code }
+
+    /// Encodes `message, type, code` in that order.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(message, forKey: .message)
+        try container.encodeIfPresent(type, forKey: .type)
+        try container.encodeIfPresent(code, forKey: .code)
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)

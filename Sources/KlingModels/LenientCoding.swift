@@ -29,3 +29,12 @@ extension KeyedDecodingContainer {
             .init(codingPath: codingPath + [key], debugDescription: "expected a string or a number"))
     }
 }
+
+/// A coding key for any member name (request bodies are read member by member, whatever they hold).
+struct FieldKey: CodingKey, Hashable {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}

@@ -9,8 +9,10 @@ public enum TaskStatus: Sendable, Hashable, Codable, CustomStringConvertible {
     case failed
     case unknown(String)
 
+    /// The status for a wire spelling, compared case-insensitively (`SUCCEED` is ``succeed``); any
+    /// other text is kept as ``unknown(_:)``.
     public init(rawValue: String) {
-        switch rawValue {
+        switch rawValue.lowercased() {
         case "submitted": self = .submitted
         case "processing": self = .processing
         case "succeed": self = .succeed
@@ -180,5 +182,76 @@ extension TaskObject {
             return task
         }
         return try decoder.decode(TaskObject.self, from: body)
+    }
+}
+
+/// The shapes a service answers a task in (the examples in `shared/seeds`): which members appear and
+/// which absent ones are written as `null`. (Member order is the encoder's: the emulator sorts keys.)
+public enum TaskObjectLayout: Sendable, Hashable {
+    /// Native create (seed 003): `task_id, task_status, task_info, created_at, updated_at`.
+    case nativeCreate
+    /// CometAPI create (seed 001): `created_at, task_id, task_info, task_result, task_status,
+    /// task_status_msg, updated_at`, absent members as `null`.
+    case cometCreate
+    /// Query, list item and callback body (seed 003): `task_id, task_status, task_status_msg,
+    /// final_unit_deduction, watermark_info, task_info, created_at, updated_at, task_result`.
+    case full
+}
+
+/// A ``TaskObject`` encoded in one ``TaskObjectLayout``: what a server (the emulator) answers with.
+public struct LaidOutTask: Encodable, Sendable, Hashable {
+    public var task: TaskObject
+    public var layout: TaskObjectLayout
+
+    public init(_ task: TaskObject, layout: TaskObjectLayout) {
+        self.task = task
+        self.layout = layout
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        typealias Key = TaskObject.CodingKeys
+        var c = encoder.container(keyedBy: Key.self)
+        let t = task
+        func info(nullWhenAbsent: Bool) throws {
+            guard let taskInfo = t.taskInfo else {
+                if nullWhenAbsent { try c.encodeNil(forKey: .taskInfo) }
+                return
+            }
+            var nested = c.nestedContainer(keyedBy: TaskInfo.CodingKeys.self, forKey: .taskInfo)
+            if let external = taskInfo.externalTaskID {
+                try nested.encode(external, forKey: .externalTaskID)
+            } else if nullWhenAbsent {
+                try nested.encodeNil(forKey: .externalTaskID)
+            }
+        }
+        switch layout {
+        case .nativeCreate:
+            try c.encodeIfPresent(t.taskID, forKey: .taskID)
+            try c.encodeIfPresent(t.taskStatus, forKey: .taskStatus)
+            try info(nullWhenAbsent: false)
+            try c.encodeIfPresent(t.createdAt, forKey: .createdAt)
+            try c.encodeIfPresent(t.updatedAt, forKey: .updatedAt)
+        case .cometCreate:
+            func orNull<T: Encodable>(_ value: T?, _ key: Key) throws {
+                if let value { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+            }
+            try orNull(t.createdAt, .createdAt)
+            try orNull(t.taskID, .taskID)
+            try info(nullWhenAbsent: true)
+            try orNull(t.taskResult, .taskResult)
+            try orNull(t.taskStatus, .taskStatus)
+            try orNull(t.taskStatusMessage, .taskStatusMessage)
+            try orNull(t.updatedAt, .updatedAt)
+        case .full:
+            try c.encodeIfPresent(t.taskID, forKey: .taskID)
+            try c.encodeIfPresent(t.taskStatus, forKey: .taskStatus)
+            try c.encodeIfPresent(t.taskStatusMessage, forKey: .taskStatusMessage)
+            try c.encodeIfPresent(t.finalUnitDeduction, forKey: .finalUnitDeduction)
+            try c.encodeIfPresent(t.watermarkInfo, forKey: .watermarkInfo)
+            try info(nullWhenAbsent: false)
+            try c.encodeIfPresent(t.createdAt, forKey: .createdAt)
+            try c.encodeIfPresent(t.updatedAt, forKey: .updatedAt)
+            try c.encodeIfPresent(t.taskResult, forKey: .taskResult)
+        }
     }
 }

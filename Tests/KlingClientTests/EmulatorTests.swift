@@ -1,3 +1,5 @@
+import KlingKitCLI
+import KlingSupport
 import Foundation
 import ImageCodecs
 import KlingEmulator
@@ -420,6 +422,7 @@ struct ErrorTests {
         defer { stub.shutdown() }
         let clock = ManualClock()
         var c = ClientConfiguration(provider: .cometAPI(key: "k"), baseURL: stub.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = clock
         try await KlingClient.withClient(c) { client in
             let e = await expectClientError { _ = try await client.submit(GenerationRequest(prompt: "p")) }
@@ -442,6 +445,7 @@ struct ErrorTests {
         }
         defer { stub.shutdown() }
         var c = ClientConfiguration(provider: .kling(accessKey: "a", secretKey: "s"), baseURL: stub.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = ManualClock()
         c.retry = RetryPolicy(maxAttempts: 3)
         try await KlingClient.withClient(c) { client in
@@ -471,6 +475,7 @@ struct ErrorTests {
         }
         defer { stub.shutdown() }
         var c = ClientConfiguration(provider: .cometAPI(key: "secret-key-value"), baseURL: stub.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = ManualClock()
         c.retry = RetryPolicy(maxAttempts: 3)
         try await KlingClient.withClient(c) { client in
@@ -499,6 +504,7 @@ struct ErrorTests {
         }
         defer { stub.shutdown() }
         var c = ClientConfiguration(provider: .kling(accessKey: "a", secretKey: "s"), baseURL: stub.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = ManualClock()
         c.requestTimeout = .milliseconds(200)
         try await KlingClient.withClient(c) { client in
@@ -514,6 +520,7 @@ struct ErrorTests {
         let stub = try StubServer { _, _ in .after(seconds: 1.0, .json(200, #"{"code":0,"data":[]}"#)) }
         defer { stub.shutdown() }
         var c = ClientConfiguration(provider: .kling(accessKey: "a", secretKey: "s"), baseURL: stub.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = ManualClock()
         c.requestTimeout = .milliseconds(150)
         c.retry = RetryPolicy(maxAttempts: 2)
@@ -559,6 +566,7 @@ struct DownloadStubTests {
         defer { stub.shutdown() }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("dl-\(UUID().uuidString)")
         var c = ClientConfiguration(provider: .cometAPI(key: "k"), baseURL: stub.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = ManualClock()
         configure(&c)
         let result: Result<[DownloadedImage], ClientError> = try await KlingClient.withClient(c) { client in

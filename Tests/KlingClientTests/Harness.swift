@@ -1,28 +1,29 @@
+import KlingKitCLI
 import Foundation
 import Testing
+import KlingSupport
+import NIOConcurrencyHelpers
 import KlingEmulator
 import KlingModels
 @testable import KlingClient
 
 /// A client clock tied to the emulator's manual clock: every client sleep moves the emulator's time
 /// forward by the same amount, so task lifecycles, backoff and polling run without real waiting.
-final class LinkedClock: ClientClock, @unchecked Sendable {
-    let emulator: ManualEmulatorClock
-    private let lock = NSLock()
-    private var recorded: [Duration] = []
-    private let origin: Int64
-    init(_ emulator: ManualEmulatorClock) {
+final class LinkedClock: TimeSource, Sendable {
+    let emulator: ManualClock
+    private let recorded = NIOLockedValueBox<[Duration]>([])
+    private let origin: Duration
+    init(_ emulator: ManualClock) {
         self.emulator = emulator
-        self.origin = emulator.nowMilliseconds()
+        self.origin = emulator.sinceEpoch
     }
-    var unixTime: Double { Double(emulator.nowMilliseconds()) / 1000 }
-    var monotonic: Duration { .milliseconds(emulator.nowMilliseconds() - origin) }
-    var sleeps: [Duration] { lock.withLock { recorded } }
+    var sinceEpoch: Duration { emulator.sinceEpoch }
+    var monotonic: Duration { emulator.sinceEpoch - origin }
+    var sleeps: [Duration] { recorded.withLockedValue { $0 } }
     func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
-        lock.withLock { recorded.append(duration) }
-        let c = duration.components
-        emulator.advance(byMilliseconds: c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000)
+        recorded.withLockedValue { $0.append(duration) }
+        emulator.advance(by: duration)
         await Task.yield()
     }
 }
@@ -37,7 +38,7 @@ struct Harness: Sendable {
     let server: EmulatorServer
     let client: KlingClient
     let clock: LinkedClock
-    let emulatorClock: ManualEmulatorClock
+    let emulatorClock: ManualClock
     let journal: TaskJournal
     let out: URL
 
@@ -48,11 +49,12 @@ struct Harness: Sendable {
     }
     func requests() async -> Int { await server.statistics()["requests"] ?? 0 }
 
-    static func clientConfiguration(_ flavour: Flavour, server: EmulatorServer, clock: any ClientClock) -> ClientConfiguration {
+    static func clientConfiguration(_ flavour: Flavour, server: EmulatorServer, clock: any TimeSource) -> ClientConfiguration {
         let provider: Provider = flavour == .native
             ? .kling(accessKey: server.configuration.accessKey, secretKey: server.configuration.secretKey)
             : .cometAPI(key: server.configuration.cometAPIKey)
         var c = ClientConfiguration(provider: provider, baseURL: server.baseURL)
+        c.images = ReferenceImageChecks()
         c.clock = clock
         c.jitter = SeededJitter(seed: 1)
         c.polling = PollingPolicy(initialDelay: .seconds(3), interval: .seconds(5), jitter: 0.2, timeout: .seconds(300))
@@ -68,7 +70,7 @@ struct Harness: Sendable {
                     emulator: (inout EmulatorConfiguration) -> Void = { _ in },
                     client: (inout ClientConfiguration) -> Void = { _ in },
                     _ body: (Harness) async throws -> Void) async throws {
-        let eclock = ManualEmulatorClock(startMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        let eclock = ManualClock(unixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), mode: .waits)
         var econfig = EmulatorConfiguration(port: 0, taskSeconds: 30)
         econfig.clock = eclock
         emulator(&econfig)

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import Testing
 @testable import KlingClient

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import KlingEmulator
 import KlingModels
@@ -15,7 +16,7 @@ struct AuthTests {
     func nativeCodes() async throws {
         let h = try await Harness.start()
         defer { Task { await h.stop() } }
-        let now = h.clock.nowMilliseconds() / 1000
+        let now = h.clock.unixMilliseconds / 1000
         let key = h.server.configuration.accessKey, secret = h.server.configuration.secretKey
         func token(_ claims: JWTClaims, secret: String = secret, header: JWTHeader = .init()) -> Credentials {
             .header("Bearer " + KlingJWT.sign(claims: claims, secretKey: secret, header: header))

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import ImageCodecs
 import KlingEmulator
@@ -11,7 +12,7 @@ struct LifecycleTests {
         let h = try await Harness.start()   // task takes 4 s: processing after 1 s
         defer { Task { await h.stop() } }
         let auth: Credentials = prefix.isEmpty ? .native : .comet
-        let start = h.clock.nowMilliseconds()
+        let start = h.clock.unixMilliseconds
         let created = try await h.post(prefix + "/v1/images/generations", ["prompt": "a lighthouse", "n": 2, "external_task_id": "lh-1"], auth: auth)
         #expect(created.status == 200 && created.code == 0 && created.message == "SUCCEED")
         let task = try #require(created.task)

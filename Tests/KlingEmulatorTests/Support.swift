@@ -1,3 +1,4 @@
+import KlingSupport
 import AsyncHTTPClient
 import Foundation
 import ImageCodecs
@@ -38,15 +39,15 @@ enum Credentials {
 /// An emulator on a free loopback port driven by a manual clock, plus request helpers.
 final class Harness: Sendable {
     let server: EmulatorServer
-    let clock: ManualEmulatorClock
+    let clock: ManualClock
 
-    init(server: EmulatorServer, clock: ManualEmulatorClock) {
+    init(server: EmulatorServer, clock: ManualClock) {
         self.server = server
         self.clock = clock
     }
 
     static func start(_ configure: (inout EmulatorConfiguration) -> Void = { _ in }) async throws -> Harness {
-        let clock = ManualEmulatorClock()
+        let clock = ManualClock(mode: .waits)
         var configuration = EmulatorConfiguration(port: 0, taskSeconds: 4, clock: clock)
         configure(&configuration)
         configuration.clock = clock

@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import KlingClient
 import KlingEmulator
@@ -37,7 +38,7 @@ struct GenerateCommandTests {
         }
     }
 
-    static func withSetup(taskSeconds: Double = 1, faults: FaultConfiguration = .init(), clock: (any EmulatorClock)? = nil,
+    static func withSetup(taskSeconds: Double = 1, faults: FaultConfiguration = .init(), clock: (any TimeSource)? = nil,
                           _ body: (Setup) async throws -> Void) async throws {
         var config = EmulatorConfiguration(port: 0, taskSeconds: taskSeconds)
         config.faults = faults
@@ -179,7 +180,7 @@ struct GenerateCommandTests {
         // The emulator's clock stands still until the children are dead, so no task can finish early
         // however slowly the children start; then it jumps past the tasks' end.
         // It starts a minute ahead so the children's tokens (nbf = their now - 5 s) are valid however late they start.
-        let clock = ManualEmulatorClock(startMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
+        let clock = ManualClock(unixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000, mode: .waits)
         try await Self.withSetup(taskSeconds: 30, clock: clock) { s in
             let count = 3
             var children: [Process] = []
@@ -233,7 +234,7 @@ struct GenerateCommandTests {
 
     @Test("Ctrl-C while waiting exits 130 and says how to finish the journaled task")
     func interrupt() async throws {
-        let clock = ManualEmulatorClock(startMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
+        let clock = ManualClock(unixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000, mode: .waits)
         try await Self.withSetup(taskSeconds: 30, clock: clock) { s in
             let p = Process()
             p.executableURL = CLIRunner.binary

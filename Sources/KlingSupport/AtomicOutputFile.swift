@@ -10,8 +10,9 @@ import Darwin
 /// flushes to disk (`fsync`) and renames over the destination. Until then the destination keeps its old
 /// content (or stays absent); ``discard()``, or dropping the object uncommitted, removes the temporary file.
 ///
-/// Every module that writes an output file (codecs, prepare, sheets, the client's downloads and journal,
-/// the commands) goes through this type, usually through ``write(_:to:permissions:syncDirectory:)``.
+/// Every module that writes an output file (codecs, base64 streams, prepare, sheets, the client's
+/// downloads and journal, the commands) goes through this type, usually through
+/// ``write(_:to:permissions:syncDirectory:)``.
 public final class AtomicOutputFile {
     /// The destination path.
     public let path: String
@@ -21,44 +22,45 @@ public final class AtomicOutputFile {
     public private(set) var descriptor: Int32
 
     /// Creates the temporary file with `permissions` (default 0666) less the umask, like any new file.
-    /// - Throws: ``CodecError`` `.io` naming `path` when it is a directory or its directory is not writable.
-    public init(path: String, permissions: mode_t = 0o666) throws {
+    /// - Throws: ``FileWriteError`` (`.notAFile`, `.isDirectory`, `.create`) naming `path`.
+    public init(path: String, permissions: mode_t = 0o666) throws(FileWriteError) {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty else { throw CodecError(.io, "cannot write \(path): not a file name") }
+        guard !name.isEmpty else { throw FileWriteError(.notAFile, path: path, "cannot write \(path): not a file name") }
         var info = stat()
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-            throw CodecError(.io, "cannot write \(path): it is a directory")
+            throw FileWriteError(.isDirectory, path: path, "cannot write \(path): it is a directory")
         }
         temporaryPath = directory + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
-        guard descriptor >= 0 else { throw AtomicOutputFile.failure(path, errno) }
+        guard descriptor >= 0 else { throw FileWriteError.system(.create, path, errno) }
     }
 
     deinit { discard() }
 
     /// Flushes the temporary file to disk, closes it and renames it to ``path``.
-    /// - Throws: ``CodecError`` `.io` with the system's reason; the temporary file is removed then.
-    public func commit() throws {
-        guard descriptor >= 0 else { throw CodecError(.io, "cannot write \(path): the output was already closed") }
+    /// - Throws: ``FileWriteError`` (`.sync`, `.rename`, `.closed`) with the system's reason; the
+    ///   temporary file is removed then.
+    public func commit() throws(FileWriteError) {
+        guard descriptor >= 0 else { throw FileWriteError(.closed, path: path, "cannot write \(path): the output was already closed") }
         if fsync(descriptor) != 0 {
             let code = errno
             discard()
-            throw AtomicOutputFile.failure(path, code)
+            throw FileWriteError.system(.sync, path, code)
         }
         let closed = close(descriptor)
         descriptor = -1
         if closed != 0 {
             let code = errno
             unlink(temporaryPath)
-            throw AtomicOutputFile.failure(path, code)
+            throw FileWriteError.system(.sync, path, code)
         }
         if rename(temporaryPath, path) != 0 {
             let code = errno
             unlink(temporaryPath)
-            throw AtomicOutputFile.failure(path, code)
+            throw FileWriteError.system(.rename, path, code)
         }
     }
 
@@ -71,9 +73,9 @@ public final class AtomicOutputFile {
     }
 
     /// Writes all of `bytes` to the temporary file (retrying short writes and `EINTR`).
-    /// - Throws: ``CodecError`` `.io` with the system's reason; the temporary file is removed then.
-    public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        guard descriptor >= 0 else { throw CodecError(.io, "cannot write \(path): the output was already closed") }
+    /// - Throws: ``FileWriteError`` `.write` with the system's reason; the temporary file is removed then.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws(FileWriteError) {
+        guard descriptor >= 0 else { throw FileWriteError(.closed, path: path, "cannot write \(path): the output was already closed") }
         var offset = 0
         while offset < bytes.count {
             let n = systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -81,7 +83,7 @@ public final class AtomicOutputFile {
                 if errno == EINTR { continue }
                 let code = errno
                 discard()
-                throw AtomicOutputFile.failure(path, code)
+                throw FileWriteError.system(.write, path, code)
             }
             offset += n
         }
@@ -92,11 +94,14 @@ public final class AtomicOutputFile {
     /// - Parameters:
     ///   - permissions: mode of a new file, less the umask. Default 0644.
     ///   - syncDirectory: also flush the directory entry. Default false.
-    /// - Throws: ``CodecError`` `.io` naming `path` and the system's reason; nothing is left behind.
+    /// - Throws: ``FileWriteError`` naming `path` and the system's reason; nothing is left behind.
     public static func write(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644,
-                             syncDirectory: Bool = false) throws {
+                             syncDirectory: Bool = false) throws(FileWriteError) {
         let file = try AtomicOutputFile(path: path, permissions: permissions)
-        try bytes.withUnsafeBytes { try file.append($0) }
+        let appended: Result<Void, FileWriteError> = bytes.withUnsafeBytes { raw in
+            do throws(FileWriteError) { try file.append(raw); return .success(()) } catch { return .failure(error) }
+        }
+        try appended.get()
         try file.commit()
         if syncDirectory {
             let slash = path.lastIndex(of: "/")
@@ -109,9 +114,6 @@ public final class AtomicOutputFile {
         }
     }
 
-    static func failure(_ path: String, _ code: Int32) -> CodecError {
-        CodecError(.io, "cannot write \(path): \(String(cString: strerror(code)))")
-    }
 }
 
 /// `write(2)`, named apart from ``AtomicOutputFile/write(_:to:permissions:syncDirectory:)``.

@@ -1,10 +1,7 @@
-/// Any JSON value, decoded without losing integer precision.
-///
-/// Integers that fit `Int64` stay ``int(_:)`` (element ids exceed 2^53, so they must never pass through
-/// `Double`); other numbers are ``double(_:)``. Objects are unordered; encode with `.sortedKeys` for a
-/// stable byte form. Used to type-check request bodies field by field and to render responses whose
-/// shape (including explicit `null`s) must match the vendor's examples.
-public enum JSONValue: Sendable, Hashable, Codable {
+/// Any JSON value, for tests that look at answers member by member (the shapes of the vendor's
+/// examples, explicit `null`s). Test support only: the sources describe the wire with KlingModels'
+/// Codable types.
+enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -13,7 +10,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -34,7 +31,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -49,7 +46,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// The JSON type name used in validation messages: `null`, `boolean`, `integer`, `number`,
     /// `string`, `array` or `object`.
-    public var typeName: String {
+    var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -62,25 +59,25 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The members of an object, `nil` for any other value.
-    public var objectValue: [String: JSONValue]? {
+    var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
     /// The string, `nil` for any other value.
-    public var stringValue: String? {
+    var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// The integer, `nil` for any other value (an integer that does not fit `Int` is clamped).
-    public var intValue: Int? {
+    var intValue: Int? {
         if case .int(let value) = self { return Int(clamping: value) }
         return nil
     }
 
     /// The number (integer or not) as a `Double`, `nil` for any other value.
-    public var numberValue: Double? {
+    var numberValue: Double? {
         switch self {
         case .int(let value): Double(value)
         case .double(let value): value
@@ -89,25 +86,25 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The boolean, `nil` for any other value.
-    public var boolValue: Bool? {
+    var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The elements of an array, `nil` for any other value.
-    public var arrayValue: [JSONValue]? {
+    var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
     /// The member `key` of an object; `nil` when absent or when this is not an object.
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }
 
     /// The set of member paths of this value, for comparing response shapes: an object contributes
     /// `prefix.key` for each member (and recurses), an array recurses into its elements with `prefix[]`.
-    public func keyPaths(prefix: String = "") -> Set<String> {
+    func keyPaths(prefix: String = "") -> Set<String> {
         switch self {
         case .object(let members):
             var paths = Set<String>()

@@ -44,7 +44,7 @@ struct WireTypeTests {
         #expect(text.contains("9007199254740993") && text.contains("9223372036854775807"))
         let back = try decoder.decode(ImageGenerationRequest.self, from: data)
         #expect(back.elementList?.map(\.elementID) == [big, .max])
-        let (parsed, violations) = RequestRules.decodeGeneration(try decoder.decode(JSONValue.self, from: data))
+        let (parsed, violations) = RequestRules.decodeGeneration(data)
         #expect(violations.isEmpty)
         #expect(parsed?.elementList?.first?.elementID == big)
     }
@@ -106,7 +106,7 @@ struct BusinessCodeTests {
 @Suite("Request rules")
 struct RequestRulesTests {
     func violations(_ json: String) throws -> [FieldViolation] {
-        RequestRules.decodeGeneration(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))).violations
+        RequestRules.decodeGeneration(Data(json.utf8)).violations
     }
     func fields(_ json: String) throws -> Set<String> { Set(try violations(json).map(\.field)) }
 
@@ -186,7 +186,7 @@ struct RequestRulesTests {
     @Test("multi-image rules: subject count, spellings, model")
     func multiImage() throws {
         func check(_ json: String, legacy: Bool = false) throws -> [FieldViolation] {
-            RequestRules.decodeMultiImage(try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)), legacyRoute: legacy).violations
+            RequestRules.decodeMultiImage(Data(json.utf8), legacyRoute: legacy).violations
         }
         let one = #"{"subject_image_list":[{"subject_image":"QUJD"}]}"#
         #expect(try check(one).isEmpty)
@@ -222,44 +222,5 @@ struct RequestRulesTests {
             #expect(abs(Double(w) / Double(h) - Double(a) / Double(b)) < 0.02, "\(ratio)")
             #expect(w % 8 == 0 && h % 8 == 0)
         }
-    }
-}
-
-@Suite("JSON parser")
-struct JSONParserTests {
-    func parse(_ text: String) throws(JSONParseError) -> JSONValue { try JSONValue.parse(Array(text.utf8)) }
-
-    @Test("values, exact integers, escapes and surrogate pairs")
-    func values() throws {
-        let value = try parse(#" {"a":[1,-0,2.5,1e3,true,false,null],"b":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","big":9223372036854775807,"bigger":9223372036854775808} "#)
-        #expect(value["a"] == .array([.int(1), .int(0), .double(2.5), .double(1000), .bool(true), .bool(false), .null]))
-        #expect(value["b"]?.stringValue == "x\"\\/\u{8}\u{c}\n\r\té😀")
-        #expect(value["big"] == .int(.max) && value["bigger"] == .double(9223372036854775808))
-    }
-
-    @Test("agrees with Foundation's JSONDecoder on the seeds-like bodies")
-    func agreesWithFoundation() throws {
-        let text = #"{"model_name":"kling-v3","prompt":"über \"cat\"","n":2,"element_list":[{"element_id":9007199254740993}],"watermark_info":{"enabled":true},"image_fidelity":0.25}"#
-        #expect(try parse(text) == JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))
-    }
-
-    @Test("malformed input names the byte offset", arguments: [
-        ("", 0), ("{", 1), ("{\"a\" 1}", 5), ("[1,]", 3), ("01", 1), ("\"abc", 4), ("\"a\u{01}\"", 2), ("tru", 0), ("{} x", 3),
-        ("\"\\ud800\"", 7), ("-", 1), ("1.", 2), ("[1 2]", 3),
-    ])
-    func malformed(text: String, offset: Int) {
-        #expect(throws: JSONParseError.self) { try parse(text) }
-        do { _ = try parse(text) } catch { #expect(error.offset == offset, "\(text): \(error)") }
-    }
-
-    @Test("deep nesting is refused, not a stack overflow")
-    func depth() {
-        #expect(throws: JSONParseError.self) { try parse(String(repeating: "[", count: 100_000)) }
-        #expect((try? parse(String(repeating: "[", count: 500) + String(repeating: "]", count: 500))) != nil)
-    }
-
-    @Test("invalid UTF-8 in a string is refused")
-    func utf8() {
-        #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
 }

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import KlingClient
+import KlingModels
+
+/// `klingkit download ID --out DIR`.
+struct DownloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "download",
+        abstract: "Download every image of a finished task to <out>/<task_id>/<index>.<ext>.",
+        discussion: "Each image is size-capped, verified to decode and written atomically. Prints the written paths. Exit 1 if the task has not succeeded or an image fails.")
+
+    @OptionGroup var connection: APIConnectionOptions
+
+    @Argument(help: ArgumentHelp("The task id.", valueName: "ID"))
+    var id: String
+
+    @Option(name: .long, help: ArgumentHelp("Output folder.", valueName: "DIR"))
+    var out: String
+
+    @Flag(name: .long, help: "Also download the watermarked copies.")
+    var watermarked = false
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        let config = try connection.configuration(withJournal: false)
+        do {
+            let images = try await KlingClient.withClient(config) { client in
+                let (task, _) = try await client.task(anyKindID: id)
+                if task.taskStatus == .failed {
+                    throw ClientError(.taskFailed, task.taskStatusMessage ?? "the service gave no reason", taskID: id)
+                }
+                return try await client.download(task, to: URL(fileURLWithPath: out), includeWatermarked: watermarked)
+            }
+            if json {
+                printJSON(DownloadSummary(taskID: id, files: images.map(\.path)))
+            } else {
+                for image in images { print(image.path) }
+            }
+        } catch let e as ClientError {
+            throw failure(e)
+        }
+    }
+}

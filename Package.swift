@@ -38,11 +38,13 @@ let package = Package(
         .target(name: "CFastBase64"),
 
         // MARK: Image work
-        .target(name: "ImageCore"),
+        .target(name: "ImageCore", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims"]),
         .target(name: "FastBase64", dependencies: ["CFastBase64"]),
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
-        .target(name: "ContactSheets", dependencies: ["ImageCore", "ImageCodecs"]),
+        .target(name: "ContactSheets", dependencies: [
+            "ImageCore", "ImageCodecs", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
 
         // MARK: API
         .target(name: "KlingModels"),

@@ -46,11 +46,13 @@ let package = Package(
         ]),
 
         // MARK: Image work
-        .target(name: "ImageCore"),
+        .target(name: "ImageCore", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "KlingSupport"]),
         .target(name: "FastBase64", dependencies: ["CFastBase64", "KlingSupport"]),
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
-        .target(name: "ContactSheets", dependencies: ["ImageCore", "ImageCodecs"]),
+        .target(name: "ContactSheets", dependencies: [
+            "ImageCore", "ImageCodecs", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
 
         // MARK: API
         .target(name: "KlingModels", dependencies: ["KlingSupport", .product(name: "Crypto", package: "swift-crypto")]),

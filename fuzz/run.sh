@@ -21,8 +21,8 @@ find "$corpus_dir" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png
 
 "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I "$root/Sources/CImageCodecShims/include" \
-    "$root/fuzz/fuzz_codecs.c" "$root/Sources/CImageCodecShims/jpeg_shim.c" "$root/Sources/CImageCodecShims/png_shim.c" \
-    $(pkg-config --cflags --libs libjpeg libpng16) -o "$work/fuzz_codecs"
+    "$root/fuzz/fuzz_codecs.c" "$root"/Sources/CImageCodecShims/*.c \
+    $(pkg-config --cflags --libs libjpeg libpng16 lcms2) -o "$work/fuzz_codecs"
 
 echo "fuzzing for ${seconds}s (${jobs} job(s)); work dir $work" >&2
 cd "$work/artifacts"

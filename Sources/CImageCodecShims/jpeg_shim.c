@@ -1,6 +1,7 @@
-// libjpeg-turbo under setjmp: header read, decode (full, scaled, or verify-only), encode.
-// See include/klingkit_codec_shims.h for the contract. Every function here returns a KK_* code and
-// never lets libjpeg exit() or print.
+// libjpeg-turbo under setjmp: the error manager, the scan limit and the decoder set-up every JPEG reader
+// here shares, and the one-shot decode (full, scaled, or verify-only) and encode. See
+// include/klingkit_codec_shims.h for the contract. Every function here returns a KK_* code and never lets
+// libjpeg exit() or print.
 #include <stdio.h>   // jpeglib.h needs FILE and size_t first
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,9 @@
 #endif
 
 #include "klingkit_codec_shims.h"
-#include "kk_fd_output.h"
 #include "kk_internal.h"
 
-#define KK_DEFAULT_JPEG_MEMORY ((uint64_t)1 << 30)
-#define KK_DEFAULT_MAX_SCANS 1000
-
-// MARK: - Error manager
+// MARK: - Status
 
 void kk_copy_message(kk_status *status, const char *message) {
     size_t n = strlen(message);
@@ -28,8 +25,38 @@ void kk_copy_message(kk_status *status, const char *message) {
     status->message[n] = '\0';
 }
 
-/// Sorts a libjpeg fatal error into a KK_* code.
-static int kk_jpeg_classify(int msg_code) {
+int kk_set_status(kk_status *status, int code, const char *message) {
+    status->code = code;
+    kk_copy_message(status, message);
+    return code;
+}
+
+int kk_sticky_enter(const kk_sticky *sticky, const char *what, kk_status *status) {
+    memset(status, 0, sizeof *status);
+    if (!sticky) {
+        char message[64];
+        snprintf(message, sizeof message, "no %s", what);
+        return kk_set_status(status, KK_INVALID_ARGUMENT, message);
+    }
+    if (sticky->failed) {
+        *status = sticky->failure;
+        return sticky->failed;
+    }
+    return KK_OK;
+}
+
+int kk_sticky_fail(kk_sticky *sticky, kk_status *status, int fallback) {
+    if (status->code == KK_OK) status->code = fallback;
+    sticky->failed = status->code;
+    sticky->failure = *status;
+    return status->code;
+}
+
+// MARK: - Error manager
+
+/// Sorts a decoder's fatal libjpeg error into a KK_* code.
+static int kk_jpeg_classify(kk_jpeg_role role, int msg_code) {
+    if (role == KK_JPEG_ENCODER) return msg_code == JERR_OUT_OF_MEMORY ? KK_NO_MEMORY : KK_INVALID_ARGUMENT;
     switch (msg_code) {
     case JERR_BAD_PRECISION:
     case JERR_SOF_UNSUPPORTED:
@@ -49,16 +76,20 @@ static int kk_jpeg_classify(int msg_code) {
     }
 }
 
+void kk_jpeg_fail(kk_jpeg_error *err, int code, const char *message) {
+    if (err->status->code == KK_OK) err->status->code = code;
+    kk_copy_message(err->status, message);
+    longjmp(err->jump, 1);
+}
+
 /// Replaces libjpeg's error_exit (which calls exit()): keep the message, unwind to the setjmp.
 static void kk_jpeg_error_exit(j_common_ptr cinfo) {
     kk_jpeg_error *err = (kk_jpeg_error *)cinfo->err;
     char buffer[JMSG_LENGTH_MAX];
     (*cinfo->err->format_message)(cinfo, buffer);
-    err->status->code = kk_jpeg_classify(err->pub.msg_code);
-    kk_copy_message(err->status, buffer);
-    longjmp(err->jump, 1);
+    err->status->code = kk_jpeg_classify(err->role, err->pub.msg_code);
+    kk_jpeg_fail(err, err->status->code, buffer);
 }
-
 /// Warnings that mean the entropy-coded (pixel) data is damaged or missing: the "Corrupt JPEG data" and
 /// "premature end" family. In strict mode they fail the decode instead of yielding gray or garbled
 /// blocks. Tolerated, because no pixel is lost or the problem is metadata only:
@@ -84,12 +115,10 @@ static void kk_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
     if (msg_level >= 0) return;
     err->pub.num_warnings++;
     err->status->warnings++;
-    if (err->strict && kk_jpeg_warning_is_fatal(err->pub.msg_code)) {
+    if (err->role == KK_JPEG_DECODER && err->strict && kk_jpeg_warning_is_fatal(err->pub.msg_code)) {
         char buffer[JMSG_LENGTH_MAX];
         (*cinfo->err->format_message)(cinfo, buffer);
-        err->status->code = KK_CORRUPT;
-        kk_copy_message(err->status, buffer);
-        longjmp(err->jump, 1);
+        kk_jpeg_fail(err, KK_CORRUPT, buffer);
     }
     if (err->status->message[0] == '\0') {
         char buffer[JMSG_LENGTH_MAX];
@@ -99,36 +128,37 @@ static void kk_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
 }
 
 /// Replaces output_message (which writes to stderr): a library never prints.
-void kk_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
+static void kk_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
-void kk_jpeg_error_setup(kk_jpeg_error *err, int strict) {
+void kk_jpeg_error_setup(kk_jpeg_error *err, kk_status *status, kk_jpeg_role role, int strict) {
     jpeg_std_error(&err->pub);
     err->pub.error_exit = kk_jpeg_error_exit;
     err->pub.emit_message = kk_jpeg_emit_message;
     err->pub.output_message = kk_jpeg_output_message;
-    err->strict = strict;
-}
-
-static void kk_jpeg_error_init(kk_jpeg_error *err, kk_status *status, int strict) {
-    memset(status, 0, sizeof *status);
-    kk_jpeg_error_setup(err, strict);
     err->status = status;
+    err->role = role;
+    err->strict = strict;
 }
 
 // MARK: - Scan limit
 
 /// A progressive stream made of thousands of tiny scans costs a full-image pass each
 /// (the libjpeg-turbo "scan limit" advice); refuse past `max_scans`.
-void kk_jpeg_progress_monitor(j_common_ptr cinfo) {
+static void kk_jpeg_progress_monitor(j_common_ptr cinfo) {
     kk_jpeg_progress *progress = (kk_jpeg_progress *)cinfo->progress;
     j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
     if (cinfo->is_decompressor && dinfo->input_scan_number > progress->max_scans) {
         kk_jpeg_error *err = (kk_jpeg_error *)cinfo->err;
-        err->status->code = KK_LIMIT;
-        snprintf(err->status->message, sizeof err->status->message,
-                 "JPEG has more than %d scans", progress->max_scans);
-        longjmp(err->jump, 1);
+        char message[96];
+        snprintf(message, sizeof message, "JPEG has more than %d scans", progress->max_scans);
+        kk_jpeg_fail(err, KK_LIMIT, message);
     }
+}
+
+void kk_jpeg_progress_install(j_decompress_ptr cinfo, kk_jpeg_progress *progress, const kk_decode_params *params) {
+    progress->pub.progress_monitor = kk_jpeg_progress_monitor;
+    progress->max_scans = params->max_scans > 0 ? params->max_scans : KK_DEFAULT_MAX_SCANS;
+    cinfo->progress = &progress->pub;
 }
 
 // MARK: - Decode
@@ -144,9 +174,7 @@ int kk_jpeg_color_space(J_COLOR_SPACE space) {
     }
 }
 
-/// Runs inside the caller's setjmp: creates the source, reads the header, applies params, computes
-/// output dimensions. Returns KK_OK or a code with `status` filled.
-static int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
+int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
                          const kk_decode_params *params, kk_jpeg_info *info, kk_status *status) {
     if (size == 0) {
         status->code = KK_CORRUPT;
@@ -158,7 +186,8 @@ static int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
         kk_copy_message(status, "input too large");
         return KK_LIMIT;
     }
-    cinfo->mem->max_memory_to_use = (long)(params->max_memory ? params->max_memory : KK_DEFAULT_JPEG_MEMORY);
+    uint64_t cap = params->max_memory ? params->max_memory : KK_DEFAULT_MAX_MEMORY;
+    cinfo->mem->max_memory_to_use = (long)(cap > LONG_MAX ? LONG_MAX : cap);
     jpeg_mem_src(cinfo, (const unsigned char *)data, (unsigned long)size);
     if (params->want_icc) jpeg_save_markers(cinfo, JPEG_APP0 + 2, 0xFFFF);
     (void)jpeg_read_header(cinfo, TRUE);
@@ -229,7 +258,8 @@ int kk_jpeg_read_info(const void *data, size_t size, const kk_decode_params *par
                       kk_jpeg_info *info, kk_status *status) {
     struct jpeg_decompress_struct cinfo;
     kk_jpeg_error err;
-    kk_jpeg_error_init(&err, status, params->strict);
+    memset(status, 0, sizeof *status);
+    kk_jpeg_error_setup(&err, status, KK_JPEG_DECODER, params->strict);
     cinfo.err = &err.pub;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -241,10 +271,7 @@ int kk_jpeg_read_info(const void *data, size_t size, const kk_decode_params *par
     return code;
 }
 
-/// Converts one row of CMYK samples to RGB. Adobe (Photoshop) files store CMYK inverted
-/// (0 = full ink), which is what libjpeg hands back when an APP14 marker was seen; plain CMYK
-/// is converted with the usual (1 - C)(1 - K) rule.
-static void kk_cmyk_row_to_rgb(const JSAMPLE *in, unsigned char *out, JDIMENSION width, int inverted) {
+void kk_cmyk_row_to_rgb(const JSAMPLE *in, unsigned char *out, JDIMENSION width, int inverted) {
     for (JDIMENSION x = 0; x < width; x++) {
         unsigned c = in[4 * x], m = in[4 * x + 1], y = in[4 * x + 2], k = in[4 * x + 3];
         if (!inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
@@ -265,7 +292,8 @@ int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params
     if (icc) *icc = NULL;
     if (icc_size) *icc_size = 0;
 
-    kk_jpeg_error_init(&err, status, params->strict);
+    memset(status, 0, sizeof *status);
+    kk_jpeg_error_setup(&err, status, KK_JPEG_DECODER, params->strict);
     cinfo.err = &err.pub;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -273,9 +301,7 @@ int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params
         return status->code;
     }
     jpeg_create_decompress(&cinfo);
-    progress.pub.progress_monitor = kk_jpeg_progress_monitor;
-    progress.max_scans = params->max_scans > 0 ? params->max_scans : KK_DEFAULT_MAX_SCANS;
-    cinfo.progress = &progress.pub;
+    kk_jpeg_progress_install(&cinfo, &progress, params);
 
     int code = kk_jpeg_setup(&cinfo, data, size, params, info, status);
     if (code != KK_OK) {
@@ -347,43 +373,7 @@ int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params
 
 // MARK: - Encode
 
-static void kk_jpeg_dest_init(j_compress_ptr cinfo) {
-    kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
-    dest->pub.next_output_byte = dest->buffer;
-    dest->pub.free_in_buffer = dest->capacity;
-}
-
-static boolean kk_jpeg_dest_empty(j_compress_ptr cinfo) {
-    kk_jpeg_dest *dest = (kk_jpeg_dest *)cinfo->dest;
-    size_t old = dest->capacity;
-    if (old > SIZE_MAX / 2) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-    unsigned char *grown = realloc(dest->buffer, old * 2);
-    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
-    dest->buffer = grown;
-    dest->capacity = old * 2;
-    dest->pub.next_output_byte = grown + old;
-    dest->pub.free_in_buffer = dest->capacity - old;
-    return TRUE;
-}
-
-static void kk_jpeg_dest_term(j_compress_ptr cinfo) { (void)cinfo; }
-
-int kk_jpeg_dest_alloc(kk_jpeg_dest *dest) {
-    dest->capacity = 65536;
-    dest->buffer = malloc(dest->capacity);
-    return dest->buffer != NULL;
-}
-
-void kk_jpeg_dest_use(j_compress_ptr cinfo, kk_jpeg_dest *dest) {
-    dest->pub.init_destination = kk_jpeg_dest_init;
-    dest->pub.empty_output_buffer = kk_jpeg_dest_empty;
-    dest->pub.term_destination = kk_jpeg_dest_term;
-    cinfo->dest = &dest->pub;
-}
-
-size_t kk_jpeg_dest_size(const kk_jpeg_dest *dest) { return dest->capacity - dest->pub.free_in_buffer; }
-
-static void kk_jpeg_start(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
                           const kk_jpeg_encode_params *params, const void *icc, size_t icc_size, int planar) {
     cinfo->image_width = width;
     cinfo->image_height = height;
@@ -408,16 +398,6 @@ static void kk_jpeg_start(struct jpeg_compress_struct *cinfo, uint32_t width, ui
         jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
 }
 
-void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
-                            const kk_jpeg_encode_params *params, const void *icc, size_t icc_size) {
-    kk_jpeg_start(cinfo, width, height, channels, params, icc, icc_size, 0);
-}
-
-void kk_jpeg_start_compress_planes(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
-                                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size) {
-    kk_jpeg_start(cinfo, width, height, channels, params, icc, icc_size, 1);
-}
-
 int kk_jpeg_check_encode(uint32_t width, uint32_t height, int channels, kk_status *status) {
     if (channels != 1 && channels != 3) {
         status->code = KK_INVALID_ARGUMENT;
@@ -436,46 +416,19 @@ int kk_jpeg_check_encode(uint32_t width, uint32_t height, int channels, kk_statu
 int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
                    const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
                    void **out, size_t *out_size, kk_status *status) {
-    struct jpeg_compress_struct cinfo;
-    kk_jpeg_error err;
-    // On the heap and fixed before setjmp: its fields change during compression, and automatic
-    // variables modified between setjmp and longjmp are indeterminate afterwards.
-    kk_jpeg_dest *dest;
+    // The one JPEG writer with a memory destination, all rows in one call: the same bytes as any
+    // band-by-band writer with the same settings.
     *out = NULL;
     *out_size = 0;
-    kk_jpeg_error_init(&err, status, 0);
-    if (kk_jpeg_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
-    dest = calloc(1, sizeof *dest);
-    if (!dest || !kk_jpeg_dest_alloc(dest)) {
-        free(dest);
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
-    cinfo.err = &err.pub;
-    if (setjmp(err.jump)) {
-        jpeg_destroy_compress(&cinfo);
-        free(dest->buffer);
-        free(dest);
-        return status->code;
-    }
-    jpeg_create_compress(&cinfo);
-    kk_jpeg_dest_use(&cinfo, dest);
-
-    kk_jpeg_start_compress(&cinfo, width, height, channels, params, icc, icc_size);
-    size_t stride = (size_t)width * (size_t)channels;
-    const unsigned char *base = (const unsigned char *)pixels;
-    while (cinfo.next_scanline < cinfo.image_height) {
-        // libjpeg's API is not const-correct; it only reads input rows.
-        JSAMPROW row = (JSAMPROW)(base + (size_t)cinfo.next_scanline * stride);
-        (void)jpeg_write_scanlines(&cinfo, &row, 1);
-    }
-    jpeg_finish_compress(&cinfo);
-    jpeg_destroy_compress(&cinfo);
-    *out = dest->buffer;
-    *out_size = kk_jpeg_dest_size(dest);
-    free(dest);
-    return KK_OK;
+    kk_jpeg_writer *writer = NULL;
+    int code = kk_jpeg_writer_open_memory(width, height, channels, params, icc, icc_size, NULL, &writer, status);
+    if (code != KK_OK) return code;
+    uint64_t bytes = 0;
+    code = kk_jpeg_writer_write_rows(writer, pixels, (size_t)width * (size_t)channels, height, status);
+    if (code == KK_OK) code = kk_jpeg_writer_finish(writer, &bytes, out, status);
+    if (code == KK_OK) *out_size = (size_t)bytes;
+    kk_jpeg_writer_free(writer);
+    return code;
 }
 
 void kk_free(void *pointer) { free(pointer); }
@@ -493,159 +446,3 @@ void kk_advise_large_buffer(void *pointer, size_t size) {
 #endif
 }
 
-// MARK: - Streaming writer
-
-struct kk_jpeg_writer {
-    struct jpeg_compress_struct cinfo;
-    kk_jpeg_error err;                 // jmp_buf of the call in progress + its status
-    struct jpeg_destination_mgr dest;
-    int created;
-    int failed;                        // a call failed: every later call repeats `failure`
-    kk_status failure;
-    kk_fd_output output;
-};
-
-/// Unwinds with KK_IO and strerror when the descriptor refuses bytes.
-static void kk_jpeg_stream_io_error(kk_jpeg_writer *writer, int code) {
-    writer->err.status->code = KK_IO;
-    kk_fd_describe(code, writer->err.status->message, sizeof writer->err.status->message);
-    longjmp(writer->err.jump, 1);
-}
-
-static void kk_jpeg_stream_init(j_compress_ptr cinfo) {
-    kk_jpeg_writer *writer = (kk_jpeg_writer *)cinfo->client_data;
-    writer->output.used = 0;
-    writer->dest.next_output_byte = writer->output.buffer;
-    writer->dest.free_in_buffer = KK_FD_BUFFER;
-}
-
-static boolean kk_jpeg_stream_empty(j_compress_ptr cinfo) {
-    kk_jpeg_writer *writer = (kk_jpeg_writer *)cinfo->client_data;
-    writer->output.used = KK_FD_BUFFER;  // libjpeg asks only when the whole buffer is full
-    int code = kk_fd_flush(&writer->output);
-    if (code) kk_jpeg_stream_io_error(writer, code);
-    writer->dest.next_output_byte = writer->output.buffer;
-    writer->dest.free_in_buffer = KK_FD_BUFFER;
-    return TRUE;
-}
-
-static void kk_jpeg_stream_term(j_compress_ptr cinfo) {
-    kk_jpeg_writer *writer = (kk_jpeg_writer *)cinfo->client_data;
-    writer->output.used = KK_FD_BUFFER - writer->dest.free_in_buffer;
-    int code = kk_fd_flush(&writer->output);
-    if (code) kk_jpeg_stream_io_error(writer, code);
-}
-
-static int kk_jpeg_writer_enter(kk_jpeg_writer *writer, kk_status *status) {
-    memset(status, 0, sizeof *status);
-    if (!writer) {
-        status->code = KK_INVALID_ARGUMENT;
-        kk_copy_message(status, "no JPEG writer");
-        return KK_INVALID_ARGUMENT;
-    }
-    if (writer->failed) {
-        *status = writer->failure;
-        return status->code;
-    }
-    writer->err.status = status;
-    return KK_OK;
-}
-
-static int kk_jpeg_writer_fail(kk_jpeg_writer *writer, kk_status *status) {
-    if (status->code == KK_OK) status->code = KK_CORRUPT;
-    writer->failed = 1;
-    writer->failure = *status;
-    return status->code;
-}
-
-int kk_jpeg_writer_open(int fd, uint32_t width, uint32_t height, int channels,
-                        const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
-                        kk_jpeg_writer **out, kk_status *status) {
-    *out = NULL;
-    memset(status, 0, sizeof *status);
-    if (kk_jpeg_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
-    if (fd < 0) {
-        status->code = KK_INVALID_ARGUMENT;
-        kk_copy_message(status, "no file descriptor to write the JPEG to");
-        return KK_INVALID_ARGUMENT;
-    }
-    kk_jpeg_writer *writer = calloc(1, sizeof *writer);
-    if (!writer) {
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
-    writer->output.fd = fd;
-    kk_jpeg_error_init(&writer->err, status, 0);
-    writer->cinfo.err = &writer->err.pub;
-    if (setjmp(writer->err.jump)) {
-        int code = status->code == KK_OK ? KK_CORRUPT : status->code;
-        kk_jpeg_writer_free(writer);
-        return code;
-    }
-    jpeg_create_compress(&writer->cinfo);
-    writer->created = 1;
-    writer->cinfo.client_data = writer;
-    writer->dest.init_destination = kk_jpeg_stream_init;
-    writer->dest.empty_output_buffer = kk_jpeg_stream_empty;
-    writer->dest.term_destination = kk_jpeg_stream_term;
-    writer->cinfo.dest = &writer->dest;
-
-    kk_jpeg_start_compress(&writer->cinfo, width, height, channels, params, icc, icc_size);
-    *out = writer;
-    return KK_OK;
-}
-
-int kk_jpeg_writer_write_rows(kk_jpeg_writer *writer, const void *rows, size_t stride, uint32_t count,
-                              kk_status *status) {
-    int code = kk_jpeg_writer_enter(writer, status);
-    if (code != KK_OK) return code;
-    struct jpeg_compress_struct *cinfo = &writer->cinfo;
-    if (count > cinfo->image_height - cinfo->next_scanline || (count > 0 && !rows) ||
-        stride < (size_t)cinfo->image_width * (size_t)cinfo->input_components) {
-        status->code = KK_INVALID_ARGUMENT;
-        snprintf(status->message, sizeof status->message,
-                 "%u more scanlines do not fit: %u of %u written (or the row stride is too short)",
-                 count, cinfo->next_scanline, cinfo->image_height);
-        return kk_jpeg_writer_fail(writer, status);
-    }
-    if (setjmp(writer->err.jump)) return kk_jpeg_writer_fail(writer, status);
-    const unsigned char *base = (const unsigned char *)rows;
-    JSAMPROW batch[16];
-    uint32_t done = 0;
-    while (done < count) {
-        uint32_t n = count - done < 16 ? count - done : 16;
-        // libjpeg's API is not const-correct; it only reads input rows.
-        for (uint32_t i = 0; i < n; i++) batch[i] = (JSAMPROW)(base + (size_t)(done + i) * stride);
-        JDIMENSION taken = jpeg_write_scanlines(cinfo, batch, n);
-        if (taken == 0) {
-            status->code = KK_CORRUPT;
-            kk_copy_message(status, "libjpeg accepted no scanlines");
-            return kk_jpeg_writer_fail(writer, status);
-        }
-        done += taken;
-    }
-    return KK_OK;
-}
-
-int kk_jpeg_writer_finish(kk_jpeg_writer *writer, uint64_t *bytes, kk_status *status) {
-    *bytes = 0;
-    int code = kk_jpeg_writer_enter(writer, status);
-    if (code != KK_OK) return code;
-    if (writer->cinfo.next_scanline != writer->cinfo.image_height) {
-        status->code = KK_INVALID_ARGUMENT;
-        snprintf(status->message, sizeof status->message, "only %u of %u scanlines were written",
-                 writer->cinfo.next_scanline, writer->cinfo.image_height);
-        return kk_jpeg_writer_fail(writer, status);
-    }
-    if (setjmp(writer->err.jump)) return kk_jpeg_writer_fail(writer, status);
-    jpeg_finish_compress(&writer->cinfo);
-    *bytes = writer->output.written;
-    return KK_OK;
-}
-
-void kk_jpeg_writer_free(kk_jpeg_writer *writer) {
-    if (!writer) return;
-    if (writer->created) jpeg_destroy_compress(&writer->cinfo);
-    free(writer);
-}

@@ -1,5 +1,6 @@
-// Private to CImageCodecShims: set-up steps shared by the one-shot and the streaming codecs, so the
-// encoder settings and the reader's limits are written once.
+// Private to CImageCodecShims: the mechanisms every codec here shares (status, sticky failure, the
+// one libjpeg error manager, the memory cap, the scan limit, decoder and encoder set-up, libpng reader
+// set-up), so each is written once.
 #pragma once
 
 #include <stdio.h>   // jpeglib.h needs FILE and size_t first
@@ -8,22 +9,57 @@
 #include <jpeglib.h>
 
 #include "klingkit_codec_shims.h"
+#include "klingkit_stream_read.h"
 
-/// libjpeg's error manager as every decoder and encoder here uses it: fatal errors and (in strict mode)
-/// the corrupt-data warnings unwind to `jump` with the message in `*status`; nothing is printed.
+// MARK: - Status
+
+/// Copies `message` into `status->message`, truncated to fit.
+void kk_copy_message(kk_status *status, const char *message);
+
+/// Sets `status->code` and the message; returns `code`.
+int kk_set_status(kk_status *status, int code, const char *message);
+
+// MARK: - Sticky failure of long-lived objects (readers and writers)
+
+/// After any failed call, a reader or writer refuses every later call with the same status.
+typedef struct kk_sticky {
+    int failed;          ///< the code of the first failure (0 while all is well)
+    kk_status failure;   ///< its status
+} kk_sticky;
+
+/// Starts a call on the object owning `sticky`: clears `*status`; refuses a NULL object ("no `what`",
+/// KK_INVALID_ARGUMENT); when an earlier call failed, copies its status and returns its code.
+int kk_sticky_enter(const kk_sticky *sticky, const char *what, kk_status *status);
+
+/// Ends a failed call: `fallback` when `*status` carries no code; remembers it; returns the code.
+int kk_sticky_fail(kk_sticky *sticky, kk_status *status, int fallback);
+
+// MARK: - libjpeg error manager
+
+/// How a libjpeg fatal error is classified.
+typedef enum kk_jpeg_role {
+    KK_JPEG_DECODER = 0,   ///< unsupported / limit / too many pixels / corrupt; strict warnings fatal
+    KK_JPEG_ENCODER = 1,   ///< out of memory, or settings libjpeg refuses (KK_INVALID_ARGUMENT)
+} kk_jpeg_role;
+
+/// libjpeg's error manager as every decoder and encoder here uses it: fatal errors (and, for a strict
+/// decoder, the corrupt-data warnings) unwind to `jump` with the message in `*status`; nothing is printed.
 typedef struct kk_jpeg_error {
     struct jpeg_error_mgr pub;   // must be first: libjpeg sees only this part
     jmp_buf jump;
     kk_status *status;           // where the call in progress reports
+    kk_jpeg_role role;
     int strict;
 } kk_jpeg_error;
 
-/// Installs the handlers (error_exit classifies into KK_* codes, emit_message, silent output_message).
-/// `status` is left for the caller to point at the call in progress.
-void kk_jpeg_error_setup(kk_jpeg_error *err, int strict);
+/// Installs the handlers (error_exit classified by `role`, emit_message, silent output_message) and
+/// points the manager at `status`. `strict` applies to decoders only.
+void kk_jpeg_error_setup(kk_jpeg_error *err, kk_status *status, kk_jpeg_role role, int strict);
 
-/// libjpeg's output_message replacement: a library never prints.
-void kk_jpeg_output_message(j_common_ptr cinfo);
+/// Unwinds to `err->jump` with `code` and `message` (the first code set wins).
+__attribute__((noreturn)) void kk_jpeg_fail(kk_jpeg_error *err, int code, const char *message);
+
+// MARK: - Decoder set-up (one-shot decode, verification, streamed reader)
 
 /// The progress monitor that refuses a progressive stream with more than `max_scans` scans.
 typedef struct kk_jpeg_progress {
@@ -31,55 +67,56 @@ typedef struct kk_jpeg_progress {
     int max_scans;
 } kk_jpeg_progress;
 
-void kk_jpeg_progress_monitor(j_common_ptr cinfo);
+/// Installs the scan limit of `params` (KK_DEFAULT_MAX_SCANS when 0) on a created decompressor.
+void kk_jpeg_progress_install(j_decompress_ptr cinfo, kk_jpeg_progress *progress, const kk_decode_params *params);
 
-/// A growable malloc'd JPEG destination: unlike jpeg_mem_dest, the live buffer is always reachable, so
-/// an error half-way frees it instead of leaking it. The stream so far is `buffer[0 ..< kk_jpeg_dest_size]`.
-typedef struct kk_jpeg_dest {
-    struct jpeg_destination_mgr pub;
-    unsigned char *buffer;
-    size_t capacity;
-} kk_jpeg_dest;
+/// Runs under the caller's setjmp on a created decompressor: applies the memory cap
+/// (kk_decode_params.max_memory), sets the memory source, reads the header, refuses what no decoder here
+/// takes (precision other than 8, a zero side, more than max_pixels), applies scaling, picks the output
+/// colour space (gray stays gray or `fast` is luma only; CMYK/YCCK come out CMYK for kk_cmyk_row_to_rgb;
+/// the rest RGB) and fills `*info`. Returns KK_OK or a code with `*status` filled.
+int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size, const kk_decode_params *params,
+                  kk_jpeg_info *info, kk_status *status);
 
-/// Allocates the first 64 KiB of `dest`. Returns 0 when out of memory.
-int kk_jpeg_dest_alloc(kk_jpeg_dest *dest);
-
-/// Makes `dest` the destination of a created compressor.
-void kk_jpeg_dest_use(j_compress_ptr cinfo, kk_jpeg_dest *dest);
-
-/// Bytes written so far.
-size_t kk_jpeg_dest_size(const kk_jpeg_dest *dest);
+/// One row of CMYK samples to RGB: Adobe files (an APP14 marker seen) store CMYK inverted (0 = full ink);
+/// plain CMYK is converted with the (1 - C)(1 - K) rule.
+void kk_cmyk_row_to_rgb(const JSAMPLE *in, unsigned char *out, JDIMENSION width, int inverted);
 
 /// The KK_CS_* value of a libjpeg colour space.
 int kk_jpeg_color_space(J_COLOR_SPACE space);
+
+// MARK: - Encoder set-up
 
 /// Refuses what no JPEG encoder here takes: channels other than 1 or 3, a side of 0 or over
 /// JPEG_MAX_DIMENSION. Returns KK_OK, or KK_INVALID_ARGUMENT with the reason in `*status`.
 int kk_jpeg_check_encode(uint32_t width, uint32_t height, int channels, kk_status *status);
 
-/// Copies `message` into `status->message`, truncated to fit.
-void kk_copy_message(kk_status *status, const char *message);
-
 /// Applies the encoder settings of `params` (quality clamped to 1...100, 4:2:0 or 4:4:4 for RGB,
 /// optimised Huffman, progressive, accurate integer DCT) to a created compressor with its destination
-/// set, starts compression, and writes `icc` when given. Call under the caller's setjmp.
+/// set, starts compression, and writes `icc` when given. With `planar`, input is Y or Y/Cb/Cr already at
+/// the sampling `params` asks for (raw_data_in). Call under the caller's setjmp.
 void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
-                            const kk_jpeg_encode_params *params, const void *icc, size_t icc_size);
+                            const kk_jpeg_encode_params *params, const void *icc, size_t icc_size, int planar);
 
-/// kk_jpeg_start_compress for planar input (raw_data_in): Y, or Y/Cb/Cr already at the sampling
-/// `params` asks for, so libjpeg runs no colour conversion or downsampling.
-void kk_jpeg_start_compress_planes(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
-                                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size);
+// MARK: - libpng
+
+/// Per-call libpng error context, reached through png_get_error_ptr. Its own jmp_buf (not png_jmpbuf,
+/// a macro) so the handler never returns into libpng.
+typedef struct kk_png_context {
+    jmp_buf jump;
+    kk_status *status;
+} kk_png_context;
+
+/// Creates a libpng reader and its info struct reporting into `context` (KK_CORRUPT unless a code is
+/// already set; warnings counted). Returns NULL with KK_NO_MEMORY in `*context->status` when out of memory.
+png_structp kk_png_create_reader(kk_png_context *context, png_infop *info);
 
 /// Reads a PNG's header through libpng (its read function already set) and applies the transforms
 /// every decoder here uses: 16-bit scaled to 8, palette and tRNS expanded, low-bit gray to 8 bits,
 /// interlace handling. Fills `*info` (output_channels included) and refuses more pixels than
 /// `params->max_pixels` (KK_TOO_MANY_PIXELS) or a transform that does not end in 8-bit samples
-/// (KK_UNSUPPORTED), with the reason in `*status`. libpng errors longjmp through the caller's handler.
+/// (KK_UNSUPPORTED), with the reason in `*status`. Sets libpng's limits first (our pixel limit is the
+/// contract; chunk cache 128, largest kept chunk 8 MiB), drops the text and other ancillary chunks we
+/// never use (and iCCP unless `params->want_icc`). libpng errors longjmp through the caller's handler.
 int kk_png_start(png_structp png, png_infop info_ptr, const kk_decode_params *params, kk_png_info *info,
                  kk_status *status);
-
-/// Sets libpng's limits on a reader (our pixel limit is the contract; chunk cache 128, largest kept chunk
-/// 8 MiB), drops the text and other ancillary chunks we never use (and iCCP unless `want_icc`), and
-/// skips libpng's sRGB profile check. Call after png_set_read_fn, before png_read_info.
-void kk_png_configure_reader(png_structp png, int want_icc);

@@ -10,13 +10,6 @@
 #include "kk_fd_output.h"
 #include "kk_internal.h"
 
-/// Per-call error context, reached through png_get_error_ptr. Its own jmp_buf (not png_jmpbuf,
-/// a macro) so the handler below never returns into libpng.
-typedef struct kk_png_context {
-    jmp_buf jump;
-    kk_status *status;
-} kk_png_context;
-
 static void kk_png_error(png_structp png, png_const_charp message) {
     kk_png_context *context = (kk_png_context *)png_get_error_ptr(png);
     if (context->status->code == KK_OK) context->status->code = KK_CORRUPT;
@@ -28,6 +21,18 @@ static void kk_png_warning(png_structp png, png_const_charp message) {
     kk_png_context *context = (kk_png_context *)png_get_error_ptr(png);
     context->status->warnings++;
     if (context->status->message[0] == '\0') kk_copy_message(context->status, message ? message : "libpng warning");
+}
+
+png_structp kk_png_create_reader(kk_png_context *context, png_infop *info) {
+    *info = NULL;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, context, kk_png_error, kk_png_warning);
+    if (png) *info = png_create_info_struct(png);
+    if (!png || !*info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        kk_set_status(context->status, KK_NO_MEMORY, "out of memory");
+        return NULL;
+    }
+    return png;
 }
 
 // MARK: - Reading
@@ -50,8 +55,8 @@ static void kk_png_read(png_structp png, png_bytep out, size_t length) {
 static const png_byte kk_png_ignored[] =
     "tEXt\0zTXt\0iTXt\0sPLT\0hIST\0pCAL\0sCAL\0tIME\0sTER\0eXIf\0";
 
-/// Runs inside the caller's setjmp: limits, transforms to 8-bit gray/GA/RGB/RGBA, info filled.
-void kk_png_configure_reader(png_structp png, int want_icc) {
+/// Sets libpng's limits and the chunks it skips (see kk_png_start). Runs inside the caller's setjmp.
+static void kk_png_configure_reader(png_structp png, int want_icc) {
     // Our pixel limit is the contract; libpng's per-side limit only guards the PNG range.
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_chunk_cache_max(png, 128);              // ancillary chunks kept
@@ -112,37 +117,11 @@ int kk_png_start(png_structp png, png_infop info_ptr, const kk_decode_params *pa
     return KK_OK;
 }
 
-int kk_png_read_info(const void *data, size_t size, const kk_decode_params *params,
-                     kk_png_info *info, kk_status *status) {
-    kk_png_context context;
-    kk_png_source source = { (const unsigned char *)data, size, 0 };
-    memset(status, 0, sizeof *status);
-    context.status = status;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, kk_png_error, kk_png_warning);
-    if (!png) {
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
-    png_infop info_ptr = png_create_info_struct(png);
-    if (!info_ptr) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
-    if (setjmp(context.jump)) {
-        png_destroy_read_struct(&png, &info_ptr, NULL);
-        return status->code;
-    }
-    int code = kk_png_setup(png, info_ptr, &source, params, info, status);
-    png_destroy_read_struct(&png, &info_ptr, NULL);
-    return code;
-}
-
-int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
-                  void *pixels, size_t pixels_size, kk_png_info *info,
-                  void **icc, size_t *icc_size, kk_status *status) {
+/// The one PNG read: the header (kk_png_read_info when `header_only`), or the whole stream into `pixels`
+/// or, with `pixels == NULL`, through one reused row (verification).
+static int kk_png_run(const void *data, size_t size, const kk_decode_params *params, int header_only,
+                       void *pixels, size_t pixels_size, kk_png_info *info,
+                       void **icc, size_t *icc_size, kk_status *status) {
     kk_png_context context;
     kk_png_source source = { (const unsigned char *)data, size, 0 };
     unsigned char *volatile row = NULL;
@@ -152,19 +131,9 @@ int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
     if (icc_size) *icc_size = 0;
     memset(status, 0, sizeof *status);
     context.status = status;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, kk_png_error, kk_png_warning);
-    if (!png) {
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
-    png_infop info_ptr = png_create_info_struct(png);
-    if (!info_ptr) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
+    png_infop info_ptr;
+    png_structp png = kk_png_create_reader(&context, &info_ptr);
+    if (!png) return KK_NO_MEMORY;
     if (setjmp(context.jump)) {
         png_destroy_read_struct(&png, &info_ptr, NULL);
         free(row);
@@ -172,7 +141,7 @@ int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
         return status->code;
     }
     int code = kk_png_setup(png, info_ptr, &source, params, info, status);
-    if (code != KK_OK) {
+    if (code != KK_OK || header_only) {
         png_destroy_read_struct(&png, &info_ptr, NULL);
         return code;
     }
@@ -224,6 +193,17 @@ int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
     return KK_OK;
 }
 
+int kk_png_read_info(const void *data, size_t size, const kk_decode_params *params,
+                     kk_png_info *info, kk_status *status) {
+    return kk_png_run(data, size, params, 1, NULL, 0, info, NULL, NULL, status);
+}
+
+int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
+                  void *pixels, size_t pixels_size, kk_png_info *info,
+                  void **icc, size_t *icc_size, kk_status *status) {
+    return kk_png_run(data, size, params, 0, pixels, pixels_size, info, icc, icc_size, status);
+}
+
 // MARK: - Writing
 
 typedef struct kk_png_sink {
@@ -252,6 +232,32 @@ static void kk_png_write(png_structp png, png_bytep data, size_t length) {
 
 static void kk_png_flush(png_structp png) { (void)png; }
 
+/// Refuses what no PNG encoder here takes. Returns KK_OK or KK_INVALID_ARGUMENT with the reason.
+static int kk_png_check_encode(uint32_t width, uint32_t height, int channels, kk_status *status) {
+    if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX)
+        return kk_set_status(status, KK_INVALID_ARGUMENT, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels");
+    return KK_OK;
+}
+
+/// The settings of every PNG encoder here (so the one-shot and the streaming encoder write the same
+/// bytes): 8-bit, non-interlaced, zlib level clamped to 0...9, the row filters asked for, the ICC
+/// profile; then writes the signature, IHDR and iCCP. Runs under the caller's setjmp.
+static void kk_png_start_write(png_structp png, png_infop info_ptr, uint32_t width, uint32_t height, int channels,
+                               int compression_level, int filters, const void *icc, size_t icc_size) {
+    static const int color_types[] = { 0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+                                       PNG_COLOR_TYPE_RGB_ALPHA };
+    png_set_benign_errors(png, 1);  // a bad ICC profile is dropped with a warning, not fatal
+    png_set_IHDR(png, info_ptr, width, height, 8, color_types[channels], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    int level = compression_level < 0 ? 0 : compression_level > 9 ? 9 : compression_level;
+    png_set_compression_level(png, level);
+    if (filters) png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
+    if (icc && icc_size > 0 && icc_size <= PNG_UINT_31_MAX)
+        png_set_iCCP(png, info_ptr, "ICC profile", PNG_COMPRESSION_TYPE_BASE, (png_const_bytep)icc,
+                     (png_uint_32)icc_size);
+    png_write_info(png, info_ptr);
+}
+
 int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
                   int compression_level, int filters, const void *icc, size_t icc_size,
                   void **out, size_t *out_size, kk_status *status) {
@@ -260,14 +266,7 @@ int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int chann
     *out_size = 0;
     memset(status, 0, sizeof *status);
     context.status = status;
-    static const int color_types[] = { 0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
-                                       PNG_COLOR_TYPE_RGB_ALPHA };
-    if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX ||
-        height > PNG_UINT_31_MAX) {
-        status->code = KK_INVALID_ARGUMENT;
-        kk_copy_message(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels");
-        return KK_INVALID_ARGUMENT;
-    }
+    if (kk_png_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
     // On the heap, fixed before setjmp (its fields change while writing).
     kk_png_sink *sink = calloc(1, sizeof *sink);
     if (!sink) {
@@ -291,16 +290,7 @@ int kk_png_encode(const void *pixels, uint32_t width, uint32_t height, int chann
         return status->code;
     }
     png_set_write_fn(png, sink, kk_png_write, kk_png_flush);
-    png_set_benign_errors(png, 1);  // a bad ICC profile is dropped with a warning, not fatal
-    png_set_IHDR(png, info_ptr, width, height, 8, color_types[channels], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    int level = compression_level < 0 ? 0 : compression_level > 9 ? 9 : compression_level;
-    png_set_compression_level(png, level);
-    if (filters) png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
-    if (icc && icc_size > 0 && icc_size <= PNG_UINT_31_MAX)
-        png_set_iCCP(png, info_ptr, "ICC profile", PNG_COMPRESSION_TYPE_BASE, (png_const_bytep)icc,
-                     (png_uint_32)icc_size);
-    png_write_info(png, info_ptr);
+    kk_png_start_write(png, info_ptr, width, height, channels, compression_level, filters, icc, icc_size);
     size_t stride = (size_t)width * (size_t)channels;
     const unsigned char *base = (const unsigned char *)pixels;
     for (uint32_t y = 0; y < height; y++) png_write_row(png, base + (size_t)y * stride);
@@ -320,8 +310,7 @@ struct kk_png_writer {
     png_infop info;
     uint32_t width, height, rows;
     int channels;
-    int failed;               // a call failed: every later call repeats `failure`
-    kk_status failure;
+    kk_sticky sticky;         // a call failed: every later call repeats its status
     kk_fd_output output;
 };
 
@@ -338,46 +327,24 @@ static void kk_png_stream_write(png_structp png, png_bytep data, size_t length) 
 
 /// Starts a call: points the error context at the caller's status; refuses when an earlier call failed.
 static int kk_png_writer_enter(kk_png_writer *writer, kk_status *status) {
-    memset(status, 0, sizeof *status);
-    if (!writer) {
-        status->code = KK_INVALID_ARGUMENT;
-        kk_copy_message(status, "no PNG writer");
-        return KK_INVALID_ARGUMENT;
-    }
-    if (writer->failed) {
-        *status = writer->failure;
-        return status->code;
-    }
-    writer->context.status = status;
-    return KK_OK;
+    int refused = kk_sticky_enter(writer ? &writer->sticky : NULL, "PNG writer", status);
+    if (writer) writer->context.status = status;
+    return refused;
 }
 
 static int kk_png_writer_fail(kk_png_writer *writer, kk_status *status) {
-    if (status->code == KK_OK) status->code = KK_CORRUPT;
-    writer->failed = 1;
-    writer->failure = *status;
-    return status->code;
+    return kk_sticky_fail(&writer->sticky, status, KK_CORRUPT);
 }
 
 int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, int compression_level,
                        int filters, const void *icc, size_t icc_size, kk_png_writer **out,
                        kk_status *status) {
-    static const int color_types[] = { 0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
-                                       PNG_COLOR_TYPE_RGB_ALPHA };
     *out = NULL;
     memset(status, 0, sizeof *status);
-    if (channels < 1 || channels > 4 || width == 0 || height == 0 || width > PNG_UINT_31_MAX ||
-        height > PNG_UINT_31_MAX || fd < 0) {
-        status->code = KK_INVALID_ARGUMENT;
-        kk_copy_message(status, "PNG encodes 1...4 channels and sides of 1...2^31-1 pixels to an open file");
-        return KK_INVALID_ARGUMENT;
-    }
+    if (kk_png_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
+    if (fd < 0) return kk_set_status(status, KK_INVALID_ARGUMENT, "no file descriptor to write the PNG to");
     kk_png_writer *writer = calloc(1, sizeof *writer);
-    if (!writer) {
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
-    }
+    if (!writer) return kk_set_status(status, KK_NO_MEMORY, "out of memory");
     writer->width = width;
     writer->height = height;
     writer->channels = channels;
@@ -387,9 +354,7 @@ int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, in
     writer->info = writer->png ? png_create_info_struct(writer->png) : NULL;
     if (!writer->png || !writer->info) {
         kk_png_writer_free(writer);
-        status->code = KK_NO_MEMORY;
-        kk_copy_message(status, "out of memory");
-        return KK_NO_MEMORY;
+        return kk_set_status(status, KK_NO_MEMORY, "out of memory");
     }
     if (setjmp(writer->context.jump)) {
         int code = status->code == KK_OK ? KK_CORRUPT : status->code;
@@ -398,16 +363,7 @@ int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, in
     }
     // The same settings as kk_png_encode, so both produce the same bytes.
     png_set_write_fn(writer->png, writer, kk_png_stream_write, kk_png_flush);
-    png_set_benign_errors(writer->png, 1);
-    png_set_IHDR(writer->png, writer->info, width, height, 8, color_types[channels], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    int level = compression_level < 0 ? 0 : compression_level > 9 ? 9 : compression_level;
-    png_set_compression_level(writer->png, level);
-    if (filters) png_set_filter(writer->png, PNG_FILTER_TYPE_BASE, filters);
-    if (icc && icc_size > 0 && icc_size <= PNG_UINT_31_MAX)
-        png_set_iCCP(writer->png, writer->info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, (png_const_bytep)icc,
-                     (png_uint_32)icc_size);
-    png_write_info(writer->png, writer->info);
+    kk_png_start_write(writer->png, writer->info, width, height, channels, compression_level, filters, icc, icc_size);
     *out = writer;
     return KK_OK;
 }

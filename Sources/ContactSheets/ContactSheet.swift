@@ -1,6 +1,7 @@
 import Foundation
 import ImageCodecs
 import ImageCore
+import NIOConcurrencyHelpers
 
 /// Contact sheets: many images side by side on one picture, each letterboxed into a square tile and
 /// captioned, so a person can pick the good ones at a glance.
@@ -321,21 +322,25 @@ private enum SheetSink {
 }
 
 /// Hands out tile slots to workers and gathers their failures.
-private final class DrawState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    private(set) var failures: [SheetFailure] = []
+private struct DrawState: Sendable {
+    private struct State {
+        var next = 0
+        var failures: [SheetFailure] = []
+    }
+    private let state = NIOLockedValueBox(State())
+
+    var failures: [SheetFailure] { state.withLockedValue { $0.failures } }
 
     func claim(limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < limit else { return nil }
-        next += 1
-        return next - 1
+        state.withLockedValue { state in
+            guard state.next < limit else { return nil }
+            state.next += 1
+            return state.next - 1
+        }
     }
 
     func record(_ failure: SheetFailure) {
-        lock.lock(); defer { lock.unlock() }
-        failures.append(failure)
+        state.withLockedValue { $0.failures.append(failure) }
     }
 }
 

@@ -138,10 +138,48 @@ private extension Character {
     var isASCIIDigit: Bool { asciiValue.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
 }
 
+/// A JSON document as far as prompt finding needs it, decoded by `JSONDecoder`.
+private enum PromptJSON: Decodable {
+    case object([String: PromptJSON])
+    case array([PromptJSON])
+    case string(String)
+    /// A number, as its decimal text (task ids are sometimes numbers).
+    case number(String)
+    /// `true`, `false` or `null`.
+    case other
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .other
+        } else if let text = try? container.decode(String.self) {
+            self = .string(text)
+        } else if (try? container.decode(Bool.self)) != nil {
+            self = .other
+        } else if let integer = try? container.decode(Int64.self) {
+            self = .number(String(integer))
+        } else if let real = try? container.decode(Double.self) {
+            self = .number(String(real))
+        } else if let object = try? container.decode([String: PromptJSON].self) {
+            self = .object(object)
+        } else {
+            self = .array(try container.decode([PromptJSON].self))
+        }
+    }
+
+    /// The text of a string or number member.
+    var scalarText: String? {
+        switch self {
+        case .string(let text), .number(let text): text
+        default: nil
+        }
+    }
+}
+
 /// Finds task prompts in JSON files beside the images, reading each folder's JSON once.
 private final class PromptIndex {
     /// Parsed JSON documents per folder.
-    private var documents: [String: [Any]] = [:]
+    private var documents: [String: [PromptJSON]] = [:]
     /// JSON files above this size are not read (a manifest is small).
     private let maxJSONBytes = 8 << 20
 
@@ -158,9 +196,9 @@ private final class PromptIndex {
         return nil
     }
 
-    private func load(_ folder: String) -> [Any] {
+    private func load(_ folder: String) -> [PromptJSON] {
         if let cached = documents[folder] { return cached }
-        var parsed: [Any] = []
+        var parsed: [PromptJSON] = []
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
             .filter { $0.lowercased().hasSuffix(".json") && !$0.hasPrefix(".") }
             .sorted { a, b in
@@ -168,12 +206,13 @@ private final class PromptIndex {
                 let rank = { (n: String) in n == "task.json" ? 0 : (n == "manifest.json" ? 1 : 2) }
                 return (rank(a), a) < (rank(b), b)
             }
+        let decoder = JSONDecoder()
         for name in names {
             let path = folder + "/" + name
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                   let size = attributes[.size] as? Int, size <= maxJSONBytes,
                   let data = FileManager.default.contents(atPath: path),
-                  let json = try? JSONSerialization.jsonObject(with: data) else { continue }
+                  let json = try? decoder.decode(PromptJSON.self, from: data) else { continue }
             parsed.append(json)
         }
         documents[folder] = parsed
@@ -182,29 +221,28 @@ private final class PromptIndex {
 
     /// Depth-first search for a `"prompt"` string: in an object whose `task_id` (or `taskId`, `id`) equals
     /// `taskID` when one is given, anywhere otherwise.
-    private static func search(_ value: Any, taskID: String?, depth: Int = 0) -> String? {
+    private static func search(_ value: PromptJSON, taskID: String?, depth: Int = 0) -> String? {
         guard depth < 32 else { return nil }
-        if let object = value as? [String: Any] {
+        switch value {
+        case .object(let object):
             let nested = object.sorted { $0.key < $1.key }.map(\.value)
             guard let taskID else {
-                if let prompt = object["prompt"] as? String, !prompt.isEmpty { return prompt }
+                if case .string(let prompt)? = object["prompt"], !prompt.isEmpty { return prompt }
                 for child in nested { if let p = search(child, taskID: nil, depth: depth + 1) { return p } }
                 return nil
             }
-            let matches = ["task_id", "taskId", "taskID", "id"].contains { key in
-                if let v = object[key] as? String { return v == taskID }
-                if let v = object[key] as? NSNumber { return v.stringValue == taskID }
-                return false
-            }
+            let matches = ["task_id", "taskId", "taskID", "id"].contains { object[$0]?.scalarText == taskID }
             if matches {
                 // A matching task object may keep its prompt in a nested request.
                 if let p = search(value, taskID: nil, depth: depth + 1) { return p }
             }
             for child in nested { if let p = search(child, taskID: taskID, depth: depth + 1) { return p } }
-        } else if let array = value as? [Any] {
+        case .array(let array):
             for element in array {
                 if let p = search(element, taskID: taskID, depth: depth + 1) { return p }
             }
+        case .string, .number, .other:
+            break
         }
         return nil
     }

@@ -17,8 +17,11 @@ public struct DecodeOptions: Sendable, Equatable {
     /// comes out as ⌈side · M / 8⌉. ``jpegScaleEighths(from:atLeast:)`` picks the smallest M for a target.
     /// PNG ignores it.
     public var jpegScaleEighths: Int? = nil
-    /// The most working memory libjpeg may use, in bytes (progressive coefficient buffers). Default 1 GiB.
-    public var maxMemory: Int = 1 << 30
+    /// The most working memory a JPEG decoder may use, in bytes: libjpeg's own buffers, which for a
+    /// progressive stream are every DCT coefficient of the image. Default `nil`: the codecs' one cap,
+    /// 1 GiB (`KK_DEFAULT_MAX_MEMORY` in the C shim, where it is documented), applied alike by
+    /// ``ImageCodecs/decode(_:options:)``, ``ImageCodecs/verify(_:options:)`` and the streamed readers.
+    public var maxMemory: Int? = nil
     /// The most scans a progressive JPEG may have. Default 1,000.
     public var maxScans: Int = 1_000
     /// Whether to return the ICC profile. Default true.

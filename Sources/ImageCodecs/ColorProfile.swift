@@ -40,6 +40,6 @@ public final class SRGBConverter {
     public func convert(_ image: inout Image) {
         precondition(image.format == format, "converter for \(format) given \(image.format)")
         let count = image.width * image.height
-        image.pixels.withUnsafeMutableBufferPointer { convert($0.baseAddress!, pixels: count) }
+        image.withUnsafeMutablePixels { convert($0.baseAddress!, pixels: count) }
     }
 }

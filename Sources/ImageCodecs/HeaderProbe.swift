@@ -118,17 +118,17 @@ enum HeaderProbe {
             throw CodecError(.corrupt, "Empty JPEG image (\(frame.width)x\(frame.height); DNL not supported)")
         }
         try checkPixels(frame.width, frame.height, maxPixels)
-        let colorType: String
+        let colorType: ImageColorType
         switch frame.components {
-        case 1: colorType = "gray"
+        case 1: colorType = .gray
         case 3:
             // libjpeg's rule (jdapimin.c default_decompress_parms).
-            if sawJFIF { colorType = "ycbcr" }
-            else if let adobeTransform { colorType = adobeTransform == 0 ? "rgb" : "ycbcr" }
-            else if frame.ids == [0x52, 0x47, 0x42] { colorType = "rgb" }
-            else { colorType = "ycbcr" }
-        case 4: colorType = adobeTransform == 2 ? "ycck" : "cmyk"
-        default: colorType = "\(frame.components)-component"
+            if sawJFIF { colorType = .ycbcr }
+            else if let adobeTransform { colorType = adobeTransform == 0 ? .rgb : .ycbcr }
+            else if frame.ids == [0x52, 0x47, 0x42] { colorType = .rgb }
+            else { colorType = .ycbcr }
+        case 4: colorType = adobeTransform == 2 ? .ycck : .cmyk
+        default: colorType = .components(frame.components)
         }
         return ImageHeader(format: .jpeg, width: frame.width, height: frame.height, bitDepth: frame.precision,
                            colorType: colorType, hasAlpha: false, isProgressive: frame.progressive,
@@ -191,7 +191,7 @@ enum HeaderProbe {
             }
             i += 12 + length
         }
-        let names = [0: "gray", 2: "rgb", 3: "palette", 4: "grayAlpha", 6: "rgba"]
+        let names: [Int: ImageColorType] = [0: .gray, 2: .rgb, 3: .palette, 4: .grayAlpha, 6: .rgba]
         return ImageHeader(format: .png, width: width, height: height, bitDepth: depth, colorType: names[type]!,
                            hasAlpha: type == 4 || type == 6 || (hasTRNS && type != 4 && type != 6),
                            isProgressive: interlace == 1, orientation: orientation ?? 1)

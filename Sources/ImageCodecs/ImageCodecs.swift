@@ -93,7 +93,7 @@ enum NativeCodec {
     static func params(_ options: DecodeOptions, fast: Bool, scale: Int) -> kk_decode_params {
         var p = kk_decode_params()
         p.max_pixels = UInt64(max(0, options.maxPixels))
-        p.max_memory = UInt64(max(0, options.maxMemory))
+        p.max_memory = UInt64(max(0, options.maxMemory ?? 0))   // 0: the shim's cap
         p.strict = options.strict ? 1 : 0
         p.scale_denom = Int32(scale)
         p.fast = fast ? 1 : 0
@@ -160,24 +160,9 @@ enum NativeCodec {
     }
 
     static func decodeJPEG(_ raw: UnsafeRawBufferPointer, header: ImageHeader, options: DecodeOptions) throws -> DecodedImage {
-        var p = try scaledParams(options)
-        var info = kk_jpeg_info()
-        var status = kk_status()
-        let rc = kk_jpeg_read_info(raw.baseAddress, raw.count, &p, &info, &status)
-        guard rc == Int32(KK_OK) else { throw error(rc, status) }
-        let count = try byteCount(info.output_width, info.output_height, info.output_channels)
-        var icc: UnsafeMutableRawPointer?
-        var iccSize = 0
-        var code: Int32 = 0
-        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            code = kk_jpeg_decode(raw.baseAddress, raw.count, &p, buffer.baseAddress, count, &info, &icc, &iccSize, &status)
-            initialized = code == Int32(KK_OK) ? count : 0
-        }
-        let profile = takeICC(icc, iccSize)
-        guard code == Int32(KK_OK) else { throw error(code, status) }
-        let image = try Image(width: Int(info.output_width), height: Int(info.output_height),
-                              format: pixelFormat(channels: info.output_channels), pixels: pixels)
-        return DecodedImage(image: image, header: header, iccProfile: profile)
+        try decodeWhole(raw, header: header, params: scaledParams(options), info: kk_jpeg_info(),
+                        readInfo: kk_jpeg_read_info, decode: kk_jpeg_decode,
+                        size: { ($0.output_width, $0.output_height, $0.output_channels) })
     }
 
     static func verifyJPEG(_ raw: UnsafeRawBufferPointer, options: DecodeOptions) throws {
@@ -216,31 +201,15 @@ enum NativeCodec {
                 }
             }
         }
-        // Sizes come from a valid image, so this cannot fail.
-        return try! Image(width: image.width, height: image.height, format: colour == 1 ? .gray : .rgb, pixels: out)
+        return Image(validWidth: image.width, height: image.height, format: colour == 1 ? .gray : .rgb, pixels: out)
     }
 
     // MARK: PNG
 
     static func decodePNG(_ raw: UnsafeRawBufferPointer, header: ImageHeader, options: DecodeOptions) throws -> DecodedImage {
-        var p = params(options, fast: false, scale: 1)
-        var info = kk_png_info()
-        var status = kk_status()
-        let rc = kk_png_read_info(raw.baseAddress, raw.count, &p, &info, &status)
-        guard rc == Int32(KK_OK) else { throw error(rc, status) }
-        let count = try byteCount(info.width, info.height, info.output_channels)
-        var icc: UnsafeMutableRawPointer?
-        var iccSize = 0
-        var code: Int32 = 0
-        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            code = kk_png_decode(raw.baseAddress, raw.count, &p, buffer.baseAddress, count, &info, &icc, &iccSize, &status)
-            initialized = code == Int32(KK_OK) ? count : 0
-        }
-        let profile = takeICC(icc, iccSize)
-        guard code == Int32(KK_OK) else { throw error(code, status) }
-        let image = try Image(width: Int(info.width), height: Int(info.height),
-                              format: pixelFormat(channels: info.output_channels), pixels: pixels)
-        return DecodedImage(image: image, header: header, iccProfile: profile)
+        try decodeWhole(raw, header: header, params: params(options, fast: false, scale: 1), info: kk_png_info(),
+                        readInfo: kk_png_read_info, decode: kk_png_decode,
+                        size: { ($0.width, $0.height, $0.output_channels) })
     }
 
     static func verifyPNG(_ raw: UnsafeRawBufferPointer, options: DecodeOptions) throws {
@@ -271,6 +240,40 @@ enum NativeCodec {
     }
 
     // MARK: Shared
+
+    /// The one whole-image decode: the shim's header read gives the output size, the buffer is sized
+    /// from it (overflow-checked) and filled by the shim's decode, the ICC profile taken over.
+    /// - Parameters:
+    ///   - readInfo, decode: the format's `kk_*_read_info` and `kk_*_decode`.
+    ///   - size: the output width, height and channels from the format's info struct.
+    static func decodeWhole<Info>(
+        _ raw: UnsafeRawBufferPointer, header: ImageHeader, params: kk_decode_params, info: Info,
+        readInfo: (UnsafeRawPointer?, Int, UnsafePointer<kk_decode_params>?, UnsafeMutablePointer<Info>?,
+                   UnsafeMutablePointer<kk_status>?) -> Int32,
+        decode: (UnsafeRawPointer?, Int, UnsafePointer<kk_decode_params>?, UnsafeMutableRawPointer?, Int,
+                 UnsafeMutablePointer<Info>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<Int>?,
+                 UnsafeMutablePointer<kk_status>?) -> Int32,
+        size: (Info) -> (UInt32, UInt32, Int32)
+    ) throws -> DecodedImage {
+        var p = params
+        var info = info
+        var status = kk_status()
+        let rc = readInfo(raw.baseAddress, raw.count, &p, &info, &status)
+        guard rc == Int32(KK_OK) else { throw error(rc, status) }
+        let (width, height, channels) = size(info)
+        let count = try byteCount(width, height, channels)
+        var icc: UnsafeMutableRawPointer?
+        var iccSize = 0
+        var code: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            code = decode(raw.baseAddress, raw.count, &p, buffer.baseAddress, count, &info, &icc, &iccSize, &status)
+            initialized = code == Int32(KK_OK) ? count : 0
+        }
+        let profile = takeICC(icc, iccSize)
+        guard code == Int32(KK_OK) else { throw error(code, status) }
+        let image = Image(validWidth: Int(width), height: Int(height), format: pixelFormat(channels: channels), pixels: pixels)
+        return DecodedImage(image: image, header: header, iccProfile: profile)
+    }
 
     static func encode(
         _ format: ImageFormat, icc: [UInt8]?,

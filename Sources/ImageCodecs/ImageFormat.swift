@@ -24,6 +24,46 @@ public struct EncodedImage: Sendable, Equatable {
     }
 }
 
+/// The colour model a header declares, as stored (before any decoder conversion).
+public enum ImageColorType: Sendable, Hashable, CustomStringConvertible {
+    /// Luminance only (JPEG 1 component, PNG colour type 0).
+    case gray
+    /// Luminance and alpha (PNG colour type 4).
+    case grayAlpha
+    /// RGB (JPEG without colour transform, PNG colour type 2).
+    case rgb
+    /// RGB and alpha (PNG colour type 6).
+    case rgba
+    /// Palette indices (PNG colour type 3).
+    case palette
+    /// JPEG luma and chroma.
+    case ycbcr
+    /// JPEG CMYK (4 components, no Adobe transform).
+    case cmyk
+    /// JPEG YCCK (4 components, Adobe transform 2).
+    case ycck
+    /// A JPEG with another number of components.
+    case components(Int)
+
+    /// Whether the colour channels are luminance only (gray or gray+alpha).
+    public var isGray: Bool { self == .gray || self == .grayAlpha }
+
+    /// `gray`, `grayAlpha`, `rgb`, `rgba`, `palette`, `ycbcr`, `cmyk`, `ycck` or `N-component`.
+    public var description: String {
+        switch self {
+        case .gray: "gray"
+        case .grayAlpha: "grayAlpha"
+        case .rgb: "rgb"
+        case .rgba: "rgba"
+        case .palette: "palette"
+        case .ycbcr: "ycbcr"
+        case .cmyk: "cmyk"
+        case .ycck: "ycck"
+        case .components(let count): "\(count)-component"
+        }
+    }
+}
+
 /// What a header says about an image, read without decoding pixels.
 public struct ImageHeader: Sendable, Equatable {
     /// The container format.
@@ -34,9 +74,8 @@ public struct ImageHeader: Sendable, Equatable {
     public var height: Int
     /// Bits per sample as stored: JPEG 8 (12 and 16 exist but are not decodable here); PNG 1, 2, 4, 8 or 16.
     public var bitDepth: Int
-    /// The stored colour model: JPEG `gray`, `ycbcr`, `rgb`, `cmyk`, `ycck`;
-    /// PNG `gray`, `grayAlpha`, `rgb`, `rgba`, `palette`.
-    public var colorType: String
+    /// The stored colour model: JPEG gray, ycbcr, rgb, cmyk, ycck; PNG gray, grayAlpha, rgb, rgba, palette.
+    public var colorType: ImageColorType
     /// Whether the image carries alpha (PNG alpha channel or `tRNS`).
     public var hasAlpha: Bool
     /// A progressive JPEG (SOF2/6/10/14) or an Adam7-interlaced PNG.
@@ -44,7 +83,7 @@ public struct ImageHeader: Sendable, Equatable {
     /// The EXIF orientation, 1...8; 1 when absent or out of range.
     public var orientation: Int
 
-    public init(format: ImageFormat, width: Int, height: Int, bitDepth: Int, colorType: String,
+    public init(format: ImageFormat, width: Int, height: Int, bitDepth: Int, colorType: ImageColorType,
                 hasAlpha: Bool, isProgressive: Bool, orientation: Int) {
         self.format = format
         self.width = width

@@ -121,8 +121,8 @@ public final class JPEGPlanarWriter {
         var planes = kk_jpeg_planes()
         var status = kk_status()
         let rc: Int32 = NativeCodec.withICC(options.iccProfile) { icc, iccCount in
-            kk_jpeg_mem_writer_open_planes(UInt32(width), UInt32(height), gray ? 1 : 3, &p, icc, iccCount,
-                                           &planes, &handle, &status)
+            kk_jpeg_writer_open_memory(UInt32(width), UInt32(height), gray ? 1 : 3, &p, icc, iccCount,
+                                       &planes, &handle, &status)
         }
         guard rc == Int32(KK_OK), let handle else { throw NativeCodec.error(rc, status) }
         self.handle = handle
@@ -131,13 +131,13 @@ public final class JPEGPlanarWriter {
         layout = JPEGPlaneLayout(planes)
     }
 
-    deinit { kk_jpeg_mem_writer_free(handle) }
+    deinit { kk_jpeg_writer_free(handle) }
 
     /// Compresses the next band (``JPEGPlaneLayout/bandBytes`` bytes). The band is padded in place
     /// first: columns past a plane's width repeat its last sample, rows past its height repeat its last row.
     public func writeBand(_ band: UnsafeMutableRawPointer) throws {
         var status = kk_status()
-        let rc = kk_jpeg_mem_writer_write_band(handle, band, &status)
+        let rc = kk_jpeg_writer_write_band(handle, band, &status)
         guard rc == Int32(KK_OK) else { throw NativeCodec.error(rc, status) }
     }
 
@@ -173,11 +173,11 @@ extension NativeCodec {
     /// Ends an in-memory JPEG stream (``JPEGMemoryWriter``, ``JPEGPlanarWriter``) and takes its bytes.
     static func finishMemoryJPEG(_ handle: OpaquePointer) throws -> EncodedImage {
         var out: UnsafeMutableRawPointer?
-        var size = 0
+        var size: UInt64 = 0
         var status = kk_status()
-        let rc = kk_jpeg_mem_writer_finish(handle, &out, &size, &status)
+        let rc = kk_jpeg_writer_finish(handle, &size, &out, &status)
         guard rc == Int32(KK_OK), let out else { throw NativeCodec.error(rc, status) }
         defer { kk_free(out) }
-        return EncodedImage(format: .jpeg, bytes: Array(UnsafeRawBufferPointer(start: out, count: size)))
+        return EncodedImage(format: .jpeg, bytes: Array(UnsafeRawBufferPointer(start: out, count: Int(size))))
     }
 }

@@ -84,8 +84,8 @@ public final class JPEGMemoryWriter {
         var handle: OpaquePointer?
         var status = kk_status()
         let rc: Int32 = NativeCodec.withICC(options.iccProfile) { icc, iccCount in
-            kk_jpeg_mem_writer_open(UInt32(width), UInt32(height), Int32(format.channels), &p, icc, iccCount,
-                                    &handle, &status)
+            kk_jpeg_writer_open_memory(UInt32(width), UInt32(height), Int32(format.channels), &p, icc, iccCount,
+                                       nil, &handle, &status)
         }
         guard rc == Int32(KK_OK), let handle else { throw NativeCodec.error(rc, status) }
         self.handle = handle
@@ -94,12 +94,12 @@ public final class JPEGMemoryWriter {
         self.format = format
     }
 
-    deinit { kk_jpeg_mem_writer_free(handle) }
+    deinit { kk_jpeg_writer_free(handle) }
 
     /// Compresses the next `count` rows, `stride` bytes apart.
     public func write(rows: UnsafePointer<UInt8>, stride: Int, count: Int = 1) throws {
         var status = kk_status()
-        let rc = kk_jpeg_mem_writer_write_rows(handle, rows, stride, UInt32(clamping: count), &status)
+        let rc = kk_jpeg_writer_write_rows(handle, rows, stride, UInt32(clamping: count), &status)
         guard rc == Int32(KK_OK) else { throw NativeCodec.error(rc, status) }
     }
 

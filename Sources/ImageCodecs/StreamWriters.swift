@@ -166,7 +166,7 @@ public final class JPEGStreamWriter {
                     return kk_jpeg_writer_write_rows(handle, out.baseAddress, outStride, UInt32(count), &status)
                 }
             },
-            finish: { bytes, status in kk_jpeg_writer_finish(handle, &bytes, &status) },
+            finish: { bytes, status in kk_jpeg_writer_finish(handle, &bytes, nil, &status) },
             release: { kk_jpeg_writer_free(handle) })
     }
 

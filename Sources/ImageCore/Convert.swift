@@ -63,7 +63,7 @@ extension Image {
                 }
             }
         }
-        return try! Image(width: width, height: height, format: format, pixels: out)
+        return Image(validWidth: width, height: height, format: format, pixels: out)
     }
 }
 
@@ -76,12 +76,12 @@ extension Image {
     /// buffer is copied first, as usual for a value type.
     public consuming func flattened(background: Color = .white) -> Image {
         guard format.hasAlpha else { return self }
-        var image = consume self
+        let image = consume self
         let target: PixelFormat = image.format.isGray ? .gray : .rgb
         let n = image.width * image.height
         let sch = image.format.channels, dch = target.channels
-        var buffer = image.pixels
-        image.pixels = []  // leave `buffer` the only reference, so writing to it does not copy
+        let (width, height) = (image.width, image.height)
+        var buffer = image.takePixels()  // `buffer` is the only reference, so writing to it does not copy
         let bg = (Int(background.red), Int(background.green), Int(background.blue))
         let bgLuma = (299 * bg.0 + 587 * bg.1 + 114 * bg.2 + 500) / 1000
         buffer.withUnsafeMutableBufferPointer { p in
@@ -101,6 +101,6 @@ extension Image {
             }
         }
         buffer.removeLast(n * (sch - dch))  // keeps the allocation: no copy, no new buffer
-        return try! Image(width: image.width, height: image.height, format: target, pixels: buffer)
+        return Image(validWidth: width, height: height, format: target, pixels: buffer)
     }
 }

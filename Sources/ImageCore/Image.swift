@@ -106,8 +106,10 @@ public struct Image: Sendable, Equatable {
     public let height: Int
     /// Channel layout.
     public let format: PixelFormat
-    /// Row-major interleaved samples, `bytesPerRow * height` bytes.
-    public var pixels: [UInt8]
+    /// Row-major interleaved samples, `bytesPerRow * height` bytes. Read-only from outside so the count
+    /// always matches the size (every resampler and codec relies on it); change samples in place with
+    /// ``withUnsafeMutablePixels(_:)``.
+    public private(set) var pixels: [UInt8]
 
     /// Creates an image over existing pixels.
     /// - Throws: ``ImageError`` when a side is not positive, the size overflows, or
@@ -123,10 +125,44 @@ public struct Image: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// Creates an image over pixels the caller has sized itself (every transform in this package):
+    /// no error to handle, the invariant still checked.
+    /// - Precondition: both sides positive and `pixels.count == width * height * format.channels`.
+    package init(validWidth width: Int, height: Int, format: PixelFormat, pixels: [UInt8]) {
+        precondition(width > 0 && height > 0 && pixels.count == width * height * format.channels,
+                     "\(width)x\(height) \(format) does not match \(pixels.count) bytes")
+        self.width = width
+        self.height = height
+        self.format = format
+        self.pixels = pixels
+    }
+
+    /// Calls `body` with the samples to change in place (`bytesPerRow * height` of them, row-major).
+    /// The buffer's size cannot change, so the image stays valid.
+    public mutating func withUnsafeMutablePixels<R>(_ body: (UnsafeMutableBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try pixels.withUnsafeMutableBufferPointer { buffer in try body(buffer) }
+    }
+
+    /// Hands the pixel buffer over and leaves the image without it, so the caller holds the only
+    /// reference and can change it in place without a copy. Only for transforms that build a new image
+    /// from the buffer at once.
+    package consuming func takePixels() -> [UInt8] {
+        let taken = pixels
+        pixels = []
+        return taken
+    }
+
     /// Creates an image filled with one colour (converted to `format`).
     /// - Throws: ``ImageError`` when a side is not positive or the size overflows.
     public init(width: Int, height: Int, format: PixelFormat, fill: Color) throws {
-        let count = try Image.byteCount(width: width, height: height, format: format)
+        _ = try Image.byteCount(width: width, height: height, format: format)
+        self.init(validWidth: width, height: height, format: format, fill: fill)
+    }
+
+    /// ``init(width:height:format:fill:)`` for a size the caller has already checked.
+    /// - Precondition: both sides positive and the byte count representable.
+    package init(validWidth width: Int, height: Int, format: PixelFormat, fill: Color) {
+        let count = width * height * format.channels
         let sample = fill.samples(for: format)
         var pixels = [UInt8](repeating: 0, count: count)
         if sample.allSatisfy({ $0 == sample[0] }) {
@@ -141,10 +177,7 @@ public struct Image: Sendable, Equatable {
                 }
             }
         }
-        self.width = width
-        self.height = height
-        self.format = format
-        self.pixels = pixels
+        self.init(validWidth: width, height: height, format: format, pixels: pixels)
     }
 
     /// The pixel dimensions.

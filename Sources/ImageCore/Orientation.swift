@@ -81,6 +81,6 @@ extension Image {
                 }
             }
         }
-        return try! Image(width: ow, height: oh, format: format, pixels: result)
+        return Image(validWidth: ow, height: oh, format: format, pixels: result)
     }
 }

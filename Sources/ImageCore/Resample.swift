@@ -235,7 +235,7 @@ extension Image {
             }
         }
         // The byte count was computed from validated sizes, so this cannot fail.
-        return try! Image(width: outW, height: outH, format: format, pixels: out)
+        return Image(validWidth: outW, height: outH, format: format, pixels: out)
     }
 }
 

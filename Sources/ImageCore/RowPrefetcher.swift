@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Runs a row producer (a decoder) on a thread of its own, a few bands ahead of the consumer (a resampler
 /// and encoder), so on two or more cores decoding overlaps everything after it.
@@ -21,6 +22,10 @@ import Foundation
 /// ```
 /// - Important: one consumer thread; call ``finish()`` exactly once, even after an error, so the producer
 ///   thread is joined before whatever it reads from is released.
+// Unchecked: the ring `storage` is raw memory that the two semaphores hand over band by band (a band
+// is written only between `freeBands.wait()` and `filledBands.signal()`, read only after
+// `filledBands.wait()`), and the consumer-side counters are touched by the consumer alone. The state
+// both threads share lives in `shared`, a NIOLockedValueBox.
 public final class RowPrefetcher: @unchecked Sendable {
     /// Fills `count` rows, `stride` bytes apart, with the next rows in order.
     public typealias Produce = (_ rows: UnsafeMutablePointer<UInt8>, _ stride: Int, _ count: Int) throws -> Void
@@ -35,11 +40,13 @@ public final class RowPrefetcher: @unchecked Sendable {
     private let freeBands: DispatchSemaphore
     private let filledBands: DispatchSemaphore
     private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    // Guarded by `lock`.
-    private var cancelled = false
-    private var producerError: Error?
-    private var failedBand = Int.max
+    /// What the producer and the consumer both read and write.
+    private struct Shared {
+        var cancelled = false
+        var producerError: Error?
+        var failedBand = Int.max
+    }
+    private let shared = NIOLockedValueBox(Shared())
     // Consumer-side state.
     private var consumedRows = 0
     private var finished = false
@@ -81,7 +88,7 @@ public final class RowPrefetcher: @unchecked Sendable {
             do {
                 try produce(storage + (band % bandCount) * bandRows * rowBytes, rowBytes, count)
             } catch {
-                lock.withLock { producerError = error; failedBand = band }
+                shared.withLockedValue { $0.producerError = error; $0.failedBand = band }
                 filledBands.signal()
                 done.signal()
                 return
@@ -90,11 +97,11 @@ public final class RowPrefetcher: @unchecked Sendable {
             band += 1
             filledBands.signal()
         }
-        do { try completion() } catch { lock.withLock { if producerError == nil { producerError = error } } }
+        do { try completion() } catch { shared.withLockedValue { if $0.producerError == nil { $0.producerError = error } } }
         done.signal()
     }
 
-    private var isCancelled: Bool { lock.withLock { cancelled } }
+    private var isCancelled: Bool { shared.withLockedValue { $0.cancelled } }
 
     /// Copies the next row into `row` (`rowBytes` bytes), waiting for the producer if it is behind.
     /// - Throws: the producer's error when this row's band failed; a `precondition` guards reading
@@ -106,7 +113,7 @@ public final class RowPrefetcher: @unchecked Sendable {
         if offset == 0 {
             if band > 0 { freeBands.signal() }  // the previous band is fully copied out
             filledBands.wait()
-            let failure: Error? = lock.withLock { band >= failedBand ? producerError : nil }
+            let failure: Error? = shared.withLockedValue { band >= $0.failedBand ? $0.producerError : nil }
             if let failure { throw failure }
         }
         row.update(from: storage + ((band % bandCount) * bandRows + offset) * rowBytes, count: rowBytes)
@@ -118,11 +125,11 @@ public final class RowPrefetcher: @unchecked Sendable {
     public func finish() throws {
         precondition(!finished, "finish() called twice")
         finished = true
-        lock.withLock { cancelled = true }
+        shared.withLockedValue { $0.cancelled = true }
         // Unblock a producer waiting for a free band; surplus signals are harmless, the thread is ending.
         for _ in 0..<bandCount { freeBands.signal() }
         done.wait()
-        if let error = lock.withLock({ producerError }) { throw error }
+        if let error = shared.withLockedValue({ $0.producerError }) { throw error }
     }
 }
 

@@ -31,7 +31,7 @@ extension Image {
                 }
             }
         }
-        return try! Image(width: cw, height: chh, format: format, pixels: out)
+        return Image(validWidth: cw, height: chh, format: format, pixels: out)
     }
 
     /// Returns the image placed on a larger canvas of a flat colour.
@@ -56,7 +56,7 @@ extension Image {
         var canvas: Image
         switch fill {
         case .color(let color):
-            canvas = try! Image(width: size.width, height: size.height, format: format, fill: color)
+            canvas = Image(validWidth: size.width, height: size.height, format: format, fill: color)
         case .edge:
             canvas = edgeExtended(to: size, at: origin)
         case .blur:
@@ -73,7 +73,7 @@ extension Image {
         let rowBytes = image.width * ch
         let dstWidth = width
         image.pixels.withUnsafeBufferPointer { src in
-            pixels.withUnsafeMutableBufferPointer { dst in
+            withUnsafeMutablePixels { dst in
                 for y in 0..<image.height {
                     let d = dst.baseAddress! + ((origin.y + y) * dstWidth + origin.x) * ch
                     d.update(from: src.baseAddress! + y * rowBytes, count: rowBytes)
@@ -99,7 +99,7 @@ extension Image {
                 }
             }
         }
-        return try! Image(width: size.width, height: size.height, format: format, pixels: out)
+        return Image(validWidth: size.width, height: size.height, format: format, pixels: out)
     }
 
     /// The image scaled to cover `size` (centred, overflow cropped) and blurred: shrunk to a few

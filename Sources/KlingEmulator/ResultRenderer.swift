@@ -77,44 +77,48 @@ enum ResultRenderer {
             }
         }
 
-        var canvas = Canvas(width: width, height: height, pixels: pixels)
-        let fontScale = max(2, min(width, height) / 300)
-        let margin = 4 * fontScale
-        // The prompt across the top on a darkened band.
-        let columns = (width - 2 * margin) / (BitmapFont.advance * fontScale)
-        let lines = wrapLines(spec.prompt, columns: columns, maxLines: 4)
-        let bandHeight = margin * 2 + max(1, lines.count) * BitmapFont.lineHeight * fontScale
-        canvas.shade(Rect(x: 0, y: 0, width: width, height: min(height, bandHeight)), keep: 96)
-        for (i, line) in lines.enumerated() {
-            canvas.drawText(line, x: margin, y: margin + i * BitmapFont.lineHeight * fontScale, scale: fontScale, colour: (255, 255, 255))
-        }
-        // The reference images along the bottom.
-        let footer = "#\(index + 1)/\(spec.count)  \(spec.model)"
-        let footerHeight = BitmapFont.lineHeight * fontScale + margin
-        let references = spec.references.compactMap { try? ImageCodecs.decode($0).image.converted(to: .rgb) }
-        if !references.isEmpty {
-            let k = references.count
-            let side = max(16, min(min(width, height) / 3, (width - margin * (k + 1)) / k))
-            var x = margin
-            for reference in references {
-                let fit = fitted(reference.width, reference.height, into: side)
-                let thumb = reference.resized(to: Size(width: fit.width, height: fit.height), filter: .bilinear)
-                let y = height - footerHeight - margin - fit.height
-                canvas.fill(Rect(x: x - 3, y: y - 3, width: fit.width + 6, height: fit.height + 6), colour: (255, 255, 255))
-                canvas.blit(thumb, x: x, y: y)
-                x += side + margin
+        var image = try Image(width: width, height: height, format: .rgb, pixels: pixels)
+        let white = Color.white
+        image.withCanvas { canvas in
+            let fontScale = max(2, min(width, height) / 300)
+            let margin = 4 * fontScale
+            // The prompt across the top on a darkened band.
+            let columns = (width - 2 * margin) / (BitmapFont.advance * fontScale)
+            let lines = wrapLines(spec.prompt, columns: columns, maxLines: 4)
+            let bandHeight = margin * 2 + max(1, lines.count) * BitmapFont.lineHeight * fontScale
+            canvas.shade(Rect(x: 0, y: 0, width: width, height: min(height, bandHeight)), keep: 96)
+            for (i, line) in lines.enumerated() {
+                canvas.draw(line, x: margin, y: margin + i * BitmapFont.lineHeight * fontScale, scale: fontScale, color: white)
+            }
+            // The reference images along the bottom.
+            let footer = "#\(index + 1)/\(spec.count)  \(spec.model)"
+            let footerHeight = BitmapFont.lineHeight * fontScale + margin
+            let references = spec.references.compactMap { try? ImageCodecs.decode($0).image.converted(to: .rgb) }
+            if !references.isEmpty {
+                let k = references.count
+                let side = max(16, min(min(width, height) / 3, (width - margin * (k + 1)) / k))
+                var x = margin
+                for reference in references {
+                    let fit = fitted(reference.width, reference.height, into: side)
+                    let thumb = reference.resized(to: Size(width: fit.width, height: fit.height), filter: .bilinear)
+                    let y = height - footerHeight - margin - fit.height
+                    canvas.fill(Rect(x: x - 3, y: y - 3, width: fit.width + 6, height: fit.height + 6), with: white)
+                    canvas.composite(thumb, x: x, y: y)
+                    x += side + margin
+                }
+            }
+            canvas.shade(Rect(x: 0, y: height - footerHeight, width: width, height: footerHeight), keep: 128)
+            canvas.draw(footer, x: margin, y: height - footerHeight + margin / 2, scale: fontScale, color: white)
+            if watermark {
+                let text = "KLING EMULATOR"
+                let wmScale = max(fontScale, width / (text.count * BitmapFont.advance + 4))
+                let y = height / 2 - BitmapFont.glyphHeight * wmScale / 2
+                canvas.shade(Rect(x: 0, y: y - wmScale * 2, width: width, height: (BitmapFont.glyphHeight + 4) * wmScale), keep: 160)
+                canvas.draw(text, x: (width - text.count * BitmapFont.advance * wmScale) / 2, y: y, scale: wmScale,
+                            color: white, opacity: 170)
             }
         }
-        canvas.shade(Rect(x: 0, y: height - footerHeight, width: width, height: footerHeight), keep: 128)
-        canvas.drawText(footer, x: margin, y: height - footerHeight + margin / 2, scale: fontScale, colour: (255, 255, 255))
-        if watermark {
-            let text = "KLING EMULATOR"
-            let wmScale = max(fontScale, width / (text.count * BitmapFont.advance + 4))
-            let y = height / 2 - BitmapFont.glyphHeight * wmScale / 2
-            canvas.shade(Rect(x: 0, y: y - wmScale * 2, width: width, height: (BitmapFont.glyphHeight + 4) * wmScale), keep: 160)
-            canvas.drawText(text, x: (width - text.count * BitmapFont.advance * wmScale) / 2, y: y, scale: wmScale, colour: (255, 255, 255), alpha: 170)
-        }
-        return try Image(width: width, height: height, format: .rgb, pixels: canvas.pixels)
+        return image
     }
 
     /// The PNG bytes of image `index` of a task.
@@ -160,66 +164,6 @@ enum ResultRenderer {
     }
 }
 
-/// An RGB pixel buffer with the few drawing operations the renderer needs. Every operation clips.
-struct Canvas {
-    let width: Int
-    let height: Int
-    var pixels: [UInt8]
-
-    /// Multiplies the pixels of `rect` by `keep`/255 (darkens).
-    mutating func shade(_ rect: Rect, keep: Int) {
-        let x0 = max(0, rect.x), x1 = min(width, rect.x + rect.width)
-        let y0 = max(0, rect.y), y1 = min(height, rect.y + rect.height)
-        guard x0 < x1, y0 < y1 else { return }
-        pixels.withUnsafeMutableBufferPointer { p in
-            for y in y0..<y1 {
-                for i in (y * width + x0) * 3..<(y * width + x1) * 3 { p[i] = UInt8(Int(p[i]) * keep / 255) }
-            }
-        }
-    }
-
-    mutating func fill(_ rect: Rect, colour: (UInt8, UInt8, UInt8), alpha: Int = 255) {
-        let x0 = max(0, rect.x), x1 = min(width, rect.x + rect.width)
-        let y0 = max(0, rect.y), y1 = min(height, rect.y + rect.height)
-        guard x0 < x1, y0 < y1 else { return }
-        let c = [Int(colour.0), Int(colour.1), Int(colour.2)]
-        pixels.withUnsafeMutableBufferPointer { p in
-            for y in y0..<y1 {
-                var o = (y * width + x0) * 3
-                for _ in x0..<x1 {
-                    for k in 0..<3 { p[o + k] = UInt8((c[k] * alpha + Int(p[o + k]) * (255 - alpha)) / 255) }
-                    o += 3
-                }
-            }
-        }
-    }
-
-    /// Copies an RGB image with its top-left corner at (x, y).
-    mutating func blit(_ image: Image, x: Int, y: Int) {
-        guard image.format == .rgb else { return }
-        for row in 0..<image.height where y + row >= 0 && y + row < height {
-            for column in 0..<image.width where x + column >= 0 && x + column < width {
-                let s = (row * image.width + column) * 3, d = ((y + row) * width + x + column) * 3
-                pixels[d] = image.pixels[s]; pixels[d + 1] = image.pixels[s + 1]; pixels[d + 2] = image.pixels[s + 2]
-            }
-        }
-    }
-
-    /// Draws `text` in the bitmap font, each font pixel a `scale`×`scale` square.
-    mutating func drawText(_ text: String, x: Int, y: Int, scale: Int, colour: (UInt8, UInt8, UInt8), alpha: Int = 255) {
-        var penX = x
-        for character in text {
-            let rows = BitmapFont.glyph(for: character).rows
-            for (r, bits) in rows.enumerated() {
-                for c in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt8(c)) != 0 {
-                    fill(Rect(x: penX + c * scale, y: y + r * scale, width: scale, height: scale), colour: colour, alpha: alpha)
-                }
-            }
-            penX += BitmapFont.advance * scale
-            if penX >= width { break }
-        }
-    }
-}
 
 /// Splits `text` into at most `maxLines` lines of at most `columns` characters, breaking at spaces
 /// where possible (longer words are cut); the last line ends in `...` when text was left out.

@@ -84,7 +84,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let target = preparedDir.appendingPathComponent((name as NSString).deletingPathExtension + "." + ext)
                 try AtomicOutputFile.write(result.encoded.bytes, to: target.path)
                 prepared[name] = target.path
-                let actions = result.actions.isEmpty ? "already valid, copied unchanged" : result.actions.joined(separator: ", ")
+                let actions = result.actions.isEmpty ? "already valid, copied unchanged" : result.actions.map(\.description).joined(separator: ", ")
                 say("   \(name) -> \(target.lastPathComponent) \(result.width)x\(result.height): \(actions)")
             } catch let error as PrepareError {
                 say("   \(name): refused, \(error.rule): \(error.message)")

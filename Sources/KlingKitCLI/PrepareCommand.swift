@@ -262,21 +262,21 @@ enum PrepareJob {
             let prepared = try preparer.prepare(fileAt: input, maxInputBytes: maxInputBytes)
             let path = (outDir as NSString).appendingPathComponent(stem + "." + prepared.encoded.format.fileExtension)
             if sameFile(path, input) {
-                throw PrepareError(rule: "output", message: "the output \(path) would overwrite the input; choose another --out")
+                throw PrepareError(.output, "the output \(path) would overwrite the input; choose another --out", file: input)
             }
             try AtomicOutputFile.write(prepared.encoded.bytes, to: path)
             if base64 {
                 try AtomicOutputFile.write(Base64.encode(prepared.encoded.bytes), to: path + ".b64")
             }
             outcome.output = path
-            outcome.actions = prepared.actions
+            outcome.actions = prepared.actions.map(\.description)
             outcome.width = prepared.width
             outcome.height = prepared.height
             outcome.bytes = prepared.encoded.bytes.count
         } catch let error as PrepareError {
             outcome.error = error
         } catch {
-            outcome.error = PrepareError(rule: "io", message: String(describing: error))
+            outcome.error = PrepareError(.io, String(describing: error), file: input)
         }
         return outcome
     }

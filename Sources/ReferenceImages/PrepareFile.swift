@@ -22,11 +22,11 @@ extension ReferenceImagePreparer {
     ///   `maxInputBytes`, and everything ``prepare(bytes:name:)`` throws.
     public func prepare(fileAt path: String, maxInputBytes: Int = 1 << 30) throws -> PreparedImage {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PrepareError(rule: "io", message: "cannot open: \(Self.errnoText())") }
+        guard fd >= 0 else { throw PrepareError(.io, "cannot open: \(Self.errnoText())") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw PrepareError(rule: "io", message: "cannot stat: \(Self.errnoText())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PrepareError(rule: "io", message: "not a regular file") }
+        guard fstat(fd, &info) == 0 else { throw PrepareError(.io, "cannot stat: \(Self.errnoText())") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PrepareError(.io, "not a regular file") }
         let size = Int(info.st_size)
         if size > maxInputBytes {
             throw PrepareError(.fileSize, "\(size) bytes is more than the \(maxInputBytes) bytes prepare reads")
@@ -54,7 +54,7 @@ extension ReferenceImagePreparer {
         // Converting a profile to sRGB needs the pixels in memory.
         guard options.colorProfile == .keep || !chunks.contains("iCCP") else { return nil }
         let hadMetadata = chunks.contains { !MetadataStripper.keptPNGChunks.contains($0) && ($0.utf8.first! & 0x20) != 0 }
-        guard lseek(fd, 0, SEEK_SET) == 0 else { throw PrepareError(rule: "io", message: "cannot seek: \(Self.errnoText())") }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw PrepareError(.io, "cannot seek: \(Self.errnoText())") }
         let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman)
         let result: TranscodedJPEG
         do {
@@ -62,24 +62,10 @@ extension ReferenceImagePreparer {
                                                          options: settings,
                                                          decodeOptions: DecodeOptions(maxPixels: options.rules.maxPixels))
         } catch let error as CodecError {
-            if error.code == .io { throw PrepareError(rule: "io", message: error.message) }
-            throw Self.prepareError(error)
+            throw PrepareError.decoding(error)
         }
         guard result.encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
         return Self.transcodedResult(result, options: options, hadMetadata: hadMetadata)
-    }
-
-    /// What ``prepare(bytes:name:)`` reports for the same transcode.
-    static func transcodedResult(_ result: TranscodedJPEG, options: PrepareOptions, hadMetadata: Bool) -> PreparedImage {
-        var actions: [String] = []
-        if result.iccProfileFound && !result.iccProfileEmbedded {
-            actions.append("dropped ICC profile (colour space does not match)")
-        }
-        if result.wasTransparent { actions.append("flattened alpha onto \(hex(options.background))") }
-        actions.append("converted png->jpeg")
-        actions.append("re-encoded jpeg q=\(options.startQuality)")
-        if hadMetadata { actions.append("stripped metadata") }
-        return PreparedImage(encoded: result.encoded, actions: actions, width: result.width, height: result.height)
     }
 
     /// The chunk types of the PNG on `fd`, in order, read with one 8-byte pread per chunk (no data read),
@@ -112,7 +98,7 @@ extension ReferenceImagePreparer {
                 let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
-                    throw PrepareError(rule: "io", message: n < 0 ? "read failed: \(errnoText())" : "the file shrank while being read")
+                    throw PrepareError(.io, n < 0 ? "read failed: \(errnoText())" : "the file shrank while being read")
                 }
                 done += n
             }

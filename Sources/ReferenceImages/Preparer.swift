@@ -20,9 +20,6 @@ public struct ReferenceImagePreparer: Sendable {
         self.options = options
     }
 
-    /// The lowest JPEG quality the byte-budget search tries before it shrinks the image instead.
-    static let qualityFloor = 60
-
     /// Prepares one image.
     /// - Parameters:
     ///   - bytes: the file's contents.
@@ -70,7 +67,7 @@ public struct ReferenceImagePreparer: Sendable {
         let strippable = !options.stripMetadata || metadata != nil
         // Converting to sRGB rewrites the pixels of any file carrying a profile (gray ones keep theirs).
         let convertsProfile = options.colorProfile == .sRGB && MetadataStripper.hasICCProfile(bytes)
-            && !header.colorType.hasPrefix("gray")
+            && !header.colorType.isGray
 
         // Nothing about the pixels must change: copy, minus metadata.
         // A container the stripper cannot follow is re-encoded instead, so metadata never slips through.
@@ -79,14 +76,14 @@ public struct ReferenceImagePreparer: Sendable {
             do {
                 _ = try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
             } catch let error as CodecError {
-                throw Self.prepareError(error)
+                throw PrepareError.decoding(error)
             }
             var out = copy bytes
-            var actions: [String] = []
+            var actions: [PrepareAction] = []
             // The full strip also drops data after the end-of-image marker (an appended preview).
             if options.stripMetadata, let stripped = strip(bytes), !stripped.removed.isEmpty {
                 out = stripped.bytes
-                actions.append("stripped metadata")
+                actions.append(.strippedMetadata)
             }
             if out.count <= budget {
                 return PreparedImage(encoded: EncodedImage(format: header.format, bytes: out), actions: actions,
@@ -113,14 +110,14 @@ public struct ReferenceImagePreparer: Sendable {
             let streamed = try streamJPEGResize(bytes, plan: plan, orientation: header.orientation, hadMetadata: hadMetadata) {
             return streamed
         }
-        var actions: [String] = []
+        var actions: [PrepareAction] = []
         let eighths = header.format == .jpeg ? plan.shrinkOnLoadEighths : 8
         // Only the pixels and the ICC profile are kept, so the decoded buffer is freed as soon as the
         // resized image replaces it (peak memory: one decoded image plus one output-sized image).
         var (image, icc) = try Self.decode(bytes, maxPixels: options.rules.maxPixels, eighths: eighths)
         _ = consume bytes  // the compressed input is not needed any more: free it before resizing
         let scaled = eighths < 8
-        if scaled { actions.append("shrink-on-load \(PreparePlan.fraction(eighths: eighths))") }
+        if scaled { actions.append(.shrinkOnLoad(eighths: eighths)) }
         let orientation = header.orientation
         let swaps = (5...8).contains(orientation)
 
@@ -144,22 +141,22 @@ public struct ReferenceImagePreparer: Sendable {
             let before = decodedUpright
             image = image.resized(to: stored, filter: options.filter, threads: options.threads)
             image = image.oriented(exif: orientation)
-            actions.append("oriented(\(orientation))")
-            actions.append("resized \(before)->\(plan.content) \(options.filter)")
+            actions.append(.oriented(orientation))
+            actions.append(.resized(from: before, to: plan.content, filter: options.filter))
         } else {
             if orientation != 1 {
                 image = image.oriented(exif: orientation)
-                actions.append("oriented(\(orientation))")
+                actions.append(.oriented(orientation))
             }
             if cropping {
                 let before = image.size
                 image = image.cropped(to: region)
-                actions.append("cropped \(before)->\(image.size)")
+                actions.append(.cropped(from: before, to: image.size))
             }
             if image.size != plan.content {
                 let before = image.size
                 image = image.resized(to: plan.content, filter: options.filter, threads: options.threads)
-                actions.append("resized \(before)->\(plan.content) \(options.filter)")
+                actions.append(.resized(from: before, to: plan.content, filter: options.filter))
             }
         }
         if plan.isPadded {
@@ -170,294 +167,27 @@ public struct ReferenceImagePreparer: Sendable {
             }
             let before = image.size
             image = image.padded(to: plan.canvas, at: (plan.originX, plan.originY), fill: fill)
-            actions.append("padded \(before)->\(plan.canvas)" + (options.padStyle == .color ? "" : " \(options.padStyle.rawValue)"))
+            actions.append(.padded(from: before, to: plan.canvas, style: options.padStyle))
         }
 
         // A profile is only valid for pixels in its colour space: a CMYK profile does not describe the RGB
         // that libjpeg converted CMYK into, so it is dropped rather than mislabel the output.
         var profile = icc.flatMap { Self.profileMatches($0, gray: image.format.isGray) ? $0 : nil }
-        if icc != nil && profile == nil { actions.append("dropped ICC profile (colour space does not match)") }
+        if icc != nil && profile == nil { actions.append(.profileMismatch) }
         if options.colorProfile == .sRGB, let source = profile, !image.format.isGray {
             // Converted after resizing: the same look for a quarter of the transform's work.
             do {
                 try SRGBConverter(profile: source, format: image.format).convert(&image)
-                actions.append("converted colours to sRGB (ICC profile)")
+                actions.append(.convertedToSRGB)
             } catch let error as CodecError {
-                actions.append("dropped ICC profile (\(error.message))")
+                actions.append(.droppedICCProfile(reason: error.message))
             }
             profile = nil
         }
         let (fitted, encodeActions) = try encode(consume image, source: header.format, forced: forced, icc: profile)
         actions += encodeActions
-        if hadMetadata { actions.append("stripped metadata") }
+        if hadMetadata { actions.append(.strippedMetadata) }
         return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
-    }
-
-    /// PNG to JPEG with the geometry unchanged: rows go from libpng through the alpha flattening to
-    /// libjpeg one at a time, so the decoded image is never held (peak memory: the input file, a few
-    /// rows, the output). Byte-identical to the decode-flatten-encode path at the start quality.
-    /// - Returns: `nil` when that encoding misses the byte budget (the caller then takes the full path,
-    ///   which searches quality and size) or the PNG cannot be streamed.
-    private func streamPNGToJPEG(_ bytes: borrowing [UInt8], hadMetadata: Bool) throws -> PreparedImage? {
-        let options = self.options
-        let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman)
-        let result: TranscodedJPEG
-        do {
-            result = try ImageCodecs.transcodePNGToJPEG(copy bytes, background: options.background, options: settings,
-                                                         decodeOptions: DecodeOptions(maxPixels: options.rules.maxPixels))
-        } catch let error as CodecError {
-            if error.code == .unsupported { return nil }
-            throw Self.prepareError(error)
-        }
-        guard result.encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
-        return Self.transcodedResult(result, options: options, hadMetadata: hadMetadata)
-    }
-
-    /// JPEG in, JPEG out, only the size changing: rows go from libjpeg (shrink-on-load at M/8) through
-    /// the streaming resampler into libjpeg's compressor, so neither the decoded nor the resized image is
-    /// ever held (peak memory: the input file, a filter window of rows, the output). Byte-identical to
-    /// the decode-resize-encode path at the start quality.
-    /// - Returns: `nil` when that encoding misses the byte budget: the caller then takes the full path,
-    ///   which searches quality and size.
-    private func streamJPEGResize(_ bytes: borrowing [UInt8], plan: PreparePlan, orientation: Int,
-                                  hadMetadata: Bool) throws -> PreparedImage? {
-        let options = self.options
-        // Only 1/8, 1/4 and 1/2 have SIMD IDCTs in libjpeg-turbo; 5/8 and friends decode slower than
-        // full size, so the stream takes the nearest power of two at or above the target.
-        let eighths = plan.shrinkOnLoadEighths(powersOfTwo: true)
-        var decodeOptions = DecodeOptions(maxPixels: options.rules.maxPixels)
-        if eighths < 8 { decodeOptions.jpegScaleEighths = eighths }
-        // Decoding is over half the work and cannot be split; on a second core it overlaps the
-        // resampling and encoding instead of preceding them.
-        let prefetch = (options.threads ?? RowPrefetcher.processorCount) > 1
-        var actions: [String] = []
-        let encoded: EncodedImage
-        do {
-            let streamed: StreamedJPEG
-            do {
-                let reader = try JPEGPlanarReader(copy bytes, options: decodeOptions)
-                streamed = try planarResize(reader, plan: plan, orientation: orientation, prefetch: prefetch)
-            } catch let error as CodecError where error.code == .unsupported {
-                // RGB, CMYK or YCCK JPEG (or one the row decoder refuses too, with its own message).
-                // Rows cannot be turned on the way: a photo lying on its side takes the in-memory route.
-                guard orientation == 1 else { return nil }
-                let reader = try JPEGRowReader(copy bytes, options: decodeOptions)
-                streamed = try rowResize(reader, plan: plan, prefetch: prefetch)
-            }
-            encoded = streamed.encoded
-            if orientation != 1 { actions.append("oriented(\(orientation))") }
-            if eighths < 8 { actions.append("shrink-on-load \(PreparePlan.fraction(eighths: eighths))") }
-            let decodedUpright = (5...8).contains(orientation)
-                ? Size(width: streamed.decoded.height, height: streamed.decoded.width) : streamed.decoded
-            if decodedUpright != plan.content { actions.append("resized \(decodedUpright)->\(plan.content) \(options.filter)") }
-            if streamed.droppedICC { actions.append("dropped ICC profile (colour space does not match)") }
-        } catch let error as CodecError {
-            throw Self.prepareError(error)
-        }
-        guard encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
-        actions.append("re-encoded jpeg q=\(options.startQuality)")
-        if hadMetadata { actions.append("stripped metadata") }
-        return PreparedImage(encoded: encoded, actions: actions, width: plan.content.width, height: plan.content.height)
-    }
-
-    /// What a streamed JPEG resize produced.
-    private struct StreamedJPEG {
-        var encoded: EncodedImage
-        var decoded: Size
-        var droppedICC: Bool
-    }
-
-    /// The encoder settings for a streamed resize, keeping the ICC profile when it fits the pixels.
-    private func streamSettings(icc: [UInt8]?, gray: Bool) -> (JPEGEncodeOptions, dropped: Bool) {
-        let profile = icc.flatMap { Self.profileMatches($0, gray: gray) ? $0 : nil }
-        let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman,
-                                         iccProfile: profile)
-        return (settings, icc != nil && profile == nil)
-    }
-
-    private static func encoderError(_ error: CodecError) -> PrepareError {
-        PrepareError(rule: "encode", message: "JPEG encoding failed: \(error.message)")
-    }
-
-    /// YCbCr or gray JPEG: planes in, planes out (see ``PlanarJPEGResize``).
-    private func planarResize(_ reader: JPEGPlanarReader, plan: PreparePlan, orientation: Int, prefetch: Bool) throws -> StreamedJPEG {
-        let gray = reader.layout.planes.count == 1
-        let (settings, dropped) = streamSettings(icc: reader.iccProfile, gray: gray)
-        let writer: JPEGPlanarWriter
-        do {
-            writer = try JPEGPlanarWriter(width: plan.content.width, height: plan.content.height, gray: gray,
-                                          options: settings)
-        } catch let error as CodecError {
-            throw Self.encoderError(error)
-        }
-        try PlanarJPEGResize.run(from: reader, to: writer, orientation: orientation, filter: options.filter,
-                                 prefetch: prefetch)
-        return StreamedJPEG(encoded: try writer.finish(), decoded: Size(width: reader.width, height: reader.height),
-                            droppedICC: dropped)
-    }
-
-    /// Any other JPEG (RGB, CMYK, YCCK): RGB rows through the row resampler.
-    private func rowResize(_ reader: JPEGRowReader, plan: PreparePlan, prefetch: Bool) throws -> StreamedJPEG {
-        let decoded = Size(width: reader.width, height: reader.height)
-        let (settings, dropped) = streamSettings(icc: reader.iccProfile, gray: reader.format.isGray)
-        let writer: JPEGMemoryWriter
-        do {
-            writer = try JPEGMemoryWriter(width: plan.content.width, height: plan.content.height,
-                                          format: reader.format, options: settings)
-        } catch let error as CodecError {
-            throw Self.encoderError(error)
-        }
-        let ch = reader.format.channels
-        let inStride = decoded.width * ch, outStride = plan.content.width * ch
-        let resampler = RowStreamResampler(from: decoded, to: plan.content, format: reader.format, filter: options.filter)
-        if prefetch {
-            let ahead = RowPrefetcher(
-                rowBytes: inStride, rows: decoded.height,
-                produce: { rows, stride, count in try reader.read(into: rows, stride: stride, count: count) },
-                completion: { try reader.finish() })  // the rest must decode too, through EOI
-            do {
-                // (When the DCT scale lands on the target, the weights are the identity.)
-                try resampler.run(read: { try ahead.next(into: $0) }, write: { try writer.write(rows: $0, stride: outStride) })
-            } catch {
-                try? ahead.finish()  // join the decoder before it and the reader go away
-                throw error
-            }
-            try ahead.finish()
-        } else {
-            try resampler.run(read: { try reader.read(into: $0, stride: inStride) },
-                              write: { try writer.write(rows: $0, stride: outStride) })
-            try reader.finish()  // the rest of the stream must decode too, through EOI
-        }
-        return StreamedJPEG(encoded: try writer.finish(), decoded: decoded, droppedICC: dropped)
-    }
-
-    /// An encoding that fits, with the image it encodes (its size may have been reduced).
-    private struct Fitted {
-        var bytes: EncodedImage
-        var size: Size
-    }
-
-    /// Chooses the output format and encodes under the byte budget.
-    private func encode(_ image: consuming Image, source: ImageFormat, forced: ImageFormat?, icc: [UInt8]?) throws -> (Fitted, [String]) {
-        let transparent = image.hasTransparency
-        let target: ImageFormat = forced ?? source
-        if target == .jpeg {
-            return try encodeJPEG(image, icc: icc, sourceFormat: source)
-        }
-        // PNG wanted (forced, or auto from a PNG source).
-        if forced == nil && !transparent {
-            // Auto: the smaller of JPEG and PNG, when there is no transparency to lose.
-            let jpeg = try? encodeJPEG(copy image, icc: icc, sourceFormat: source)
-            let png = try? encodePNG(image, icc: icc)
-            switch (jpeg, png) {
-            case let (j?, p?): return j.0.bytes.bytes.count < p.0.bytes.bytes.count ? j : p
-            case let (j?, nil): return j
-            case let (nil, p?): return p
-            default: break
-            }
-        }
-        if let png = try? encodePNG(image, icc: icc) { return png }
-        if forced == nil { return try encodeJPEG(copy image, icc: icc, sourceFormat: source) }
-        return try encodePNG(image, icc: icc)
-    }
-
-    /// JPEG: flatten, then the best quality ≤ the start quality that fits; below the quality floor,
-    /// shrink the image (never under the minimum side) and search again.
-    private func encodeJPEG(_ input: consuming Image, icc: [UInt8]?, sourceFormat: ImageFormat) throws -> (Fitted, [String]) {
-        let options = self.options
-        var actions: [String] = []
-        var image = consume input
-        if image.format.hasAlpha {
-            let transparent = image.hasTransparency
-            image = (consume image).flattened(background: options.background)
-            if transparent { actions.append("flattened alpha onto \(Self.hex(options.background))") }
-        }
-        if sourceFormat != .jpeg { actions.append("converted \(sourceFormat.rawValue)->jpeg") }
-        let budget = options.effectiveMaxBytes
-        let start = options.startQuality
-        let floor = min(Self.qualityFloor, start)
-        func encode(_ image: Image, _ quality: Int, optimize: Bool = true) throws -> EncodedImage {
-            do {
-                let settings = JPEGEncodeOptions(quality: quality, optimizeHuffman: optimize, iccProfile: icc)
-                return try ImageCodecs.encodeJPEG(image, options: settings)
-            } catch let error as CodecError {
-                throw PrepareError(rule: "encode", message: "JPEG encoding failed: \(error.message)")
-            }
-        }
-        let base = image
-        var current = image
-        while true {
-            var best: (EncodedImage, Int)?
-            // Standard Huffman tables first: a third of the encoding time, a few per cent larger.
-            // Only when that misses the budget does the search pay for optimised tables.
-            let quick = try encode(current, start, optimize: options.optimizeHuffman)
-            let first = quick.bytes.count <= budget ? quick : try encode(current, start)
-            if first.bytes.count <= budget {
-                best = (first, start)
-            } else {
-                let low = try encode(current, floor)
-                if low.bytes.count <= budget {
-                    best = (low, floor)
-                    // Binary search the highest quality in (floor, start) that fits.
-                    var lo = floor + 1, hi = start - 1
-                    while lo <= hi {
-                        let mid = (lo + hi) / 2
-                        let candidate = try encode(current, mid)
-                        if candidate.bytes.count <= budget {
-                            best = (candidate, mid)
-                            lo = mid + 1
-                        } else {
-                            hi = mid - 1
-                        }
-                    }
-                } else {
-                    // Shrink by the square root of the overshoot, with a margin, and search again.
-                    let factor = (Double(budget) / Double(low.bytes.count)).squareRoot() * 0.95
-                    let next = PreparePlan.shrunk(current.size, by: factor, minSide: options.effectiveMinSide,
-                                                  maxAspect: options.rules.maxAspect)
-                    guard next.width * next.height < current.width * current.height else {
-                        throw PrepareError(.fileSize, "JPEG at \(current.size) and quality \(floor) is \(low.bytes.count) bytes, over the \(budget)-byte budget, and the image cannot shrink further")
-                    }
-                    actions.append("resized \(current.size)->\(next) \(options.filter) to fit \(budget) bytes")
-                    current = base.resized(to: next, filter: options.filter, threads: options.threads)
-                    continue
-                }
-            }
-            let (bytes, quality) = best!
-            actions.append("re-encoded jpeg q=\(quality)")
-            return (Fitted(bytes: bytes, size: current.size), actions)
-        }
-    }
-
-    /// PNG: compression level 6, then 9, then shrink the image and try again.
-    private func encodePNG(_ input: Image, icc: [UInt8]?) throws -> (Fitted, [String]) {
-        let options = self.options
-        let budget = options.effectiveMaxBytes
-        var actions: [String] = []
-        var current = input
-        func encode(_ image: Image, _ level: Int) throws -> EncodedImage {
-            do {
-                return try ImageCodecs.encodePNG(image, options: PNGEncodeOptions(compressionLevel: level, iccProfile: icc))
-            } catch let error as CodecError {
-                throw PrepareError(rule: "encode", message: "PNG encoding failed: \(error.message)")
-            }
-        }
-        while true {
-            var out = try encode(current, 6)
-            if out.bytes.count > budget { out = try encode(current, 9) }
-            if out.bytes.count <= budget {
-                actions.append("re-encoded png")
-                return (Fitted(bytes: out, size: current.size), actions)
-            }
-            let factor = (Double(budget) / Double(out.bytes.count)).squareRoot() * 0.95
-            let next = PreparePlan.shrunk(current.size, by: factor, minSide: options.effectiveMinSide,
-                                          maxAspect: options.rules.maxAspect)
-            guard next.width * next.height < current.width * current.height else {
-                throw PrepareError(.fileSize, "PNG at \(current.size) is \(out.bytes.count) bytes, over the \(budget)-byte budget, and the image cannot shrink further")
-            }
-            actions.append("resized \(current.size)->\(next) \(options.filter) to fit \(budget) bytes")
-            current = input.resized(to: next, filter: options.filter, threads: options.threads)
-        }
     }
 
     private static func decode(_ bytes: [UInt8], maxPixels: Int, eighths: Int) throws -> (Image, [UInt8]?) {
@@ -467,7 +197,7 @@ public struct ReferenceImagePreparer: Sendable {
             let decoded = try ImageCodecs.decode(bytes, options: options)
             return (decoded.image, decoded.iccProfile)
         } catch let error as CodecError {
-            throw prepareError(error)
+            throw PrepareError.decoding(error)
         }
     }
 
@@ -476,19 +206,5 @@ public struct ReferenceImagePreparer: Sendable {
         guard profile.count >= 128 else { return false }
         let space = String(decoding: profile[16..<20], as: UTF8.self)
         return space == (gray ? "GRAY" : "RGB ")
-    }
-
-    static func hex(_ color: Color) -> String {
-        func h(_ v: UInt8) -> String { let s = String(v, radix: 16); return s.count == 1 ? "0" + s : s }
-        return "#" + h(color.red) + h(color.green) + h(color.blue)
-    }
-
-    static func prepareError(_ error: CodecError) -> PrepareError {
-        switch error.code {
-        case .tooManyPixels: return PrepareError(.tooManyPixels, error.message)
-        case .unsupportedFormat: return PrepareError(.unsupportedFormat, error.message)
-        case .unsupported: return PrepareError(.unsupportedFormat, "a variant that cannot be decoded: \(error.message)")
-        default: return PrepareError(.corrupt, "does not decode: \(error.message)")
-        }
     }
 }

@@ -18,13 +18,13 @@ struct JPEGCodecTests {
     @Test("gray stays gray; CMYK and YCCK become RGB close to the RGB original")
     func colorSpaces() throws {
         let gray = try ImageCodecs.decode(Corpus.bytes("jpeg/ljt_testimggray.jpg"))
-        #expect(gray.image.format == .gray && gray.header.colorType == "gray")
+        #expect(gray.image.format == .gray && gray.header.colorType == .gray)
         let ycck = try ImageCodecs.decode(Corpus.bytes("jpeg/pillow_pil_sample_cmyk.jpg"))
-        #expect(ycck.header.colorType == "ycck" && ycck.image.format == .rgb)
+        #expect(ycck.header.colorType == .ycck && ycck.image.format == .rgb)
         let rgb = try ImageCodecs.decode(Corpus.bytes("jpeg/pillow_pil_sample_rgb.jpg"))
         #expect(psnr(ycck.image, rgb.image) > 25)
         let cmyk = try ImageCodecs.decode(Corpus.bytes("jpeg/moz_jpg-cmyk-1.jpg"))
-        #expect(cmyk.header.colorType == "cmyk" && cmyk.image.format == .rgb)
+        #expect(cmyk.header.colorType == .cmyk && cmyk.image.format == .rgb)
     }
 
     @Test("12-bit and lossless JPEG are refused as unsupported",

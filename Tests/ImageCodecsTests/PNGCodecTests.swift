@@ -41,15 +41,15 @@ struct PNGCodecTests {
 
     @Test("colour types map to the expected pixel formats")
     func formats() throws {
-        let cases: [(String, PixelFormat, Int, String)] = [
-            ("png-suite/basn0g01.png", .gray, 1, "gray"),
-            ("png-suite/basn0g16.png", .gray, 16, "gray"),
-            ("png-suite/basn2c16.png", .rgb, 16, "rgb"),
-            ("png-suite/basn3p04.png", .rgb, 4, "palette"),
-            ("png-suite/tbbn3p08.png", .rgba, 8, "palette"),   // palette + tRNS
-            ("png-suite/tbbn0g04.png", .grayAlpha, 4, "gray"), // gray + tRNS
-            ("png-suite/basn4a16.png", .grayAlpha, 16, "grayAlpha"),
-            ("png-suite/basn6a08.png", .rgba, 8, "rgba"),
+        let cases: [(String, PixelFormat, Int, ImageColorType)] = [
+            ("png-suite/basn0g01.png", .gray, 1, .gray),
+            ("png-suite/basn0g16.png", .gray, 16, .gray),
+            ("png-suite/basn2c16.png", .rgb, 16, .rgb),
+            ("png-suite/basn3p04.png", .rgb, 4, .palette),
+            ("png-suite/tbbn3p08.png", .rgba, 8, .palette),   // palette + tRNS
+            ("png-suite/tbbn0g04.png", .grayAlpha, 4, .gray), // gray + tRNS
+            ("png-suite/basn4a16.png", .grayAlpha, 16, .grayAlpha),
+            ("png-suite/basn6a08.png", .rgba, 8, .rgba),
         ]
         for (path, format, depth, colorType) in cases {
             let decoded = try ImageCodecs.decode(Corpus.bytes(path))

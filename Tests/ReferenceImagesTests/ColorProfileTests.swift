@@ -100,7 +100,7 @@ struct ColorProfileTests {
             for maxSide in [nil, 300] as [Int?] {  // also through the resize routes
                 options.maxSide = maxSide
                 let converted = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: name)
-                #expect(converted.actions.contains("converted colours to sRGB (ICC profile)"), "\(converted.actions)")
+                #expect(converted.actions.texts.contains("converted colours to sRGB (ICC profile)"), "\(converted.actions.texts)")
                 #expect(!MetadataStripper.hasICCProfile(converted.encoded.bytes))
                 let decoded = try ImageCodecs.decode(converted.encoded.bytes).image
                 let center = (decoded.height / 2 * decoded.width + decoded.width / 2) * decoded.format.channels

@@ -1,4 +1,5 @@
 import Foundation
+import ReferenceImages
 
 /// One row of `../shared/corpus/corpus.tsv`: path, format, stored size, expected verdict, note.
 struct CorpusRow: Sendable, CustomStringConvertible {
@@ -34,4 +35,14 @@ struct CorpusRow: Sendable, CustomStringConvertible {
             return CorpusRow(path: f[0], format: f[1], width: Int(f[2]), height: Int(f[3]), expected: f[4], note: f[5])
         }
     }()
+}
+
+extension Array where Element == PrepareAction {
+    /// The actions as the command line prints them.
+    var texts: [String] { map(\.description) }
+}
+
+/// Marks a check that could not run (a missing referee), for `withKnownIssue`.
+struct Skipped: Error {
+    var reason: String
 }

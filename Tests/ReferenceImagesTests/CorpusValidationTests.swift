@@ -22,23 +22,11 @@ struct CorpusValidationTests {
         let decodeRules: Set<ValidationRule> = [.unsupportedFormat, .corrupt, .tooManyPixels]
         let constraintRules: Set<ValidationRule> = [.fileSize, .minDimension, .aspectRatio]
         let detail = report.violations.map { "\($0.rule.rawValue): \($0.message)" }.joined(separator: "; ")
-        // Known disagreement, decided by content, never by name. The table counts a JPEG as decodable
-        // when djpeg finishes with warnings other than "Premature end of JPEG file", and djpeg prints
-        // only a file's first warning. The issue requires strict mode to refuse every "Corrupt JPEG
-        // data" warning about the entropy-coded data (extraneous bytes between segments excepted), so
-        // files whose scans end early or hold bad Huffman codes are refused here as `corrupt`.
-        let strictRefusal = row.format == "jpeg" && row.expected != "invalid-decode"
-            && rules.isSubset(of: constraintRules.union([.corrupt]))
-            && report.violations.contains { $0.rule == .corrupt && $0.message.contains("Corrupt JPEG data") }
         switch row.expected {
         case "valid":
-            withKnownIssue("corpus.tsv counts this JPEG as decodable; strict mode refuses its corrupt entropy data") {
-                #expect(report.isValid, "\(row.path): \(detail)")
-            } when: { strictRefusal }
+            #expect(report.isValid, "\(row.path): \(detail)")
         case "invalid-constraint":
-            withKnownIssue("corpus.tsv counts this JPEG as decodable; strict mode refuses its corrupt entropy data") {
-                #expect(!rules.isEmpty && rules.isSubset(of: constraintRules), "\(row.path): \(detail)")
-            } when: { strictRefusal }
+            #expect(!rules.isEmpty && rules.isSubset(of: constraintRules), "\(row.path): \(detail)")
         case "invalid-decode":
             #expect(!rules.isDisjoint(with: decodeRules), "\(row.path): \(detail)")
         default:

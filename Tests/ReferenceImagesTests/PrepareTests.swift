@@ -234,13 +234,13 @@ struct PrepareTests {
                 let prepared = try preparer.prepare(bytes: bytes, name: entry.path)
                 #expect(!undecodable, "\(entry.path): undecodable (\(report.rules)) but prepare produced output")
                 let check = validator.validate(bytes: prepared.encoded.bytes, name: entry.path)
-                #expect(check.isValid, "\(entry.path): output fails \(check.violations.map(\.message)) after \(prepared.actions)")
+                #expect(check.isValid, "\(entry.path): output fails \(check.violations.map(\.message)) after \(prepared.actions.texts)")
                 #expect(check.width == prepared.width && check.height == prepared.height)
                 #expect(check.orientation == 1, "\(entry.path): orientation \(check.orientation) left in the output")
                 if entry.expected == "valid" && report.orientation == 1 {
                     // Already passing: copied, at most with metadata removed, never re-encoded.
-                    #expect(prepared.actions.allSatisfy { $0 == "stripped metadata" }, "\(entry.path): \(prepared.actions)")
-                    if prepared.actions.isEmpty { #expect(prepared.encoded.bytes == bytes, "\(entry.path) not copied byte for byte") }
+                    #expect(prepared.actions.texts.allSatisfy { $0 == "stripped metadata" }, "\(entry.path): \(prepared.actions.texts)")
+                    if prepared.actions.texts.isEmpty { #expect(prepared.encoded.bytes == bytes, "\(entry.path) not copied byte for byte") }
                 }
                 let out = dir.appendingPathComponent(entry.path.replacingOccurrences(of: "/", with: "__") + "." + prepared.encoded.format.fileExtension)
                 try Data(prepared.encoded.bytes).write(to: out)
@@ -252,7 +252,7 @@ struct PrepareTests {
         }
         #expect(written.count >= 200)
         if let reason = PrepareCorpus.pillowUnavailable {
-            withKnownIssue("Pillow referee skipped: \(reason)") { throw PrepareError(rule: "skipped", message: reason) }
+            withKnownIssue("Pillow referee skipped: \(reason)") { throw Skipped(reason: reason) }
             return
         }
         let verdicts = try PrepareCorpus.pillowVerdicts(Array(written.keys))
@@ -267,8 +267,8 @@ struct PrepareTests {
         let upright = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")).image
         let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_\(value).jpg")
         let prepared = try preparer.prepare(bytes: bytes, name: "Landscape_\(value).jpg")
-        #expect(prepared.actions.first == "oriented(\(value))")
-        #expect(prepared.actions.contains("stripped metadata"))
+        #expect(prepared.actions.texts.first == "oriented(\(value))")
+        #expect(prepared.actions.texts.contains("stripped metadata"))
         let decoded = try ImageCodecs.decode(prepared.encoded.bytes)
         #expect(decoded.header.orientation == 1)
         #expect(MetadataStripper.stripJPEG(prepared.encoded.bytes)?.removed.contains("APP1 Exif") == false)
@@ -284,7 +284,7 @@ struct PrepareTests {
     @Test("portrait photos match Pillow's exif_transpose", arguments: 5...8)
     func portraitAgainstPillow(value: Int) throws {
         if let reason = PrepareCorpus.pillowUnavailable {
-            withKnownIssue("Pillow reference skipped: \(reason)") { throw PrepareError(rule: "skipped", message: reason) }
+            withKnownIssue("Pillow reference skipped: \(reason)") { throw Skipped(reason: reason) }
             return
         }
         let dir = try PrepareCorpus.temporaryDirectory()
@@ -311,10 +311,10 @@ struct PrepareTests {
         options.maxBytes = 150_000
         let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l")
         #expect(prepared.encoded.bytes.count <= 150_000)
-        let q = try #require(prepared.actions.compactMap { $0.hasPrefix("re-encoded jpeg q=") ? Int($0.dropFirst(18)) : nil }.first)
+        let q = try #require(prepared.actions.texts.compactMap { $0.hasPrefix("re-encoded jpeg q=") ? Int($0.dropFirst(18)) : nil }.first)
         #expect(q < 90)
         let image = try ImageCodecs.decode(bytes).image
-        if q < 90 && !prepared.actions.contains(where: { $0.contains("to fit") }) {
+        if q < 90 && !prepared.actions.texts.contains(where: { $0.contains("to fit") }) {
             let oneUp = try ImageCodecs.encodeJPEG(image, options: JPEGEncodeOptions(quality: q + 1))
             #expect(oneUp.bytes.count > 150_000, "quality \(q + 1) would also have fitted")
         }
@@ -322,7 +322,7 @@ struct PrepareTests {
         options.maxBytes = 40_000
         let small = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l")
         #expect(small.encoded.bytes.count <= 40_000)
-        #expect(small.actions.contains { $0.contains("to fit 40000 bytes") })
+        #expect(small.actions.texts.contains { $0.contains("to fit 40000 bytes") })
         #expect(validator.validate(bytes: small.encoded.bytes, name: "l").isValid)
         // An impossible budget is refused, naming the rule.
         options.maxBytes = 500
@@ -332,8 +332,10 @@ struct PrepareTests {
     @Test("transparency is flattened onto the background for JPEG; kept for PNG")
     func flatten() throws {
         var image = try Image(width: 400, height: 400, format: .rgba, fill: .transparent)
-        for i in stride(from: 0, to: 200 * 400 * 4, by: 4) {
-            image.pixels[i] = 20; image.pixels[i + 1] = 40; image.pixels[i + 2] = 200; image.pixels[i + 3] = 255
+        image.withUnsafeMutablePixels { pixels in
+            for i in stride(from: 0, to: 200 * 400 * 4, by: 4) {
+                pixels[i] = 20; pixels[i + 1] = 40; pixels[i + 2] = 200; pixels[i + 3] = 255
+            }
         }
         let png = try ImageCodecs.encodePNG(image).bytes
         var options = PrepareOptions()
@@ -341,7 +343,7 @@ struct PrepareTests {
         options.background = Color(red: 255, green: 0, blue: 0)
         let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
         #expect(prepared.encoded.format == .jpeg)
-        #expect(prepared.actions.contains("flattened alpha onto #ff0000"))
+        #expect(prepared.actions.texts.contains("flattened alpha onto #ff0000"))
         let decoded = try ImageCodecs.decode(prepared.encoded.bytes).image
         let bottom = (350 * 400 + 200) * 3, top = (50 * 400 + 200) * 3
         #expect(decoded.pixels[bottom] > 240 && decoded.pixels[bottom + 1] < 20 && decoded.pixels[bottom + 2] < 20)
@@ -360,7 +362,7 @@ struct PrepareTests {
         let png = try ImageCodecs.encodePNG(photo).bytes
         let prepared = try ReferenceImagePreparer().prepare(bytes: png, name: "photo.png")
         #expect(prepared.encoded.format == .jpeg)
-        #expect(prepared.actions.contains("converted png->jpeg"))
+        #expect(prepared.actions.texts.contains("converted png->jpeg"))
         #expect(prepared.width == 450 && prepared.height == 300)
     }
 
@@ -376,7 +378,7 @@ struct PrepareTests {
         options.format = .jpeg
         options.background = Color(red: 10, green: 20, blue: 30)
         let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
-        #expect(prepared.actions == ["flattened alpha onto #0a141e", "converted png->jpeg", "re-encoded jpeg q=90"])
+        #expect(prepared.actions.texts == ["flattened alpha onto #0a141e", "converted png->jpeg", "re-encoded jpeg q=90"])
         let flat = try ImageCodecs.decode(png).image.flattened(background: options.background)
         let expected = try ImageCodecs.encodeJPEG(flat, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))
         #expect(prepared.encoded.bytes == expected.bytes)
@@ -409,9 +411,9 @@ struct PrepareTests {
                 let eighths = plan.shrinkOnLoadEighths(powersOfTwo: true)
                 #expect([1, 2, 4, 8].contains(eighths))
                 if eighths < 8 {
-                    #expect(prepared.actions.first == "shrink-on-load \(PreparePlan.fraction(eighths: eighths))")
+                    #expect(prepared.actions.texts.first == "shrink-on-load \(PreparePlan.fraction(eighths: eighths))")
                 } else {
-                    #expect(!prepared.actions.contains { $0.hasPrefix("shrink-on-load") })
+                    #expect(!prepared.actions.texts.contains { $0.hasPrefix("shrink-on-load") })
                 }
                 outputs.append(prepared.encoded.bytes)
             }
@@ -421,7 +423,7 @@ struct PrepareTests {
         var options = PrepareOptions()
         options.maxSide = 450
         let quarter = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
-        #expect(!quarter.actions.contains { $0.hasPrefix("resized") })
+        #expect(!quarter.actions.texts.contains { $0.hasPrefix("resized") })
         // A truncated input is refused, with no output.
         let cut = Array(bytes.prefix(bytes.count * 9 / 10))
         for threads in [1, 2] {
@@ -457,7 +459,7 @@ struct PrepareTests {
                 switch (Result { try preparer.prepare(bytes: bytes, name: path) }, Result { try preparer.prepare(fileAt: path) }) {
                 case let (.success(a), .success(b)):
                     #expect(a.encoded == b.encoded, "\(name) \(format)")
-                    #expect(a.actions == b.actions, "\(name) \(format)")
+                    #expect(a.actions.texts == b.actions.texts, "\(name) \(format)")
                 case let (.failure(a as PrepareError), .failure(b as PrepareError)):
                     #expect(a.rule == b.rule, "\(name) \(format)")
                 default:
@@ -476,9 +478,9 @@ struct PrepareTests {
         let prepared = try ReferenceImagePreparer(options: options).prepare(
             bytes: PrepareCorpus.bytes("exif-orientation/Landscape_6.jpg"), name: "l6")
         // 3/8 (675x450) would cover 600x400 too, but only 1/8, 1/4 and 1/2 have SIMD IDCTs.
-        #expect(prepared.actions.contains("shrink-on-load 1/2"))  // 1800x1200 -> 900x600, then Lanczos to 600x400
+        #expect(prepared.actions.texts.contains("shrink-on-load 1/2"))  // 1800x1200 -> 900x600, then Lanczos to 600x400
         #expect(prepared.width == 600 && prepared.height == 400)
-        #expect(prepared.actions.contains("oriented(6)"))
+        #expect(prepared.actions.texts.contains("oriented(6)"))
     }
 
     @Test("pad styles and crop give the documented sizes")
@@ -489,12 +491,12 @@ struct PrepareTests {
             options.padStyle = style
             let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: wide, name: "w")
             #expect(prepared.width == 1500 && prepared.height == 600)
-            #expect(prepared.actions.contains { $0.hasPrefix("padded 1500x400->1500x600") })
+            #expect(prepared.actions.texts.contains { $0.hasPrefix("padded 1500x400->1500x600") })
         }
         var options = PrepareOptions()
         options.fit = .crop
         let cropped = try ReferenceImagePreparer(options: options).prepare(bytes: wide, name: "w")
-        #expect(cropped.actions.first == "cropped 1500x400->1000x400")
+        #expect(cropped.actions.texts.first == "cropped 1500x400->1000x400")
         #expect(cropped.width == 1000 && cropped.height == 400)
     }
 
@@ -507,13 +509,13 @@ struct PrepareTests {
         #expect(!ReferenceImagePreparer.profileMatches(Array(rgbProfile.prefix(64)), gray: false))
         // A gray JPEG carrying an RGB profile: enlarged, and the mismatched profile is not copied.
         let mismatched = try ReferenceImagePreparer().prepare(bytes: PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg"), name: "icc")
-        #expect(mismatched.actions.contains("dropped ICC profile (colour space does not match)"))
+        #expect(mismatched.actions.texts.contains("dropped ICC profile (colour space does not match)"))
         #expect(try ImageCodecs.decode(mismatched.encoded.bytes).iccProfile == nil)
         // An RGB image with an RGB profile keeps it through a re-encode.
         let photo = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"), options: DecodeOptions(jpegScale: 8)).image
         let tagged = try ImageCodecs.encodeJPEG(photo, options: JPEGEncodeOptions(iccProfile: ImageCodecs.decode(PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")).iccProfile))
         let kept = try ReferenceImagePreparer().prepare(bytes: tagged.bytes, name: "tagged")
-        #expect(kept.actions.contains { $0.hasPrefix("resized") })
+        #expect(kept.actions.texts.contains { $0.hasPrefix("resized") })
         #expect(try ImageCodecs.decode(kept.encoded.bytes).iccProfile != nil)
     }
 
@@ -521,7 +523,7 @@ struct PrepareTests {
     func refusals() {
         #expect(throws: PrepareError(.unsupportedFormat, "")) {
             do { _ = try preparer.prepare(bytes: Array("GIF89a hello".utf8), name: "x.gif") } catch let e as PrepareError {
-                throw PrepareError(rule: e.rule, message: "")
+                throw PrepareError(e.code, "")
             }
         }
         let truncated = Array((try? PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"))?.prefix(20_000) ?? [])

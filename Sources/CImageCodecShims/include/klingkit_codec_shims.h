@@ -36,14 +36,23 @@ typedef struct kk_status {
     char message[256];       ///< the fatal message, or the first tolerated warning when code == KK_OK
 } kk_status;
 
+/// The memory cap of every JPEG reader here (one-shot decode, verification, the streamed row and band
+/// readers) when kk_decode_params.max_memory is 0: 1 GiB. It bounds libjpeg's own working memory, which
+/// for a progressive stream is every DCT coefficient of the image (components × blocks × 128 bytes);
+/// past it the decode fails with KK_LIMIT. The caller's pixel buffer is not counted.
+#define KK_DEFAULT_MAX_MEMORY ((uint64_t)1 << 30)
+
+/// The scan limit of every JPEG reader here when kk_decode_params.max_scans is 0.
+#define KK_DEFAULT_MAX_SCANS 1000
+
 /// Limits and modes for a decode.
 typedef struct kk_decode_params {
     uint64_t max_pixels;     ///< refuse when width * height exceeds this (checked from the header)
-    uint64_t max_memory;     ///< libjpeg working-memory cap in bytes (0: 512 MiB)
+    uint64_t max_memory;     ///< JPEG working-memory cap in bytes (0: KK_DEFAULT_MAX_MEMORY)
     int strict;              ///< JPEG: corrupt-data warnings (premature end, bad Huffman code, ...) fail as KK_CORRUPT
     int scale_denom;         ///< JPEG: 1, 2, 4 or 8 (DCT-domain downscale)
     int fast;                ///< JPEG: fast IDCT, no fancy upsampling, luma only when possible (verification)
-    int max_scans;           ///< JPEG: refuse progressive streams with more scans than this (0: 1000)
+    int max_scans;           ///< JPEG: refuse progressive streams with more scans than this (0: KK_DEFAULT_MAX_SCANS)
     int want_icc;            ///< keep the ICC profile
     int scale_eighths;       ///< JPEG: when 1...16, decode at scale_eighths/8 instead of 1/scale_denom (0: unused)
 } kk_decode_params;
@@ -150,10 +159,12 @@ int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *stat
 /// Releases the writer (finished or not); NULL is allowed.
 void kk_png_writer_free(kk_png_writer *writer);
 
-/// A JPEG being written band by band (opaque).
+/// The one JPEG writer: rows (or planar bands) in, a JPEG out to a file descriptor (through one
+/// 64 KiB buffer) or to a growing malloc'd buffer, behind one libjpeg destination manager (opaque).
 typedef struct kk_jpeg_writer kk_jpeg_writer;
 
-/// Starts a JPEG on `fd` (markers and the ICC profile). Gray (1) or RGB (3) channels.
+/// Starts a JPEG on `fd` (markers and the ICC profile). Gray (1) or RGB (3) channels; the settings are
+/// kk_jpeg_encode's, so the same rows give the same bytes. A failed write(2) is KK_IO.
 /// - Important: with `optimize` or `progressive` set, libjpeg keeps every DCT coefficient of the image
 ///   until the end (2 bytes per sample: 3 bytes per pixel at 4:2:0), so memory grows with the image;
 ///   with both off it holds only one MCU row (8 or 16 pixel rows).
@@ -165,8 +176,10 @@ int kk_jpeg_writer_open(int fd, uint32_t width, uint32_t height, int channels,
 int kk_jpeg_writer_write_rows(kk_jpeg_writer *writer, const void *rows, size_t stride, uint32_t count,
                               kk_status *status);
 
-/// Writes EOI and flushes; `*bytes` is the file's length. Every scanline must have been written.
-int kk_jpeg_writer_finish(kk_jpeg_writer *writer, uint64_t *bytes, kk_status *status);
+/// Writes EOI and flushes; `*bytes` is the stream's length. Every scanline (or band) must have been
+/// written. A writer opened on memory hands its stream over in `*out` (free with kk_free) when `out`
+/// is not NULL; pass NULL for a descriptor.
+int kk_jpeg_writer_finish(kk_jpeg_writer *writer, uint64_t *bytes, void **out, kk_status *status);
 
 /// Releases the writer (finished or not); NULL is allowed.
 void kk_jpeg_writer_free(kk_jpeg_writer *writer);

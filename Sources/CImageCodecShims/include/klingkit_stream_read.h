@@ -68,25 +68,6 @@ int kk_jpeg_reader_finish(kk_jpeg_reader *reader, kk_status *status);
 /// Releases the reader (finished or not); NULL is allowed.
 void kk_jpeg_reader_free(kk_jpeg_reader *reader);
 
-/// A JPEG being encoded band by band into a growing malloc'd buffer (opaque).
-typedef struct kk_jpeg_mem_writer kk_jpeg_mem_writer;
-
-/// Starts a JPEG of gray (1) or RGB (3) rows with the settings kk_jpeg_encode uses, so the same rows
-/// give the same bytes. Memory: one MCU row plus the output (plus every coefficient when `optimize`
-/// or `progressive` is set).
-int kk_jpeg_mem_writer_open(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
-                            const void *icc, size_t icc_size, kk_jpeg_mem_writer **writer, kk_status *status);
-
-/// Compresses the next `count` rows, `stride` bytes apart.
-int kk_jpeg_mem_writer_write_rows(kk_jpeg_mem_writer *writer, const void *rows, size_t stride, uint32_t count,
-                                  kk_status *status);
-
-/// Writes EOI and hands the stream over in `*out` (free with kk_free). Every row must have been written.
-int kk_jpeg_mem_writer_finish(kk_jpeg_mem_writer *writer, void **out, size_t *out_size, kk_status *status);
-
-/// Releases the writer (finished or not); NULL is allowed.
-void kk_jpeg_mem_writer_free(kk_jpeg_mem_writer *writer);
-
 // MARK: - Planar (raw YCbCr or gray) bands
 
 /// How one band of planar samples is laid out: a band is one iMCU row of the stream (for 4:2:0 at full
@@ -119,16 +100,21 @@ int kk_jpeg_reader_open_planes(const void *data, size_t size, const kk_decode_pa
 /// stream through EOI.
 int kk_jpeg_reader_read_band(kk_jpeg_reader *reader, void *band, kk_status *status);
 
-/// kk_jpeg_mem_writer_open taking planar bands: Y (channels 1) or Y, Cb, Cr at the sampling of `params`
-/// (4:2:0 or 4:4:4), so no colour conversion or downsampling runs. `*planes` describes the bands to pass.
-int kk_jpeg_mem_writer_open_planes(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
-                                   const void *icc, size_t icc_size, kk_jpeg_planes *planes,
-                                   kk_jpeg_mem_writer **writer, kk_status *status);
+// MARK: - JPEG rows in, JPEG out (memory)
 
-/// Compresses the next band (laid out as kk_jpeg_mem_writer_open_planes said). The band is padded in
+/// Starts a kk_jpeg_writer on a growing malloc'd buffer. With `planes == NULL` it takes gray (1) or RGB
+/// (3) rows (kk_jpeg_writer_write_rows); otherwise planar bands: Y (channels 1) or Y, Cb, Cr at the
+/// sampling of `params` (4:2:0 or 4:4:4), so no colour conversion or downsampling runs, and `*planes`
+/// describes the bands to pass to kk_jpeg_writer_write_band. Memory: one MCU row plus the output (plus
+/// every coefficient when `optimize` or `progressive` is set). kk_jpeg_writer_finish hands the stream over.
+int kk_jpeg_writer_open_memory(uint32_t width, uint32_t height, int channels, const kk_jpeg_encode_params *params,
+                               const void *icc, size_t icc_size, kk_jpeg_planes *planes,
+                               kk_jpeg_writer **writer, kk_status *status);
+
+/// Compresses the next band (laid out as kk_jpeg_writer_open_memory said). The band is padded in
 /// place first: columns past each plane's width repeat its last sample, rows past its height (last band
 /// only) repeat its last row, which keeps edge blocks smooth and small.
-int kk_jpeg_mem_writer_write_band(kk_jpeg_mem_writer *writer, void *band, kk_status *status);
+int kk_jpeg_writer_write_band(kk_jpeg_writer *writer, void *band, kk_status *status);
 
 #ifdef __cplusplus
 }

@@ -1,19 +1,37 @@
-import ImageCore
-
-/// A window onto sheet pixels: rows `originY ..< originY + height` of a sheet `width` pixels wide, 3 (RGB)
-/// or 4 (RGBA, straight alpha) bytes per pixel, no row padding. All drawing takes sheet coordinates and
-/// clips to the window, so the same calls draw a whole canvas or one row band of it.
+/// The one drawing surface of KlingKit (contact sheets, the emulator's result images): a window onto
+/// pixels, rows `originY ..< originY + height` of a picture `width` pixels wide, 3 (RGB) or 4 (RGBA,
+/// straight alpha) bytes per pixel, no row padding. All drawing takes picture coordinates and clips to
+/// the window, so the same calls draw a whole picture or one row band of it. Text is drawn in
+/// ``BitmapFont``.
 ///
-/// - Important: the view does not own its memory. Several views may write one buffer from several
-///   threads at once only if the rectangles they draw do not overlap (tiles never do).
-struct CanvasView: @unchecked Sendable {
-    let base: UnsafeMutablePointer<UInt8>
-    let width: Int
-    let height: Int
-    let channels: Int
-    let originY: Int
+/// - Important: the view does not own its memory; get one from ``Image/withCanvas(_:)`` or over a buffer
+///   that outlives it. Several views may write one buffer from several threads at once only if the
+///   rectangles they draw do not overlap (tiles never do).
+public struct CanvasView: @unchecked Sendable {
+    /// The first byte of row `originY`.
+    public let base: UnsafeMutablePointer<UInt8>
+    /// Width of the picture (and the window) in pixels.
+    public let width: Int
+    /// Rows in the window.
+    public let height: Int
+    /// 3 (RGB) or 4 (RGBA).
+    public let channels: Int
+    /// The picture row the window starts at.
+    public let originY: Int
 
-    var bytesPerRow: Int { width * channels }
+    /// A view of `height` rows starting at picture row `originY`.
+    /// - Precondition: `channels` is 3 or 4; `base` holds `width × height × channels` bytes.
+    public init(base: UnsafeMutablePointer<UInt8>, width: Int, height: Int, channels: Int, originY: Int = 0) {
+        precondition(channels == 3 || channels == 4, "a canvas is RGB or RGBA")
+        self.base = base
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.originY = originY
+    }
+
+    /// Bytes in one row: `width × channels`.
+    public var bytesPerRow: Int { width * channels }
 
     /// `rect` intersected with the window, or nil when they do not meet.
     private func clip(_ rect: Rect) -> Rect? {
@@ -24,7 +42,7 @@ struct CanvasView: @unchecked Sendable {
     }
 
     /// Fills `rect` with `color`, replacing what was there (alpha included on an RGBA canvas).
-    func fill(_ rect: Rect, with color: Color) {
+    public func fill(_ rect: Rect, with color: Color) {
         guard let r = clip(rect) else { return }
         let sample: [UInt8] = channels == 4
             ? [color.red, color.green, color.blue, color.alpha]
@@ -40,9 +58,37 @@ struct CanvasView: @unchecked Sendable {
         }
     }
 
-    /// Draws `image` with its top-left corner at sheet point (`x`, `y`), blending by its alpha
+    /// Paints `color` over `rect` at `opacity`/255 (0...255): `color·o + pixel·(1 − o)`, rounded; alpha of
+    /// an RGBA canvas is left as it is.
+    public func blend(_ rect: Rect, with color: Color, opacity: Int) {
+        guard let r = clip(rect) else { return }
+        let o = max(0, min(255, opacity))
+        let sample = [Int(color.red), Int(color.green), Int(color.blue)]
+        for y in r.y ..< r.y + r.height {
+            let row = base + (y - originY) * bytesPerRow + r.x * channels
+            for i in 0..<r.width {
+                let d = row + i * channels
+                for c in 0..<3 { d[c] = CanvasView.blend(sample[c], Int(d[c]), o) }
+            }
+        }
+    }
+
+    /// Darkens `rect`: every colour sample multiplied by `keep`/255 (0...255), rounded down.
+    public func shade(_ rect: Rect, keep: Int) {
+        guard let r = clip(rect) else { return }
+        let k = max(0, min(255, keep))
+        for y in r.y ..< r.y + r.height {
+            let row = base + (y - originY) * bytesPerRow + r.x * channels
+            for i in 0..<r.width {
+                let d = row + i * channels
+                for c in 0..<3 { d[c] = UInt8(Int(d[c]) * k / 255) }
+            }
+        }
+    }
+
+    /// Draws `image` with its top-left corner at picture point (`x`, `y`), blending by its alpha
     /// ("over", straight alpha, rounded); gray is widened to RGB.
-    func composite(_ image: Image, x: Int, y: Int) {
+    public func composite(_ image: Image, x: Int, y: Int) {
         guard let r = clip(Rect(x: x, y: y, width: image.width, height: image.height)) else { return }
         let srcChannels = image.format.channels
         image.pixels.withUnsafeBufferPointer { buffer in
@@ -113,17 +159,20 @@ struct CanvasView: @unchecked Sendable {
         return UInt8((x + (x >> 8)) >> 8)
     }
 
-    /// Draws `text` in the bitmap font with its top-left at sheet point (`x`, `y`), each font pixel a
-    /// `scale`×`scale` block of `color` (opaque). Nothing is truncated here; see ``BitmapFont/truncate``.
-    func draw(_ text: String, x: Int, y: Int, scale: Int, color: Color) {
+    /// Draws `text` in the bitmap font with its top-left at picture point (`x`, `y`), each font pixel a
+    /// `scale`×`scale` block of `color`: replacing the pixels at `opacity` 255 (the default), blended
+    /// over them below. Nothing is truncated here; see ``BitmapFont/truncate(_:toWidth:scale:)``.
+    public func draw(_ text: String, x: Int, y: Int, scale: Int, color: Color, opacity: Int = 255) {
         // Skip whole lines outside the window quickly.
         guard y < originY + height, y + BitmapFont.glyphHeight * scale > originY else { return }
         var penX = x
         for character in text {
+            guard penX < width else { break }   // the rest is clipped anyway
             let glyph = BitmapFont.glyph(for: character)
             for (row, bits) in glyph.rows.enumerated() where bits != 0 {
                 for column in 0..<BitmapFont.glyphWidth where bits & (0x10 >> UInt8(column)) != 0 {
-                    fill(Rect(x: penX + column * scale, y: y + row * scale, width: scale, height: scale), with: color)
+                    let block = Rect(x: penX + column * scale, y: y + row * scale, width: scale, height: scale)
+                    if opacity >= 255 { fill(block, with: color) } else { blend(block, with: color, opacity: opacity) }
                 }
             }
             penX += BitmapFont.advance * scale
@@ -132,10 +181,21 @@ struct CanvasView: @unchecked Sendable {
 
     /// Draws `text` centred in `rect` horizontally (left-aligned when it fills the width) at top `y`,
     /// shortened with an ellipsis to the rectangle's width: at the end, or in the middle with `keepEnd`.
-    func drawCentered(_ text: String, in rect: Rect, y: Int, scale: Int, color: Color, keepEnd: Bool = false) {
+    public func drawCentered(_ text: String, in rect: Rect, y: Int, scale: Int, color: Color, keepEnd: Bool = false) {
         let fitted = keepEnd ? BitmapFont.truncateMiddle(text, toWidth: rect.width, scale: scale)
                              : BitmapFont.truncate(text, toWidth: rect.width, scale: scale)
         let width = BitmapFont.width(of: fitted, scale: scale)
         draw(fitted, x: rect.x + max(0, (rect.width - width) / 2), y: y, scale: scale, color: color)
+    }
+}
+
+extension Image {
+    /// Calls `body` with a ``CanvasView`` over the whole image, to draw on it in place.
+    /// - Precondition: the format is ``PixelFormat/rgb`` or ``PixelFormat/rgba``.
+    public mutating func withCanvas<R>(_ body: (CanvasView) throws -> R) rethrows -> R {
+        let (width, height, channels) = (self.width, self.height, format.channels)
+        return try withUnsafeMutablePixels { pixels in
+            try body(CanvasView(base: pixels.baseAddress!, width: width, height: height, channels: channels))
+        }
     }
 }

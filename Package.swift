@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FastBase64", targets: ["FastBase64"]),
         .library(name: "ReferenceImages", targets: ["ReferenceImages"]),
         .library(name: "ContactSheets", targets: ["ContactSheets"]),
+        .library(name: "FaceDetection", targets: ["FaceDetection"]),
         .library(name: "KlingModels", targets: ["KlingModels"]),
         .library(name: "KlingClient", targets: ["KlingClient"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
@@ -35,14 +36,24 @@ let package = Package(
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
         .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"]),
+        // Formats the API refuses but prepare converts (issue #13): HEIF/AVIF, WebP, nclx -> ICC.
+        .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
+        .target(name: "CImageFormatShims", dependencies: ["CLibHeif", "CLibWebP", "CLibLCMS2"]),
         .target(name: "CFastBase64"),
+        // Advisory face count (issue #13): dlib's HOG frontal face detector (libdlib-dev) behind a C API.
+        // Optimised even in debug builds: dlib's templates at -O0 make one detection take seconds.
+        .target(name: "CFaceDetect", cxxSettings: [.unsafeFlags(["-O2"])], linkerSettings: [
+            .linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"),  // dlib's headers call LAPACK/BLAS
+        ]),
 
         // MARK: Image work
         .target(name: "ImageCore"),
-        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims"]),
+        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "CImageFormatShims"]),
         .target(name: "FastBase64", dependencies: ["CFastBase64"]),
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
         .target(name: "ContactSheets", dependencies: ["ImageCore", "ImageCodecs"]),
+        .target(name: "FaceDetection", dependencies: ["ImageCore", "CFaceDetect"]),
 
         // MARK: API
         .target(name: "KlingModels"),
@@ -73,7 +84,7 @@ let package = Package(
 
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
-            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets",
+            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
             "KlingModels", "KlingClient", "KlingEmulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -85,6 +96,7 @@ let package = Package(
         .testTarget(name: "FastBase64Tests", dependencies: ["FastBase64", "CFastBase64"]),
         .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "FaceDetectionTests", dependencies: ["FaceDetection", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingEmulatorTests", dependencies: [
             "KlingEmulator", "KlingModels", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -35,8 +35,12 @@ public struct ReferenceImagePreparer: Sendable {
         // Header facts only here; decodability is proven by the full decode when pixels change, or by
         // a verify pass (JPEG at 1/8 scale) when the file is copied. Never both.
         guard let format = ImageCodecs.sniff(bytes) else {
-            throw PrepareError(.unsupportedFormat, "not a JPEG or PNG (by content)")
+            // HEIF/HEIC, AVIF, WebP: converted (PrepareConvertible.swift).
+            if let convertible = ImageCodecs.sniffConvertible(bytes) { return try prepareConvertible(bytes, format: convertible) }
+            throw PrepareError(.unsupportedFormat, "not a JPEG, PNG, HEIF, AVIF or WebP (by content)")
         }
+        // An animated PNG: its default image as a still (PrepareConvertible.swift).
+        if format == .png, let animation = ImageCodecs.pngAnimation(bytes) { return try prepareAnimatedPNG(bytes, animation: animation) }
         let header: ImageHeader
         do {
             header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: .max))
@@ -332,13 +336,13 @@ public struct ReferenceImagePreparer: Sendable {
     }
 
     /// An encoding that fits, with the image it encodes (its size may have been reduced).
-    private struct Fitted {
+    struct Fitted {
         var bytes: EncodedImage
         var size: Size
     }
 
     /// Chooses the output format and encodes under the byte budget.
-    private func encode(_ image: consuming Image, source: ImageFormat, forced: ImageFormat?, icc: [UInt8]?) throws -> (Fitted, [String]) {
+    func encode(_ image: consuming Image, source: ImageFormat, forced: ImageFormat?, icc: [UInt8]?) throws -> (Fitted, [String]) {
         let transparent = image.hasTransparency
         let target: ImageFormat = forced ?? source
         if target == .jpeg {

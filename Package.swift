@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ReferenceImages", targets: ["ReferenceImages"]),
         .library(name: "ContactSheets", targets: ["ContactSheets"]),
         .library(name: "KlingSupport", targets: ["KlingSupport"]),
+        .library(name: "FaceDetection", targets: ["FaceDetection"]),
         .library(name: "KlingModels", targets: ["KlingModels"]),
         .library(name: "KlingClient", targets: ["KlingClient"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
@@ -38,7 +39,16 @@ let package = Package(
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
         .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"]),
+        // Formats the API refuses but prepare converts (issue #13): HEIF/AVIF, WebP, nclx -> ICC.
+        .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
+        .target(name: "CImageFormatShims", dependencies: ["CLibHeif", "CLibWebP", "CLibLCMS2"]),
         .target(name: "CFastBase64"),
+        // Advisory face count (issue #13): dlib's HOG frontal face detector (libdlib-dev) behind a C API.
+        // Optimised even in debug builds: dlib's templates at -O0 make one detection take seconds.
+        .target(name: "CFaceDetect", cxxSettings: [.unsafeFlags(["-O2"])], linkerSettings: [
+            .linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"),  // dlib's headers call LAPACK/BLAS
+        ]),
 
         // MARK: Support
         .target(name: "KlingSupport", dependencies: [
@@ -47,12 +57,13 @@ let package = Package(
 
         // MARK: Image work
         .target(name: "ImageCore", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "KlingSupport"]),
+        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "CImageFormatShims", "KlingSupport"]),
         .target(name: "FastBase64", dependencies: ["CFastBase64", "KlingSupport"]),
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
         .target(name: "ContactSheets", dependencies: [
             "ImageCore", "ImageCodecs", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        .target(name: "FaceDetection", dependencies: ["ImageCore", "CFaceDetect"]),
 
         // MARK: API
         .target(name: "KlingModels", dependencies: ["KlingSupport", .product(name: "Crypto", package: "swift-crypto")]),
@@ -86,7 +97,7 @@ let package = Package(
 
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
-            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets",
+            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
             "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -100,6 +111,7 @@ let package = Package(
         .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingModelsTests", dependencies: ["KlingModels", "KlingSupport"]),
+        .testTarget(name: "FaceDetectionTests", dependencies: ["FaceDetection", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingEmulatorTests", dependencies: [
             "KlingEmulator", "KlingModels", "KlingSupport", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

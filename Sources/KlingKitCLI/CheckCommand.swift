@@ -22,6 +22,11 @@ struct CheckCommand: AsyncParsableCommand {
             --json prints one object per line and file:
             {"path", "valid", "format", "width", "height", "bytes", "violations": [{"rule", "message"}]}
             with rule one of unsupported-format, file-size, min-dimension, aspect-ratio, corrupt, too-many-pixels.
+            HEIF/HEIC, AVIF and WebP files (by content; directories include them) are reported as
+            unsupported-format naming the format, size and orientation, with "prepare converts it" and, in JSON,
+            "convertible": true, "source_format" and "orientation". An animated PNG gets a note (prepare writes
+            its default image as a still). --face adds "faces: N" with boxes (JSON "faces", "face_boxes"):
+            0 or 2+ faces is a warning, or makes the file invalid with --strict-face.
             Exit status: 0 all valid, 1 any invalid, 2 usage error.
             """
     )
@@ -44,6 +49,12 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("jobs")], help: "Files checked at once (default: the number of cores).")
     var jobs: Int?
 
+    @Flag(name: .long, help: "Count frontal faces (advisory; 0 or 2+ is a warning): 'faces: N' with boxes.")
+    var face = false
+
+    @Flag(name: .customLong("strict-face"), help: "With --face: a file without exactly one face is invalid.")
+    var strictFace = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one FILE or directory to check") }
         if maxBytes < 1 { throw ValidationError("--max-bytes must be at least 1") }
@@ -63,26 +74,29 @@ struct CheckCommand: AsyncParsableCommand {
         let json = self.json
         var anyInvalid = false
 
-        await withTaskGroup(of: (Int, ValidationReport).self) { group in
+        let face = self.face || strictFace, strictFace = self.strictFace
+        await withTaskGroup(of: (Int, ValidationReport, CheckFaces.Result?).self) { group in
             var next = 0
             func submit() {
                 guard next < paths.count else { return }
                 let index = next
                 let path = paths[index]
                 next += 1
-                group.addTask { (index, validator.validate(fileAt: path)) }
+                group.addTask { (index, validator.validate(fileAt: path), face ? CheckFaces.detect(path: path) : nil) }
             }
             for _ in 0..<min(width, paths.count) { submit() }
             // Results arrive in any order; print them in argument order.
-            var pending: [Int: ValidationReport] = [:]
+            var pending: [Int: (ValidationReport, CheckFaces.Result?)] = [:]
             var printed = 0
-            while let (index, report) = await group.next() {
+            while let (index, report, faces) = await group.next() {
                 submit()
-                pending[index] = report
-                while let ready = pending.removeValue(forKey: printed) {
-                    if !ready.isValid { anyInvalid = true }
+                pending[index] = (report, faces)
+                while let (ready, faces) = pending.removeValue(forKey: printed) {
+                    let faceFails = strictFace && faces.map { !$0.isSingle } == true
+                    if !ready.isValid || faceFails { anyInvalid = true }
                     progress.clear()
-                    let line = json ? CheckOutput.json(ready) : CheckOutput.text(ready)
+                    let line = json ? CheckOutput.json(ready, faces: faces, strictFace: strictFace)
+                        : CheckOutput.text(ready, faces: faces, strictFace: strictFace)
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                     printed += 1
                     progress.update(done: printed)
@@ -96,7 +110,7 @@ struct CheckCommand: AsyncParsableCommand {
 
 /// Expands command-line paths: files stay as given, directories become the image files inside them.
 enum CheckInputs {
-    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "png"]
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "png", "heic", "heif", "avif", "webp"]
 
     static func expand(_ arguments: [String]) throws -> [String] {
         var result: [String] = []
@@ -134,26 +148,31 @@ enum CheckInputs {
     static func looksLikeImage(_ path: String) -> Bool {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 8) else { return false }
-        return ImageCodecs.sniff([UInt8](head)) != nil
+        guard let head = try? handle.read(upToCount: 64) else { return false }
+        return ImageCodecs.sniff([UInt8](head)) != nil || ImageCodecs.sniffConvertible([UInt8](head)) != nil
     }
 }
 
 /// Formats reports as text lines or JSON lines.
 enum CheckOutput {
-    static func text(_ report: ValidationReport) -> String {
+    static func text(_ report: ValidationReport, faces: CheckFaces.Result? = nil, strictFace: Bool = false) -> String {
         var facts: [String] = []
-        if let format = report.format { facts.append(format.rawValue) }
+        if let format = report.format { facts.append(format.rawValue) } else if let c = report.convertible { facts.append(c.format.rawValue) }
         if let w = report.width, let h = report.height { facts.append("\(w)x\(h)") }
         if report.orientation != 1 { facts.append("EXIF orientation \(report.orientation)") }
         facts.append("\(report.bytes) bytes")
+        facts += report.notes
         let summary = "(\(facts.joined(separator: ", ")))"
-        if report.isValid { return "\(report.name): valid \(summary)" }
+        let faceText = faces.map { "; " + CheckFaces.text($0, strict: strictFace) } ?? ""
+        let faceFails = strictFace && faces.map { !$0.isSingle } == true
+        if report.isValid && !faceFails { return "\(report.name): valid \(summary)" + faceText }
         let list = report.violations.map { "\($0.rule.rawValue): \($0.message)" }.joined(separator: "; ")
-        return "\(report.name): invalid \(summary): \(list)"
+        return "\(report.name): invalid \(summary)" + (list.isEmpty ? "" : ": \(list)") + faceText
     }
 
-    static func json(_ report: ValidationReport) -> String { checkLine(report) }
+    static func json(_ report: ValidationReport, faces: CheckFaces.Result? = nil, strictFace: Bool = false) -> String {
+        checkLine(report, faces: faces, strictFace: strictFace)
+    }
 
 }
 

@@ -51,6 +51,8 @@ extension ReferenceImagePreparer {
         guard !plan.changesPixels, let chunks = try Self.pngChunkTypes(fd: fd, size: size) else { return nil }
         // Orientation may sit in eXIf or ImageMagick's text anywhere in the file: those take the full path.
         guard !chunks.contains("eXIf") && !chunks.contains("tEXt") else { return nil }
+        // An animated PNG is reported as such by the in-memory path.
+        guard !chunks.contains("acTL") else { return nil }
         // Converting a profile to sRGB needs the pixels in memory.
         guard options.colorProfile == .keep || !chunks.contains("iCCP") else { return nil }
         let hadMetadata = chunks.contains { !MetadataStripper.keptPNGChunks.contains($0) && ($0.utf8.first! & 0x20) != 0 }

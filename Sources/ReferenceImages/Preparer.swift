@@ -32,8 +32,12 @@ public struct ReferenceImagePreparer: Sendable {
         // Header facts only here; decodability is proven by the full decode when pixels change, or by
         // a verify pass (JPEG at 1/8 scale) when the file is copied. Never both.
         guard let format = ImageCodecs.sniff(bytes) else {
-            throw PrepareError(.unsupportedFormat, "not a JPEG or PNG (by content)")
+            // HEIF/HEIC, AVIF, WebP: converted (PrepareConvertible.swift).
+            if let convertible = ImageCodecs.sniffConvertible(bytes) { return try prepareConvertible(bytes, format: convertible) }
+            throw PrepareError(.unsupportedFormat, "not a JPEG, PNG, HEIF, AVIF or WebP (by content)")
         }
+        // An animated PNG: its default image as a still (PrepareConvertible.swift).
+        if format == .png, let animation = ImageCodecs.pngAnimation(bytes) { return try prepareAnimatedPNG(bytes, animation: animation) }
         let header: ImageHeader
         do {
             header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: .max))

@@ -47,6 +47,10 @@ public struct ValidationReport: Sendable {
     public var violations: [Violation]
     /// The full header when it could be read.
     public var header: ImageHeader?
+    /// A HEIF/HEIC, AVIF or WebP file's header: the API refuses it (`unsupported-format`), `prepare` converts it.
+    public var convertible: ConvertibleHeader? = nil
+    /// Facts that break no rule but are worth saying (an animated PNG, whose default image is what counts).
+    public var notes: [String] = []
 
     public init(name: String, format: ImageFormat? = nil, width: Int? = nil, height: Int? = nil, bytes: Int,
                 orientation: Int = 1, violations: [Violation] = [], header: ImageHeader? = nil) {
@@ -108,6 +112,9 @@ public struct ReferenceImageValidator: Sendable {
                 "\(grouped(totalBytes)) bytes is more than the limit of \(grouped(rules.maxBytes)) bytes"))
         }
         guard let format = ImageCodecs.sniff(bytes) else {
+            if let convertible = ImageCodecs.sniffConvertible(bytes) {
+                return convertibleReport(report, bytes: bytes, format: convertible, complete: complete)
+            }
             let reason: String
             do {
                 _ = try ImageCodecs.probe(bytes)
@@ -135,6 +142,9 @@ public struct ReferenceImageValidator: Sendable {
         report.width = header.width
         report.height = header.height
         report.orientation = header.orientation
+        if format == .png, let animation = ImageCodecs.pngAnimation(bytes) {
+            report.notes.append("animated PNG (\(animation.frames) frames): the API sees its default image; prepare writes it as a still")
+        }
 
         let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
         let tooMany = overflow || pixels > rules.maxPixels

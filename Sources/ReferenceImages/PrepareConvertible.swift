@@ -28,11 +28,12 @@ extension ReferenceImagePreparer {
             throw Self.convertibleError(error, format: format)
         }
         _ = consume bytes
-        var actions = ["decoded \(format.rawValue)"] + header.notes.filter { $0 != "alpha" && $0 != "lossy" && $0 != "lossless" }
-        if header.orientation != 1 { actions.append("oriented(\(header.orientation))") }
-        if let warning = decoded.colorWarning { actions.append(warning) }
-        return try finishDecoded(decoded.image, plan: plan, profile: decoded.iccProfile, source: format.rawValue,
-                                 actions: actions, sourceFormat: nil)
+        var actions: [PrepareAction] = [.decoded(format)]
+        actions += header.notes.filter { $0 != "alpha" && $0 != "lossy" && $0 != "lossless" }.map(PrepareAction.decoderNote)
+        if header.orientation != 1 { actions.append(.oriented(header.orientation)) }
+        if let warning = decoded.colorWarning { actions.append(.decoderNote(warning)) }
+        return try finishDecoded(decoded.image, plan: plan, profile: decoded.iccProfile, source: format,
+                                 actions: actions)
     }
 
     /// An animated PNG: its default image (what libpng and every non-APNG decoder shows) written as a
@@ -43,39 +44,42 @@ extension ReferenceImagePreparer {
         do {
             decoded = try ImageCodecs.decode(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
         } catch let error as CodecError {
-            throw Self.prepareError(error)
+            throw PrepareError.decoding(error)
         }
         _ = consume bytes
         var image = decoded.image
-        var actions = ["animated png (\(animation.frames) frames): default image written as a still"]
+        var actions: [PrepareAction] = [.stillFromAnimation(format: "png", frames: animation.frames)]
         if decoded.header.orientation != 1 {
             image = image.oriented(exif: decoded.header.orientation)
-            actions.append("oriented(\(decoded.header.orientation))")
+            actions.append(.oriented(decoded.header.orientation))
         }
         let plan = PreparePlan(upright: image.size, options: options)
         let profile = options.colorProfile == .sRGB ? decoded.iccProfile : nil
-        var result = try finishDecoded(image, plan: plan, profile: profile, source: "png", actions: actions, sourceFormat: .png)
-        if decoded.iccProfile != nil && profile == nil { result.actions.append("dropped ICC profile") }
+        var result = try finishDecoded(image, plan: plan, profile: profile, source: nil, actions: actions)
+        if decoded.iccProfile != nil && profile == nil {
+            result.actions.append(.droppedICCProfile(reason: "a still is written without it; --icc srgb converts instead"))
+        }
         return result
     }
 
     /// Crop, resize, pad (as ``PreparePlan`` says), convert colours to sRGB when `profile` is set, encode.
-    /// - Parameter sourceFormat: `.png` keeps the PNG rules of `--format auto` (smaller of PNG and JPEG
-    ///   when opaque); `nil` means a converted format: JPEG unless the image has real transparency.
-    private func finishDecoded(_ input: Image, plan: PreparePlan, profile: [UInt8]?, source: String, actions start: [String],
-                               sourceFormat: ImageFormat?) throws -> PreparedImage {
+    /// - Parameter source: the converted format, or `nil` for a PNG input, which keeps the PNG rules of
+    ///   `--format auto` (smaller of PNG and JPEG when opaque); a converted format becomes JPEG unless the
+    ///   image has real transparency.
+    private func finishDecoded(_ input: Image, plan: PreparePlan, profile: [UInt8]?, source: ConvertibleFormat?,
+                               actions start: [PrepareAction]) throws -> PreparedImage {
         let options = self.options
         var actions = start
         var image = input
         if plan.isCropped {
             let before = image.size
             image = image.cropped(to: plan.region)
-            actions.append("cropped \(before)->\(image.size)")
+            actions.append(.cropped(from: before, to: image.size))
         }
         if image.size != plan.content {
             let before = image.size
             image = image.resized(to: plan.content, filter: options.filter, threads: options.threads)
-            actions.append("resized \(before)->\(plan.content) \(options.filter)")
+            actions.append(.resized(from: before, to: plan.content, filter: options.filter))
         }
         if plan.isPadded {
             let fill: PadFill = switch options.padStyle {
@@ -85,14 +89,14 @@ extension ReferenceImagePreparer {
             }
             let before = image.size
             image = image.padded(to: plan.canvas, at: (plan.originX, plan.originY), fill: fill)
-            actions.append("padded \(before)->\(plan.canvas)" + (options.padStyle == .color ? "" : " \(options.padStyle.rawValue)"))
+            actions.append(.padded(from: before, to: plan.canvas, style: options.padStyle))
         }
         if let profile, !image.format.isGray {
             do {
                 try SRGBConverter(profile: profile, format: image.format).convert(&image)
-                actions.append("converted colours to sRGB")
+                actions.append(.convertedToSRGB)
             } catch let error as CodecError {
-                actions.append("colours kept as decoded (\(error.message))")
+                actions.append(.keptDecodedColours(reason: error.message))
             }
         }
         let forced: ImageFormat? = switch options.format {
@@ -100,16 +104,16 @@ extension ReferenceImagePreparer {
         case .png: .png
         case .auto: nil
         }
-        let fitted: Fitted, encodeActions: [String]
-        if let sourceFormat {
-            (fitted, encodeActions) = try encode(consume image, source: sourceFormat, forced: forced, icc: nil)
-        } else {
+        let fitted: Fitted, encodeActions: [PrepareAction]
+        if let source {
             let target = forced ?? (image.hasTransparency ? .png : .jpeg)
-            actions.append("converted \(source)->\(target.rawValue)")
+            actions.append(.convertedFrom(source, to: target))
             (fitted, encodeActions) = try encode(consume image, source: target, forced: target, icc: nil)
+        } else {
+            (fitted, encodeActions) = try encode(consume image, source: .png, forced: forced, icc: nil)
         }
         actions += encodeActions
-        actions.append("stripped metadata")
+        actions.append(.strippedMetadata)
         return PreparedImage(encoded: fitted.bytes, actions: actions, width: fitted.size.width, height: fitted.size.height)
     }
 

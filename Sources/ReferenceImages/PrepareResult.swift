@@ -50,6 +50,17 @@ public enum PrepareAction: Sendable, Hashable, CustomStringConvertible {
     case reencodedJPEG(quality: Int)
     /// Encoded as PNG.
     case reencodedPNG
+    /// A HEIF/HEIC, AVIF or WebP input was decoded (the API takes only JPEG and PNG).
+    case decoded(ConvertibleFormat)
+    /// A converted format's container became JPEG or PNG.
+    case convertedFrom(ConvertibleFormat, to: ImageFormat)
+    /// An animation's default image (APNG) or first frame was written as a still.
+    case stillFromAnimation(format: String, frames: Int)
+    /// A fact the decoder reported about the input that shaped the output (`primary image of 2`,
+    /// `first frame of 12`, a colour description it could not honour).
+    case decoderNote(String)
+    /// A profile could not be applied, so the decoded colours were kept as they are.
+    case keptDecodedColours(reason: String)
 
     /// The reason given when a profile's colour space is not the pixels'.
     static let profileMismatch = PrepareAction.droppedICCProfile(reason: "colour space does not match")
@@ -69,6 +80,11 @@ public enum PrepareAction: Sendable, Hashable, CustomStringConvertible {
         case .converted(let from, let to): "converted \(from.rawValue)->\(to.rawValue)"
         case .reencodedJPEG(let quality): "re-encoded jpeg q=\(quality)"
         case .reencodedPNG: "re-encoded png"
+        case .decoded(let format): "decoded \(format.rawValue)"
+        case .convertedFrom(let from, let to): "converted \(from.rawValue)->\(to.rawValue)"
+        case .stillFromAnimation(let format, let frames): "animated \(format) (\(frames) frames): default image written as a still"
+        case .decoderNote(let note): note
+        case .keptDecodedColours(let reason): "colours kept as decoded (\(reason))"
         }
     }
 

@@ -18,6 +18,8 @@ mkdir -p "$work/seeds" "$work/found" "$work/artifacts"
 # Seeds: the whole corpus, JPEG and PNG, valid and malformed (names do not matter to the fuzzer).
 find "$corpus_dir" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.bin' \) \
     -exec cp -f {} "$work/seeds/" \;
+# Plus our own: a progressive JPEG with 300 scans (over the harness's limit of 200), for the scan count.
+cp -f "$root"/fuzz/seeds/* "$work/seeds/"
 
 "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I "$root/Sources/CImageCodecShims/include" \

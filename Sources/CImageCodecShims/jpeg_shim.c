@@ -174,6 +174,66 @@ int kk_jpeg_color_space(J_COLOR_SPACE space) {
     }
 }
 
+/// The scans (SOS markers) of a JPEG in memory, counted by walking its markers and skipping the
+/// entropy-coded data with memchr, without decoding anything (a few milliseconds for megabytes).
+static long kk_jpeg_count_scans(const unsigned char *data, size_t size) {
+    size_t i = 2;
+    long scans = 0;
+    while (i + 4 <= size) {
+        if (data[i] != 0xFF) return scans;              // lost sync: libjpeg judges the rest
+        unsigned marker = data[i + 1];
+        if (marker == 0xFF) { i++; continue; }          // fill byte
+        if (marker == 0xD9) return scans;               // EOI
+        if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { i += 2; continue; }
+        size_t length = ((size_t)data[i + 2] << 8) | data[i + 3];
+        i += 2 + length;
+        if (marker != 0xDA) continue;
+        scans++;
+        // Entropy-coded data runs to the next 0xFF that is not a stuffed 0x00, an RST or a fill byte.
+        while (i + 1 < size) {
+            const unsigned char *p = memchr(data + i, 0xFF, size - 1 - i);
+            if (!p) return scans;
+            i = (size_t)(p - data);
+            unsigned next = data[i + 1];
+            if (next == 0xFF) { i += 1; continue; }
+            if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) { i += 2; continue; }
+            break;
+        }
+    }
+    return scans;
+}
+
+/// Refuses a multi-scan stream whose coefficient buffer (components × blocks × 128 bytes, rounded up to
+/// whole MCUs as libjpeg allocates it) exceeds the memory cap, or that has more scans than the limit.
+/// Runs after jpeg_read_header, before any scan is decoded.
+static int kk_jpeg_check_multiscan(j_decompress_ptr cinfo, const unsigned char *data, size_t size,
+                                   const kk_decode_params *params, uint64_t cap, kk_status *status) {
+    uint64_t bytes = 0;
+    for (int ci = 0; ci < cinfo->num_components; ci++) {
+        const jpeg_component_info *comp = &cinfo->comp_info[ci];
+        uint64_t columns = ((uint64_t)comp->width_in_blocks + comp->h_samp_factor - 1) / comp->h_samp_factor * comp->h_samp_factor;
+        uint64_t rows = ((uint64_t)comp->height_in_blocks + comp->v_samp_factor - 1) / comp->v_samp_factor * comp->v_samp_factor;
+        bytes += columns * rows * sizeof(JBLOCK);
+    }
+    if (bytes > cap) {
+        status->code = KK_LIMIT;
+        snprintf(status->message, sizeof status->message,
+                 "%s JPEG needs %llu MiB for its DCT coefficients, more than the limit of %llu MiB",
+                 cinfo->progressive_mode ? "progressive" : "multi-scan",
+                 (unsigned long long)((bytes + (1 << 20) - 1) >> 20), (unsigned long long)(cap >> 20));
+        return KK_LIMIT;
+    }
+    int limit = params->max_scans > 0 ? params->max_scans : KK_DEFAULT_MAX_SCANS;
+    long scans = kk_jpeg_count_scans(data, size);
+    if (scans > limit) {
+        status->code = KK_LIMIT;
+        snprintf(status->message, sizeof status->message,
+                 "JPEG has %ld scans, more than the limit of %d (refused before decoding)", scans, limit);
+        return KK_LIMIT;
+    }
+    return KK_OK;
+}
+
 int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
                          const kk_decode_params *params, kk_jpeg_info *info, kk_status *status) {
     if (size == 0) {
@@ -218,6 +278,13 @@ int kk_jpeg_setup(j_decompress_ptr cinfo, const void *data, size_t size,
                  cinfo->image_width, cinfo->image_height, (unsigned long long)pixels,
                  (unsigned long long)params->max_pixels);
         return KK_TOO_MANY_PIXELS;
+    }
+
+    // A multi-scan stream (progressive, or sequential with components in separate scans) makes libjpeg
+    // keep every DCT coefficient and pass over them once a scan: both costs are known before any work.
+    if (cinfo->progressive_mode || cinfo->comps_in_scan < cinfo->num_components) {
+        int code = kk_jpeg_check_multiscan(cinfo, (const unsigned char *)data, size, params, cap, status);
+        if (code != KK_OK) return code;
     }
 
     int denom = params->scale_denom;

@@ -117,6 +117,7 @@ png_structp kk_png_create_reader(kk_png_context *context, png_infop *info);
 /// `params->max_pixels` (KK_TOO_MANY_PIXELS) or a transform that does not end in 8-bit samples
 /// (KK_UNSUPPORTED), with the reason in `*status`. Sets libpng's limits first (our pixel limit is the
 /// contract; chunk cache 128, largest kept chunk 8 MiB), drops the text and other ancillary chunks we
-/// never use (and iCCP unless `params->want_icc`). libpng errors longjmp through the caller's handler.
+/// never use, and reads iCCP always so that a profile inflating past 8 MiB fails the read (KK_LIMIT).
+/// libpng errors longjmp through the caller's handler.
 int kk_png_start(png_structp png, png_infop info_ptr, const kk_decode_params *params, kk_png_info *info,
                  kk_status *status);

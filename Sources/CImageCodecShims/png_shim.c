@@ -17,8 +17,22 @@ static void kk_png_error(png_structp png, png_const_charp message) {
     longjmp(context->jump, 1);
 }
 
+/// The largest ancillary chunk libpng keeps, and the most an iCCP profile may inflate to: 8 MiB.
+#define KK_PNG_CHUNK_MAX (8 * 1024 * 1024)
+
+/// Warnings that mean an ancillary chunk would inflate past KK_PNG_CHUNK_MAX (a decompression bomb, the
+/// iCCP one above all): libpng drops the chunk and goes on, but such a file is refused, never passed on.
+static int kk_png_warning_is_fatal(const char *message) {
+    return strstr(message, "exceeds application limits") != NULL || strstr(message, "exceeds memory limits") != NULL;
+}
+
 static void kk_png_warning(png_structp png, png_const_charp message) {
     kk_png_context *context = (kk_png_context *)png_get_error_ptr(png);
+    if (message && kk_png_warning_is_fatal(message)) {
+        context->status->code = KK_LIMIT;
+        kk_copy_message(context->status, message);
+        longjmp(context->jump, 1);
+    }
     context->status->warnings++;
     if (context->status->message[0] == '\0') kk_copy_message(context->status, message ? message : "libpng warning");
 }
@@ -60,13 +74,13 @@ static void kk_png_configure_reader(png_structp png, int want_icc) {
     // Our pixel limit is the contract; libpng's per-side limit only guards the PNG range.
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_chunk_cache_max(png, 128);              // ancillary chunks kept
-    png_set_chunk_malloc_max(png, 8 * 1024 * 1024);  // largest chunk (or decompressed iCCP) kept
+    png_set_chunk_malloc_max(png, KK_PNG_CHUNK_MAX);  // largest chunk (or decompressed iCCP) kept
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kk_png_ignored,
                                 (int)(sizeof kk_png_ignored - 1) / 5);
-    if (!want_icc) {
-        static const png_byte iccp[] = "iCCP\0";
-        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, iccp, 1);
-    }
+    // iCCP is always read, even when the profile is not wanted: libpng then checks its declared and
+    // inflated size against the cap (kk_png_warning_is_fatal), so a profile bomb is refused by every
+    // reader, verification included, instead of being skipped here and copied on.
+    (void)want_icc;
 #ifdef PNG_SKIP_sRGB_CHECK_PROFILE
     png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
 #endif

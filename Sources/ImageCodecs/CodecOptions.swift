@@ -19,7 +19,7 @@ public struct DecodeOptions: Sendable, Equatable {
     public var jpegScaleEighths: Int? = nil
     /// The most working memory a JPEG decoder may use, in bytes: libjpeg's own buffers, which for a
     /// progressive stream are every DCT coefficient of the image. Default `nil`: the codecs' one cap,
-    /// 1 GiB (`KK_DEFAULT_MAX_MEMORY` in the C shim, where it is documented), applied alike by
+    /// 64 MiB (`KK_DEFAULT_MAX_MEMORY` in the C shim, where it is documented), applied alike by
     /// ``ImageCodecs/decode(_:options:)``, ``ImageCodecs/verify(_:options:)`` and the streamed readers.
     public var maxMemory: Int? = nil
     /// The most scans a progressive JPEG may have. Default 1,000.

@@ -142,6 +142,7 @@ struct PrepareCommand: AsyncParsableCommand {
         if let minSide {
             guard minSide >= 1 else { throw ValidationError("--min-side must be at least 1") }
             options.minSide = minSide
+            if let error = options.outputLimitError { throw ValidationError("--min-side \(minSide): \(error.message)") }
         }
         if let maxSide {
             guard maxSide >= options.rules.minSide else {

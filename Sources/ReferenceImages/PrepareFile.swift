@@ -21,6 +21,7 @@ extension ReferenceImagePreparer {
     /// - Throws: ``PrepareError``: `io` when the file cannot be opened or read, `file-size` over
     ///   `maxInputBytes`, and everything ``prepare(bytes:name:)`` throws.
     public func prepare(fileAt path: String, maxInputBytes: Int = 1 << 30) throws -> PreparedImage {
+        if let error = options.outputLimitError { throw error }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw PrepareError(.io, "cannot open: \(Self.errnoText())") }
         defer { close(fd) }

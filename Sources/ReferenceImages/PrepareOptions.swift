@@ -111,6 +111,18 @@ public struct PrepareOptions: Sendable {
         self.threads = threads
     }
 
+    /// Why no output can meet these options, or `nil`: every output is at least
+    /// ``effectiveMinSide`` on its short side, so when a square of that side already holds more than
+    /// ``UploadRules/maxPixels`` pixels, no image can be prepared (the output would fail the rules it is
+    /// prepared for). ``ReferenceImagePreparer`` refuses such options before reading any input.
+    public var outputLimitError: PrepareError? {
+        let side = effectiveMinSide
+        let (pixels, overflow) = side.multipliedReportingOverflow(by: side)
+        guard overflow || pixels > rules.maxPixels else { return nil }
+        return PrepareError(.options, "a minimum side of \(grouped(side)) px makes every output at least \(side)x\(side) = "
+                            + "\(overflow ? "more than \(grouped(Int.max))" : grouped(pixels)) pixels, more than the limit of \(grouped(rules.maxPixels))")
+    }
+
     /// The short-side minimum actually enforced.
     var effectiveMinSide: Int { max(rules.minSide, minSide ?? rules.minSide) }
     /// The byte budget actually enforced.

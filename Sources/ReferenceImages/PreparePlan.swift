@@ -106,6 +106,16 @@ struct PreparePlan: Equatable, Sendable {
         self.originY = (final.height - contentH) / 2
     }
 
+    /// Refuses a plan whose output holds more pixels than the rules allow (a minimum side that beats the
+    /// pixel limit once the aspect ratio is kept): the output would fail the rules it is prepared for.
+    /// - Throws: ``PrepareError`` `too-many-pixels`, before anything is decoded.
+    func checkOutputLimit(_ options: PrepareOptions) throws {
+        let pixels = canvas.width.multipliedReportingOverflow(by: canvas.height)
+        guard pixels.overflow || pixels.partialValue > options.rules.maxPixels else { return }
+        throw PrepareError(.tooManyPixels, "the output would be \(canvas) = \(pixels.overflow ? "too many" : grouped(pixels.partialValue)) "
+                           + "pixels (minimum side \(options.effectiveMinSide) px), more than the limit of \(grouped(options.rules.maxPixels))")
+    }
+
     /// The smallest JPEG IDCT scale M/8 (M in 1...8) whose decode of `region` is still at least as
     /// large as `content` on both axes, so the Lanczos pass only finishes a reduction the decoder began
     /// (libjpeg-turbo scales by M/8 in the IDCT). 8 means full size: shrink-on-load would not help.

@@ -29,6 +29,7 @@ public struct ReferenceImagePreparer: Sendable {
     ///   `too-many-pixels`, or `file-size` when even the minimum size does not fit the byte budget.
     public func prepare(bytes: consuming [UInt8], name: String) throws -> PreparedImage {
         let options = self.options
+        if let error = options.outputLimitError { throw error }
         // Header facts only here; decodability is proven by the full decode when pixels change, or by
         // a verify pass (JPEG at 1/8 scale) when the file is copied. Never both.
         guard let format = ImageCodecs.sniff(bytes) else {
@@ -50,6 +51,7 @@ public struct ReferenceImagePreparer: Sendable {
         }
         let upright = Size(width: header.orientedWidth, height: header.orientedHeight)
         let plan = PreparePlan(upright: upright, options: options)
+        try plan.checkOutputLimit(options)
         let budget = options.effectiveMaxBytes
         let forced: ImageFormat? = switch options.format {
         case .jpeg: .jpeg

@@ -540,3 +540,37 @@ struct PrepareTests {
         return try! Image(width: width, height: height, format: .rgb, pixels: pixels)
     }
 }
+
+/// Options and plans that would make an output the rules refuse (issue #18).
+@Suite("Prepare output limits")
+struct PrepareOutputLimitTests {
+    @Test("a minimum side whose square is over the pixel limit is refused before any input is read")
+    func minSideOverLimit() throws {
+        var options = PrepareOptions()
+        options.minSide = 20_000
+        #expect(options.outputLimitError?.code == .options)
+        let png = try ImageCodecs.encodePNG(Image(width: 400, height: 300, format: .rgb, fill: .white)).bytes
+        #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "small") }
+        do {
+            _ = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "small")
+        } catch let error as PrepareError {
+            #expect(error.code == .options && error.message.contains("400,000,000"), "\(error)")
+        }
+        options.minSide = 10_000   // exactly 100,000,000: a square output is still allowed
+        #expect(options.outputLimitError == nil)
+    }
+
+    @Test("a plan over the pixel limit (minimum side and a kept aspect ratio) is refused before decoding")
+    func planOverLimit() throws {
+        var options = PrepareOptions()
+        options.minSide = 9_000
+        options.fit = .crop
+        let wide = try ImageCodecs.encodePNG(Image(width: 2_000, height: 500, format: .gray, fill: .black)).bytes
+        do {
+            let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: wide, name: "wide")
+            Issue.record("prepared \(prepared.width)x\(prepared.height) instead of refusing")
+        } catch let error as PrepareError {
+            #expect(error.code == .tooManyPixels && error.message.contains("22500x9000"), "\(error)")
+        }
+    }
+}

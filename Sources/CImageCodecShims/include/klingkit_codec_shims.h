@@ -37,12 +37,17 @@ typedef struct kk_status {
 } kk_status;
 
 /// The memory cap of every JPEG reader here (one-shot decode, verification, the streamed row and band
-/// readers) when kk_decode_params.max_memory is 0: 1 GiB. It bounds libjpeg's own working memory, which
-/// for a progressive stream is every DCT coefficient of the image (components × blocks × 128 bytes);
-/// past it the decode fails with KK_LIMIT. The caller's pixel buffer is not counted.
-#define KK_DEFAULT_MAX_MEMORY ((uint64_t)1 << 30)
+/// readers) when kk_decode_params.max_memory is 0: 64 MiB. It bounds libjpeg's own working memory, which
+/// for a progressive (or other multi-scan) stream is every DCT coefficient of the image: components ×
+/// blocks × 128 bytes, about 3 bytes per pixel at 4:2:0 and 6 at 4:4:4, so progressive images up to
+/// about 22 MP (4:2:0) pass. That need is computed from the header and refused (KK_LIMIT) before any
+/// scan is decoded; anything libjpeg allocates past the cap later fails the same way. The caller's
+/// pixel buffer is not counted.
+#define KK_DEFAULT_MAX_MEMORY ((uint64_t)64 << 20)
 
-/// The scan limit of every JPEG reader here when kk_decode_params.max_scans is 0.
+/// The scan limit of every JPEG reader here when kk_decode_params.max_scans is 0. Scans are counted
+/// from the markers before decoding starts (each scan is a pass over every coefficient it touches), and
+/// again while decoding.
 #define KK_DEFAULT_MAX_SCANS 1000
 
 /// Limits and modes for a decode.

@@ -71,26 +71,7 @@ extension ReferenceImagePreparer {
         let options = self.options
         var actions = start
         var image = input
-        if plan.isCropped {
-            let before = image.size
-            image = image.cropped(to: plan.region)
-            actions.append(.cropped(from: before, to: image.size))
-        }
-        if image.size != plan.content {
-            let before = image.size
-            image = image.resized(to: plan.content, filter: options.filter, threads: options.threads)
-            actions.append(.resized(from: before, to: plan.content, filter: options.filter))
-        }
-        if plan.isPadded {
-            let fill: PadFill = switch options.padStyle {
-            case .color: .color(options.background)
-            case .edge: .edge
-            case .blur: .blur
-            }
-            let before = image.size
-            image = image.padded(to: plan.canvas, at: (plan.originX, plan.originY), fill: fill)
-            actions.append(.padded(from: before, to: plan.canvas, style: options.padStyle))
-        }
+        applyGeometry(&image, region: plan.isCropped ? plan.region : nil, plan: plan, actions: &actions)
         if let profile, !image.format.isGray {
             do {
                 try SRGBConverter(profile: profile, format: image.format).convert(&image)

@@ -149,31 +149,13 @@ public struct ReferenceImagePreparer: Sendable {
             image = image.oriented(exif: orientation)
             actions.append(.oriented(orientation))
             actions.append(.resized(from: before, to: plan.content, filter: options.filter))
+            pad(&image, plan: plan, actions: &actions)
         } else {
             if orientation != 1 {
                 image = image.oriented(exif: orientation)
                 actions.append(.oriented(orientation))
             }
-            if cropping {
-                let before = image.size
-                image = image.cropped(to: region)
-                actions.append(.cropped(from: before, to: image.size))
-            }
-            if image.size != plan.content {
-                let before = image.size
-                image = image.resized(to: plan.content, filter: options.filter, threads: options.threads)
-                actions.append(.resized(from: before, to: plan.content, filter: options.filter))
-            }
-        }
-        if plan.isPadded {
-            let fill: PadFill = switch options.padStyle {
-            case .color: .color(options.background)
-            case .edge: .edge
-            case .blur: .blur
-            }
-            let before = image.size
-            image = image.padded(to: plan.canvas, at: (plan.originX, plan.originY), fill: fill)
-            actions.append(.padded(from: before, to: plan.canvas, style: options.padStyle))
+            applyGeometry(&image, region: cropping ? region : nil, plan: plan, actions: &actions)
         }
 
         // A profile is only valid for pixels in its colour space: a CMYK profile does not describe the RGB

@@ -12,6 +12,7 @@ seconds="${1:-60}"
 jobs="${2:-1}"
 work="${FUZZ_WORK:-${TMPDIR:-/tmp}/klingkit-fuzz-formats}"
 cc="${CC:-clang}"
+rm -rf "$work/artifacts"   # findings of an earlier run must not fail this one
 mkdir -p "$work/seeds" "$work/found" "$work/artifacts"
 
 # Seeds: every fixture except the 100 KB grid bomb (refused from its header; it only slows mutation).
@@ -25,7 +26,7 @@ find "$root/Tests/Fixtures/formats" -type f \( -name '*.heic' -o -name '*.avif' 
 
 echo "fuzzing formats for ${seconds}s (${jobs} job(s)); work dir $work" >&2
 cd "$work/artifacts"
-ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
+ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" LSAN_OPTIONS="suppressions=$root/fuzz/lsan-formats.supp" \
 "$work/fuzz_formats" "$work/found" "$work/seeds" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=131072 \
     -jobs="$jobs" -workers="$jobs" -print_final_stats=1 2>&1 | tail -n 25

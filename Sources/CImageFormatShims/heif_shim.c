@@ -167,14 +167,17 @@ static int open_primary(const void *data, size_t size, const kkf_limits *limits,
     heif_context_set_max_decoding_threads(ctx, limits ? (limits->threads > 0 ? limits->threads : 0) : 0);
     struct heif_error err = heif_context_read_from_memory_without_copy(ctx, data, size, NULL);
     if (err.code != heif_error_Ok) {
+        int rc = map_heif_error(err, status);  // err.message lives in ctx: copy it before freeing
         heif_context_free(ctx);
-        return map_heif_error(err, status);
+        return rc;
     }
     struct heif_image_handle *handle = NULL;
     err = heif_context_get_primary_image_handle(ctx, &handle);
     if (err.code != heif_error_Ok || !handle) {
+        int rc = err.code != heif_error_Ok ? map_heif_error(err, status) : kkf_fail(status, KKF_CORRUPT, "no primary image");
+        if (handle) heif_image_handle_release(handle);
         heif_context_free(ctx);
-        return err.code != heif_error_Ok ? map_heif_error(err, status) : kkf_fail(status, KKF_CORRUPT, "no primary image");
+        return rc;
     }
     int w = heif_image_handle_get_width(handle), h = heif_image_handle_get_height(handle);
     info->width = w > 0 ? (uint32_t)w : 0;
@@ -213,6 +216,14 @@ static int open_primary(const void *data, size_t size, const kkf_limits *limits,
         heif_image_handle_release(handle);
         heif_context_free(ctx);
         return kkf_fail(status, KKF_CORRUPT, "the primary image has no size");
+    }
+    if (info->bit_depth <= 0) {
+        // No decoder configuration (hvcC/av1C) for the primary image: the codec would size its frames
+        // from parameter sets in the data alone, unchecked against 'ispe' (a 14 KB fuzzed file made
+        // libde265 allocate 1.1 GB this way). Real encoders always write the configuration box.
+        heif_image_handle_release(handle);
+        heif_context_free(ctx);
+        return kkf_fail(status, KKF_CORRUPT, "the primary image has no decoder configuration (hvcC/av1C)");
     }
     if ((uint64_t)w * (uint64_t)h > max_pixels) {
         heif_image_handle_release(handle);
@@ -271,10 +282,12 @@ int kkf_heif_decode(const void *data, size_t size, const kkf_limits *limits, int
     struct heif_error err = heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options);
     heif_decoding_options_free(options);
     if (err.code != heif_error_Ok || !image) {
+        // The message may live in the context or the image: copy it before releasing either.
+        rc = err.code != heif_error_Ok ? map_heif_error(err, status) : kkf_fail(status, KKF_CORRUPT, "no image decoded");
         if (image) heif_image_release(image);
         heif_image_handle_release(handle);
         heif_context_free(ctx);
-        return err.code != heif_error_Ok ? map_heif_error(err, status) : kkf_fail(status, KKF_CORRUPT, "no image decoded");
+        return rc;
     }
     rc = KKF_OK;
     int iw = heif_image_get_width(image, heif_channel_interleaved);

@@ -105,23 +105,25 @@ let package = Package(
         .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
 
         // MARK: Tests
-        .testTarget(name: "ImageCoreTests", dependencies: ["ImageCore"]),
-        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "ImageCore"]),
-        .testTarget(name: "FastBase64Tests", dependencies: ["FastBase64", "CFastBase64", "KlingSupport"]),
-        .testTarget(name: "ReferenceImagesTests", dependencies: ["ReferenceImages", "ImageCodecs", "ImageCore"]),
-        .testTarget(name: "ContactSheetsTests", dependencies: ["ContactSheets", "ImageCodecs", "ImageCore"]),
-        .testTarget(name: "KlingModelsTests", dependencies: ["KlingModels", "KlingSupport"]),
-        .testTarget(name: "FaceDetectionTests", dependencies: ["FaceDetection", "ImageCodecs", "ImageCore"]),
-        .testTarget(name: "KlingEmulatorTests", dependencies: [
+        // What every test target shares: where the corpus is (KLINGKIT_CORPUS, KLINGKIT_REQUIRE_CORPUS).
+        .target(name: "KlingKitTestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ImageCoreTests", dependencies: ["KlingKitTestSupport", "ImageCore"]),
+        .testTarget(name: "ImageCodecsTests", dependencies: ["KlingKitTestSupport", "KlingSupport", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "FastBase64Tests", dependencies: ["KlingKitTestSupport", "FastBase64", "CFastBase64", "KlingSupport"]),
+        .testTarget(name: "ReferenceImagesTests", dependencies: ["KlingKitTestSupport", "ReferenceImages", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "ContactSheetsTests", dependencies: ["KlingKitTestSupport", "ContactSheets", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "KlingModelsTests", dependencies: ["KlingKitTestSupport", "KlingModels", "KlingSupport"]),
+        .testTarget(name: "FaceDetectionTests", dependencies: ["KlingKitTestSupport", "FaceDetection", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "KlingEmulatorTests", dependencies: ["KlingKitTestSupport",
             "KlingEmulator", "KlingModels", "KlingSupport", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingClientTests", dependencies: [
+        .testTarget(name: "KlingClientTests", dependencies: ["KlingKitTestSupport",
             "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport"]),
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport"]),
     ]
 )

@@ -1,11 +1,12 @@
 import Foundation
+import KlingKitTestSupport
 import ImageCodecs
 import ImageCore
 import Testing
 @testable import ContactSheets
 
 /// The shared corpus, read from the package root as the project's tests always do.
-let corpus = FileManager.default.currentDirectoryPath + "/../shared/corpus"
+let corpus = TestCorpus.root.path
 
 @Suite("Sheets from real files")
 struct FileSheetTests {

@@ -1,10 +1,11 @@
 import Foundation
 import ImageCore
+import KlingKitTestSupport
+import KlingSupport
 
-/// Corpus files, read from the package root (`../shared/corpus`) as every test of the project does.
+/// Corpus files, found through ``TestCorpus`` (`$KLINGKIT_CORPUS` or `../shared/corpus`).
 enum Corpus {
-    static let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        .appendingPathComponent("../shared/corpus").standardizedFileURL
+    static let root = TestCorpus.root
 
     static func bytes(_ path: String) throws -> [UInt8] {
         try [UInt8](Data(contentsOf: root.appendingPathComponent(path)))
@@ -56,16 +57,5 @@ func testPicture(width: Int, height: Int, format: PixelFormat) throws -> Image {
     return try Image(width: width, height: height, format: format, pixels: pixels)
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a fixed-seed generator, so a randomised test is the same run
-/// every time and a failure can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The project's one seeded generator: a randomised test is the same run every time and can be replayed.
+typealias SeededGenerator = SplitMix64

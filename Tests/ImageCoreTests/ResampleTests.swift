@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import Testing
 @testable import ImageCore
 
@@ -88,7 +89,7 @@ struct ResampleTests {
     }
 
     @Test("Lanczos-3 matches Pillow's LANCZOS on a photograph (PSNR ≥ 40 dB); bilinear and box match theirs",
-          .enabled(if: FileManager.default.fileExists(atPath: "../shared/corpus/exif-orientation/Landscape_1.jpg")))
+          .enabled(if: TestCorpus.available))
     func matchesPillow() throws {
         if let reason = Pillow.unavailableReason {
             withKnownIssue("Pillow reference skipped: \(reason)") { throw ImageError(reason) }
@@ -110,7 +111,7 @@ struct ResampleTests {
         import sys
         from PIL import Image
         src, out = sys.argv[1], sys.argv[2]
-        im = Image.open('../shared/corpus/exif-orientation/Landscape_1.jpg').convert('RGB')
+        im = Image.open('\(TestCorpus.path("exif-orientation/Landscape_1.jpg"))').convert('RGB')
         im.save(src)
         crop = im.crop((600, 400, 900, 600))
         crop.save(src.replace('.ppm', '-crop.ppm'))

@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import ReferenceImages
 
 /// One row of `../shared/corpus/corpus.tsv`: path, format, stored size, expected verdict, note.
@@ -22,9 +23,8 @@ struct CorpusRow: Sendable, CustomStringConvertible {
 
     var url: URL { CorpusRow.root.appendingPathComponent(path) }
 
-    /// The corpus folder, read from the package root as every test of the project does.
-    static let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        .appendingPathComponent("../shared/corpus").standardizedFileURL
+    /// The corpus folder (``TestCorpus``: `$KLINGKIT_CORPUS` or `../shared/corpus`).
+    static let root = TestCorpus.root
 
     /// Every row of the table (empty when the corpus is missing; a test checks that it is not).
     static let all: [CorpusRow] = {

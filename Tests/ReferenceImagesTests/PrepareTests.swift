@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import ImageCodecs
 import ImageCore
 import Testing
@@ -6,7 +7,7 @@ import Testing
 
 /// Fixtures for the preparation tests: the shared corpus, read relative to the package root.
 enum PrepareCorpus {
-    static let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("../shared/corpus")
+    static let root = TestCorpus.root
 
     struct Entry: Sendable, CustomStringConvertible {
         var path: String
@@ -219,7 +220,7 @@ struct PrepareTests {
 
     @Test("every corpus file: rule-breakers come out valid (our validator and Pillow agree), undecodable ones are refused")
     func corpus() throws {
-        try #require(!PrepareCorpus.entries.isEmpty, "corpus.tsv not found under ../shared/corpus")
+        try #require(!PrepareCorpus.entries.isEmpty, "corpus.tsv not found under \(TestCorpus.root.path) (set KLINGKIT_CORPUS)")
         let dir = try PrepareCorpus.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var written: [String: String] = [:]

@@ -1,3 +1,5 @@
+import KlingModels
+
 /// The client-side half of the account's concurrency limit (kling-api.md §6).
 ///
 /// The server counts the `n` images of every task from `submitted` until it ends and answers 1303

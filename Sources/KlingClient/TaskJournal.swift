@@ -1,14 +1,5 @@
 import Foundation
-
-/// Which API route a task belongs to (it decides the query path).
-public enum TaskKind: String, Sendable, Codable {
-    /// `/v1/images/generations` (text→image and image→image).
-    case generation
-    /// `/v1/images/multi-image2image`.
-    case multiImage = "multi-image"
-
-    var path: String { self == .generation ? "/v1/images/generations" : "/v1/images/multi-image2image" }
-}
+import KlingModels
 
 /// One submitted (or being submitted) request, as kept in a ``TaskJournal``.
 public struct JournalEntry: Sendable, Codable, Equatable {

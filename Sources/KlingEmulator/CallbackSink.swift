@@ -6,6 +6,21 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
+/// Runs `body` with a callback receiver on `127.0.0.1:port` (0 = a free port) answering `status`, and
+/// stops it afterwards, whether `body` returns or throws.
+public func withCallbackSink<T>(port: Int = 0, status: Int = 200, isolation: isolated (any Actor)? = #isolation,
+                                _ body: (CallbackSink) async throws -> T) async throws -> T {
+    let sink = try await CallbackSink.start(port: port, status: status)
+    do {
+        let value = try await body(sink)
+        await sink.shutdown()
+        return value
+    } catch {
+        await sink.shutdown()
+        throw error
+    }
+}
+
 /// A tiny loopback HTTP receiver that records every POST it gets: point `callback_url` at
 /// ``url`` to see what the emulator (or the real service, through a tunnel) delivers.
 /// Answers 200 with `{"ok":true}` (or ``statusToReturn``) to every request.
@@ -39,7 +54,7 @@ public final class CallbackSink: Sendable {
     }
 
     /// Starts a receiver on `127.0.0.1:port` (0 = a free port) answering `status` to everything.
-    public static func start(port: Int = 0, status: Int = 200) async throws -> CallbackSink {
+    static func start(port: Int = 0, status: Int = 200) async throws -> CallbackSink {
         let deliveries = NIOLockedValueBox<[Delivery]>([])
         let waiters = NIOLockedValueBox<[(Int, CheckedContinuation<Void, Never>)]>([])
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
@@ -78,7 +93,7 @@ public final class CallbackSink: Sendable {
         var iterator = portStream.makeAsyncIterator()
         guard let bound = await iterator.next(), bound > 0 else {
             runner.cancel()
-            throw EmulatorError("cannot listen on 127.0.0.1:\(port) for callbacks")
+            throw EmulatorError(.listen, "cannot listen on 127.0.0.1:\(port) for callbacks")
         }
         return CallbackSink(url: "http://127.0.0.1:\(bound)/callback", port: bound, deliveries: deliveries, waiters: waiters, runner: runner, group: group)
     }
@@ -111,7 +126,7 @@ public final class CallbackSink: Sendable {
     }
 
     /// Stops the receiver.
-    public func shutdown() async {
+    func shutdown() async {
         await group.triggerGracefulShutdown()
         _ = try? await runner.value
     }

@@ -90,16 +90,16 @@ public struct EmulatorConfiguration: Sendable {
     /// Checks the values: positive limits, rates in 0...1, a port in 0...65535.
     /// - Throws: ``EmulatorError`` naming the first bad setting.
     public func validate() throws {
-        guard (0...65_535).contains(port) else { throw EmulatorError("port \(port) is outside 0...65535") }
+        guard (0...65_535).contains(port) else { throw EmulatorError(.configuration, field: "port", "port \(port) is outside 0...65535") }
         guard !accessKey.isEmpty, !secretKey.isEmpty, !cometAPIKey.isEmpty else {
-            throw EmulatorError("access key, secret key and CometAPI key must not be empty")
+            throw EmulatorError(.configuration, field: "keys", "access key, secret key and CometAPI key must not be empty")
         }
-        guard taskSeconds.isFinite, taskSeconds >= 0 else { throw EmulatorError("task seconds must be ≥ 0, got \(taskSeconds)") }
-        guard concurrencyLimit >= 1 else { throw EmulatorError("concurrency limit must be ≥ 1, got \(concurrencyLimit)") }
-        guard maxBodyBytes >= 1024 else { throw EmulatorError("max body bytes must be ≥ 1024, got \(maxBodyBytes)") }
-        guard maxImageBytes >= 1 else { throw EmulatorError("max image bytes must be ≥ 1") }
-        guard maxRetainedTasks >= 1 else { throw EmulatorError("max retained tasks must be ≥ 1") }
-        guard resultURLLifetimeSeconds > 0 else { throw EmulatorError("result URL lifetime must be > 0") }
+        guard taskSeconds.isFinite, taskSeconds >= 0 else { throw EmulatorError(.configuration, field: "taskSeconds", "task seconds must be ≥ 0, got \(taskSeconds)") }
+        guard concurrencyLimit >= 1 else { throw EmulatorError(.configuration, field: "concurrencyLimit", "concurrency limit must be ≥ 1, got \(concurrencyLimit)") }
+        guard maxBodyBytes >= 1024 else { throw EmulatorError(.configuration, field: "maxBodyBytes", "max body bytes must be ≥ 1024, got \(maxBodyBytes)") }
+        guard maxImageBytes >= 1 else { throw EmulatorError(.configuration, field: "maxImageBytes", "max image bytes must be ≥ 1") }
+        guard maxRetainedTasks >= 1 else { throw EmulatorError(.configuration, field: "maxRetainedTasks", "max retained tasks must be ≥ 1") }
+        guard resultURLLifetimeSeconds > 0 else { throw EmulatorError(.configuration, field: "resultURLLifetimeSeconds", "result URL lifetime must be > 0") }
         try faults.validate()
     }
 }
@@ -167,25 +167,48 @@ public struct FaultConfiguration: Sendable, Equatable {
     public func validate() throws {
         for (name, rate) in [("task failure rate", taskFailureRate), ("rate-limit rate", rateLimitRate),
                              ("server error rate", serverErrorRate), ("drop-after-create rate", dropAfterCreateRate)] {
-            guard rate.isFinite, (0...1).contains(rate) else { throw EmulatorError("\(name) must be in 0...1, got \(rate)") }
+            guard rate.isFinite, (0...1).contains(rate) else { throw EmulatorError(.configuration, field: "faults", "\(name) must be in 0...1, got \(rate)") }
         }
-        guard latencyMilliseconds.lowerBound >= 0 else { throw EmulatorError("latency must be ≥ 0 ms") }
+        guard latencyMilliseconds.lowerBound >= 0 else { throw EmulatorError(.configuration, field: "faults.latencyMilliseconds", "latency must be ≥ 0 ms") }
         if let expiry = downloadExpirySeconds, !(expiry.isFinite && expiry >= 0) {
-            throw EmulatorError("download expiry must be ≥ 0 s, got \(expiry)")
+            throw EmulatorError(.configuration, field: "faults.downloadExpirySeconds", "download expiry must be ≥ 0 s, got \(expiry)")
         }
         if let rate = slowDownloadBytesPerSecond, rate < 1 {
-            throw EmulatorError("slow download rate must be ≥ 1 byte/s, got \(rate)")
+            throw EmulatorError(.configuration, field: "faults.slowDownloadBytesPerSecond", "slow download rate must be ≥ 1 byte/s, got \(rate)")
         }
         if let code = refuseCreatesWith, code == .success || !code.isDocumented {
-            throw EmulatorError("refuse-creates code must be a documented non-zero business code, got \(code.rawValue)")
+            throw EmulatorError(.configuration, field: "faults.refuseCreatesWith", "refuse-creates code must be a documented non-zero business code, got \(code.rawValue)")
         }
-        if blockedPromptTerms.contains(where: { $0.isEmpty }) { throw EmulatorError("a blocked prompt term must not be empty") }
+        if blockedPromptTerms.contains(where: { $0.isEmpty }) { throw EmulatorError(.configuration, field: "faults.blockedPromptTerms", "a blocked prompt term must not be empty") }
     }
 }
 
-/// A failure to configure or start the emulator. Request-level problems are answered over HTTP, not thrown.
-public struct EmulatorError: Error, Sendable, CustomStringConvertible {
+/// A failure to configure or start the emulator (or its callback sink): what kind, the setting
+/// concerned, and a one-line message. Request-level problems are answered over HTTP, not thrown.
+public struct EmulatorError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kind of failure. An open set: compare with `==`; new codes break no `switch`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable { case configuration, listen }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        /// A setting is out of range (``EmulatorError/field`` names it).
+        public static let configuration = Code(.configuration)
+        /// The port cannot be bound.
+        public static let listen = Code(.listen)
+        public var description: String { value.rawValue }
+    }
+
+    public var code: Code
+    /// The setting concerned, for ``Code/configuration`` (e.g. `port`, `faults.taskFailureRate`).
+    public var field: String?
+    /// One line naming the setting and the value found; never a key.
     public var message: String
-    public init(_ message: String) { self.message = message }
+
+    public init(_ code: Code, field: String? = nil, _ message: String) {
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
     public var description: String { message }
 }

@@ -4,17 +4,35 @@ import Hummingbird
 import KlingModels
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
-/// A running emulator of the Kling image API on `127.0.0.1`.
+/// Runs `body` with an emulator of the Kling image API on `127.0.0.1` and stops it afterwards, whether
+/// `body` returns or throws: the listener, the task lifecycle drivers and pending callback deliveries
+/// all end before this returns.
 ///
 /// ```swift
-/// let server = try await EmulatorServer.start(EmulatorConfiguration(port: 0))
-/// defer { Task { await server.shutdown() } }
-/// print(server.baseURL)   // http://127.0.0.1:54321 — native paths; CometAPI under /kling
+/// try await withEmulator(EmulatorConfiguration(port: 0)) { emulator in
+///     print(emulator.baseURL)   // http://127.0.0.1:54321 — native paths; CometAPI under /kling
+/// }
 /// ```
-/// - Important: call ``shutdown()`` when done; it stops the listener, the lifecycle drivers and
-///   pending callback deliveries.
+/// - Throws: ``EmulatorError`` for a bad configuration or a port that cannot be bound; whatever `body` throws.
+public func withEmulator<T>(_ configuration: EmulatorConfiguration, logger: Logger? = nil,
+                            isolation: isolated (any Actor)? = #isolation,
+                            _ body: (EmulatorServer) async throws -> T) async throws -> T {
+    let server = try await EmulatorServer.start(configuration, logger: logger)
+    do {
+        let value = try await body(server)
+        await server.shutdown()
+        return value
+    } catch {
+        await server.shutdown()
+        throw error
+    }
+}
+
+/// A running emulator of the Kling image API on `127.0.0.1`, as ``withEmulator(_:logger:isolation:_:)``
+/// hands it to its body.
 public final class EmulatorServer: Sendable {
     /// `http://127.0.0.1:PORT`. Native routes hang off it; CometAPI routes off `baseURL + "/kling"`.
     public let baseURL: String
@@ -25,8 +43,11 @@ public final class EmulatorServer: Sendable {
     private let core: EmulatorCore
     private let runner: Task<Void, any Error>
     private let group: ServiceGroup
+    private let stopExecutor: @Sendable () async -> Void
 
-    private init(baseURL: String, port: Int, configuration: EmulatorConfiguration, core: EmulatorCore, runner: Task<Void, any Error>, group: ServiceGroup) {
+    private init(baseURL: String, port: Int, configuration: EmulatorConfiguration, core: EmulatorCore, runner: Task<Void, any Error>, group: ServiceGroup,
+                 stopExecutor: @escaping @Sendable () async -> Void) {
+        self.stopExecutor = stopExecutor
         self.group = group
         self.baseURL = baseURL
         self.port = port
@@ -37,45 +58,58 @@ public final class EmulatorServer: Sendable {
 
     /// Binds `127.0.0.1:configuration.port` and starts serving.
     /// - Throws: ``EmulatorError`` for a bad configuration or when the port cannot be bound.
-    public static func start(_ configuration: EmulatorConfiguration, logger: Logger? = nil) async throws -> EmulatorServer {
+    static func start(_ configuration: EmulatorConfiguration, logger: Logger? = nil) async throws -> EmulatorServer {
         try configuration.validate()
         var log = logger ?? Logger(label: "kling-emulator")
         if logger == nil { log.logLevel = configuration.logRequests ? .info : .warning }
         let core = EmulatorCore(configuration: configuration, logger: log)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            responder: EmulatorResponder(core: core),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
-            configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: "kling-emulator"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? -1)
-                portContinuation.finish()
-            },
-            logger: log
-        )
+        let app = buildEmulatorApplication(core: core) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: log))
-        let runner = Task {
-            defer { portContinuation.finish() }
-            try await group.run()
+        // The server task (and so every connection and route handler, its structured children) runs
+        // on the emulator's own threads where task executors exist; the cooperative pool otherwise.
+        let runner: Task<Void, any Error>
+        let stopExecutor: @Sendable () async -> Void
+        if #available(macOS 15.0, *) {
+            let executor = DedicatedExecutor(threads: max(2, System.coreCount))
+            runner = Task(executorPreference: executor) {
+                defer { portContinuation.finish() }
+                try await group.run()
+            }
+            stopExecutor = { await executor.shutdown() }
+        } else {
+            runner = Task {
+                defer { portContinuation.finish() }
+                try await group.run()
+            }
+            stopExecutor = {}
         }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             runner.cancel()
             let reason: String
             do { try await runner.value; reason = "the server stopped" } catch { reason = "\(error)" }
-            throw EmulatorError("cannot listen on 127.0.0.1:\(configuration.port): \(reason)")
+            try? await core.imagePool.shutdownGracefully()
+            await stopExecutor()
+            throw EmulatorError(.listen, "cannot listen on 127.0.0.1:\(configuration.port): \(reason)")
         }
         let baseURL = "http://127.0.0.1:\(port)"
         core.renderer.withLockedValue { $0.baseURL = baseURL }
-        return EmulatorServer(baseURL: baseURL, port: port, configuration: configuration, core: core, runner: runner, group: group)
+        return EmulatorServer(baseURL: baseURL, port: port, configuration: configuration, core: core, runner: runner, group: group,
+                              stopExecutor: stopExecutor)
     }
 
     /// Stops listening, cancels lifecycle drivers and pending callbacks, and waits for the server to end.
-    public func shutdown() async {
+    func shutdown() async {
         await core.store.cancelDrivers()
         await core.callbacks.shutdown()
         await group.triggerGracefulShutdown()
         _ = try? await runner.value
+        try? await core.imagePool.shutdownGracefully()
+        await stopExecutor()
     }
 
     /// Waits until every callback queued so far has been attempted (for tests and orderly exits).
@@ -84,13 +118,7 @@ public final class EmulatorServer: Sendable {
     }
 
     /// Task counts by status over both accounts, plus request and callback counters.
-    public func statistics() async -> [String: Int] {
-        var counts = await core.store.statistics()
-        counts["requests"] = core.requestCounter.withLockedValue { $0 }
-        counts["callbacks_delivered"] = await core.callbacks.delivered
-        counts["callbacks_failed"] = await core.callbacks.failed
-        return counts
-    }
+    public func statistics() async -> [String: Int] { await core.statistics() }
 
     /// Image slots in use (`n` summed over tasks that have not ended) for a provider's account.
     public func runningSlots(provider: EmulatorProvider) async -> Int {

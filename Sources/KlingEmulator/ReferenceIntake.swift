@@ -15,8 +15,11 @@ struct ReferenceIntake: Sendable {
     static let thumbnailSide = 256
 
     var validator: ReferenceImageValidator
+    /// Where the decoding, validating and shrinking run.
+    let pool: NIOThreadPool
 
-    init(maxImageBytes: Int) {
+    init(maxImageBytes: Int, pool: NIOThreadPool) {
+        self.pool = pool
         var rules = UploadRules()
         rules.maxBytes = maxImageBytes
         validator = ReferenceImageValidator(rules: rules)
@@ -48,10 +51,10 @@ struct ReferenceIntake: Sendable {
             } else {
                 fetched = nil
             }
-            // Decoding base64, validating and shrinking are CPU work: NIO's blocking pool, never the
-            // cooperative pool that answers HTTP.
+            // Decoding base64, validating and shrinking are CPU work: the emulator's own pool, never
+            // the cooperative pool that answers HTTP.
             let validator = self.validator
-            let checked = try? await NIOThreadPool.singleton.runIfActive { () -> Checked in
+            let checked = try? await pool.runIfActive { () -> Checked in
                 Self.check(field: field, base64: fetched == nil ? value : nil, bytes: fetched, validator: validator)
             }
             guard let checked else { continue }

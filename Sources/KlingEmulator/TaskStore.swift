@@ -11,12 +11,6 @@ public enum EmulatorProvider: String, Sendable, Hashable, CaseIterable {
     case cometAPI
 }
 
-/// The route family a task was created on; a task is queried under the same family.
-enum TaskKind: String, Sendable, Hashable {
-    case generation
-    case multiImage
-}
-
 /// One task as the emulator keeps it. Its timeline is fixed at creation: `submitted` until
 /// `processingAt`, `processing` until `endsAt`, then `succeed` or `failed`.
 struct StoredTask: Sendable {

@@ -105,39 +105,38 @@ struct DemoCommand: AsyncParsableCommand {
         let avatar = try pick(["avatar-tiny.png"])
 
         // 3. The service: an in-process emulator on loopback unless a real provider was asked for.
-        var emulator: EmulatorServer?
-        var configuration: ClientConfiguration
+        let journal = try TaskJournal(directory: outRoot.appendingPathComponent("journal"))
+        /// Submits, waits and downloads with a client on `configuration`, which it always shuts down.
+        func runAll(_ configuration: ClientConfiguration) async throws -> [DownloadedImage] {
+            var configuration = configuration
+            configuration.images = ReferenceImageChecks()
+            configuration.journal = journal
+            return try await KlingClient.withClient(configuration) { client in
+                try await runTasks(client: client, portrait: portrait, phone: phone,
+                                   panorama: panorama, avatar: avatar, resultsDir: resultsDir)
+            }
+        }
+        let downloads: [DownloadedImage]
         if let provider {
+            let configuration: ClientConfiguration
             do {
                 configuration = try ClientConfiguration.fromEnvironment(provider: provider.rawValue)
             } catch let error as ClientError {
                 throw CommandFailure(error.message + " (credentials are read from the environment only)", exitCode: 2)
             }
             say("3. Using the real \(provider.rawValue) service at \(configuration.baseURL)")
+            downloads = try await runAll(configuration)
         } else {
-            let server = try await EmulatorServer.start(EmulatorConfiguration(taskSeconds: taskSeconds))
-            emulator = server
-            configuration = ClientConfiguration(
-                provider: .kling(accessKey: server.configuration.accessKey, secretKey: server.configuration.secretKey),
-                baseURL: server.baseURL)
-            configuration.polling = PollingPolicy(initialDelay: .milliseconds(500), interval: .milliseconds(500),
-                                                  jitter: 0.1, timeout: .seconds(120))
-            say("3. Started the built-in emulator at \(server.baseURL) (native Kling API, JWT auth)")
+            downloads = try await withEmulator(EmulatorConfiguration(taskSeconds: taskSeconds)) { server in
+                var configuration = ClientConfiguration(
+                    provider: .kling(accessKey: server.configuration.accessKey, secretKey: server.configuration.secretKey),
+                    baseURL: server.baseURL)
+                configuration.polling = PollingPolicy(initialDelay: .milliseconds(500), interval: .milliseconds(500),
+                                                      jitter: 0.1, timeout: .seconds(120))
+                say("3. Started the built-in emulator at \(server.baseURL) (native Kling API, JWT auth)")
+                return try await runAll(configuration)
+            }
         }
-        configuration.images = ReferenceImageChecks()
-        configuration.journal = try TaskJournal(directory: outRoot.appendingPathComponent("journal"))
-
-        let client = KlingClient(configuration: configuration)
-        let outcome: Result<[DownloadedImage], Error>
-        do {
-            outcome = .success(try await runTasks(client: client, portrait: portrait, phone: phone,
-                                                  panorama: panorama, avatar: avatar, resultsDir: resultsDir))
-        } catch {
-            outcome = .failure(error)
-        }
-        try? await client.shutdown()
-        if let emulator { await emulator.shutdown() }
-        let downloads = try outcome.get()
         written.append(contentsOf: downloads.map(\.path))
 
         // 4. A contact sheet of the results (task id, index and prompt under each).

@@ -113,31 +113,31 @@ struct EmulatorCommand: AsyncParsableCommand {
         let configuration = try makeConfiguration()
         // Take over SIGINT/SIGTERM before listening so an early signal still ends cleanly.
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM])
-        let server: EmulatorServer
+        let faults = configuration.faults.isEmpty ? "none" : describe(configuration.faults)
+        let (received, requests): (Int32, Int)
         do {
-            server = try await EmulatorServer.start(configuration)
-        } catch {
+            (received, requests) = try await withEmulator(configuration) { server in
+                write("""
+                    KLING_BASE_URL=\(server.baseURL)
+                    KLING_ACCESS_KEY=\(configuration.accessKey)
+                    KLING_SECRET_KEY=\(configuration.secretKey)
+                    COMETAPI_BASE_URL=\(server.baseURL)
+                    COMETAPI_KEY=\(configuration.cometAPIKey)
+
+                    """, to: .standardOutput)
+                write("""
+                    klingkit emulator: listening on \(server.baseURL) (native) and \(server.baseURL)/kling (CometAPI); \
+                    tasks take \(configuration.taskSeconds) s, \(configuration.concurrencyLimit) concurrent images per account; \
+                    faults: \(faults). Stop with Ctrl-C or SIGTERM.
+
+                    """, to: .standardError)
+                let received = await signals.next()
+                return (received, await server.statistics()["requests"] ?? 0)
+            }
+        } catch let error as EmulatorError {
             throw CommandFailure("emulator: \(error)")
         }
-        let faults = configuration.faults.isEmpty ? "none" : describe(configuration.faults)
-        write("""
-            KLING_BASE_URL=\(server.baseURL)
-            KLING_ACCESS_KEY=\(configuration.accessKey)
-            KLING_SECRET_KEY=\(configuration.secretKey)
-            COMETAPI_BASE_URL=\(server.baseURL)
-            COMETAPI_KEY=\(configuration.cometAPIKey)
-
-            """, to: .standardOutput)
-        write("""
-            klingkit emulator: listening on \(server.baseURL) (native) and \(server.baseURL)/kling (CometAPI); \
-            tasks take \(configuration.taskSeconds) s, \(configuration.concurrencyLimit) concurrent images per account; \
-            faults: \(faults). Stop with Ctrl-C or SIGTERM.
-
-            """, to: .standardError)
-        let received = await signals.next()
-        await server.shutdown()
-        let stats = await server.statistics()
-        write("klingkit emulator: stopped by \(received == SIGTERM ? "SIGTERM" : "SIGINT") after \(stats["requests"] ?? 0) requests.\n", to: .standardError)
+        write("klingkit emulator: stopped by \(received == SIGTERM ? "SIGTERM" : "SIGINT") after \(requests) requests.\n", to: .standardError)
     }
 
     private func describe(_ faults: FaultConfiguration) -> String {

@@ -189,6 +189,12 @@ struct GenerateCommand: AsyncParsableCommand {
             signal(SIGINT, SIG_DFL)
             signal(SIGTERM, SIG_DFL)
         }
+        // Said once the interrupt handlers are in place (from here on Ctrl-C leaves a resumable task), as
+        // a transient status: it ends in a carriage return, so the progress line or the final message
+        // overwrites it rather than adding a line.
+        if !json {
+            FileHandle.standardError.write(Data("klingkit: waiting for task \(submitted.taskID); if interrupted, `klingkit resume` finishes it\r".utf8))
+        }
         let settled = await finish(entry, client: client, queryFirst: submitted.task.taskStatus?.isTerminal == true,
                                    showProgress: !json)
         if let error = settled.error {

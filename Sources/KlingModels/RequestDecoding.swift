@@ -148,6 +148,33 @@ struct FieldReader {
         return out
     }
 
+    /// An array of objects that each hold one required `member` (`element_list[i].element_id`), read by
+    /// `read`. A missing member or one of the wrong type is recorded per element, and then the whole
+    /// list is dropped (`nil`), so later rules do not judge a half-read list.
+    mutating func list<T>(_ name: String, member: String, expected: String, read: (inout FieldReader) -> T?) -> [T]? {
+        guard let elements = objects(name) else { return nil }
+        var values: [T] = []
+        var broken = false
+        for (i, element) in elements.enumerated() {
+            let field = "\(name)[\(i)].\(member)"
+            guard let element else {
+                violations.append(.init(field: field, rule: .required, message: "\(field): required (\(expected))"))
+                broken = true
+                continue
+            }
+            var item = FieldReader(element, path: "\(name)[\(i)].")
+            guard item.isPresent(member) else {
+                violations.append(.init(field: field, rule: .required, message: "\(field): required (\(expected))"))
+                broken = true
+                continue
+            }
+            if let value = read(&item) { values.append(value) }
+            violations += item.violations
+            broken = broken || !item.violations.isEmpty
+        }
+        return broken ? nil : values
+    }
+
     /// `watermark_info` with its `enabled` boolean (a wrong `enabled` drops the whole object).
     mutating func watermark() -> WatermarkInfo? {
         guard let info = object("watermark_info") else { return nil }
@@ -199,22 +226,8 @@ struct CheckedCreateBody: Decodable {
         request.imageReference = reader.string("image_reference").map { ImageReference($0) }
         request.imageFidelity = reader.number("image_fidelity")
         request.humanFidelity = reader.number("human_fidelity")
-        if let elements = reader.objects("element_list") {
-            var ids: [ElementReference] = []
-            var broken = false
-            for (i, element) in elements.enumerated() {
-                let field = "element_list[\(i)].element_id"
-                guard let element, var item = Optional(FieldReader(element, path: "element_list[\(i)].")),
-                      item.isPresent("element_id") else {
-                    reader.violations.append(.init(field: field, rule: .required, message: "\(field): required (an integer element id)"))
-                    broken = true
-                    continue
-                }
-                if let id = item.integer("element_id") { ids.append(ElementReference(elementID: id)) }
-                reader.violations += item.violations
-                broken = broken || !item.violations.isEmpty
-            }
-            request.elementList = broken ? nil : ids
+        request.elementList = reader.list("element_list", member: "element_id", expected: "an integer element id") {
+            $0.integer("element_id").map { ElementReference(elementID: $0) }
         }
         request.resolution = reader.string("resolution").map { Resolution($0) }
         request.n = reader.integer("n").map { Int(clamping: $0) }
@@ -231,22 +244,8 @@ struct CheckedCreateBody: Decodable {
     private static func multiImage(_ reader: inout FieldReader, legacy: Bool) -> (request: MultiImageRequest, violations: [FieldViolation]) {
         var request = MultiImageRequest(modelName: reader.string("model_name").map { ModelName($0) })
         request.prompt = reader.string("prompt")
-        if let subjects = reader.objects("subject_image_list") {
-            var list: [SubjectImage] = []
-            var broken = false
-            for (i, subject) in subjects.enumerated() {
-                let field = "subject_image_list[\(i)].subject_image"
-                guard let subject, var item = Optional(FieldReader(subject, path: "subject_image_list[\(i)].")),
-                      item.isPresent("subject_image") else {
-                    reader.violations.append(.init(field: field, rule: .required, message: "\(field): required (base64 or an http(s) URL)"))
-                    broken = true
-                    continue
-                }
-                if let image = item.string("subject_image") { list.append(SubjectImage(subjectImage: image)) }
-                reader.violations += item.violations
-                broken = broken || !item.violations.isEmpty
-            }
-            request.subjectImageList = broken ? nil : list
+        request.subjectImageList = reader.list("subject_image_list", member: "subject_image", expected: "base64 or an http(s) URL") {
+            $0.string("subject_image").map { SubjectImage(subjectImage: $0) }
         }
         let scene = reader.string("scene_image")
         let misspelt = reader.string("scence_image")

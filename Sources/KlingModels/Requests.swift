@@ -233,3 +233,15 @@ public struct PageQuery: Sendable, Hashable {
     public static let pageNumRange = 1...1000
     public static let pageSizeRange = 1...500
 }
+
+/// The route family a task belongs to: it decides the create and query paths, and a task is queried
+/// under the family it was created on. `multi-image` is the journal's spelling.
+public enum TaskKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// `/v1/images/generations` (text→image and image→image).
+    case generation
+    /// `/v1/images/multi-image2image`.
+    case multiImage = "multi-image"
+
+    /// The native path of the family's collection (CometAPI puts `/kling` in front).
+    public var path: String { self == .generation ? "/v1/images/generations" : "/v1/images/multi-image2image" }
+}

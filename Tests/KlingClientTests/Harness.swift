@@ -59,10 +59,9 @@ struct Harness: Sendable {
         c.jitter = SeededJitter(seed: 1)
         c.polling = PollingPolicy(initialDelay: .seconds(3), interval: .seconds(5), jitter: 0.2, timeout: .seconds(300))
         c.retry = RetryPolicy(maxAttempts: 5, initialDelay: .milliseconds(500), deadline: .seconds(120))
-        // Generous: the image suites run CPU-bound work on the same (2-core) cooperative pool as the
-        // emulator, which can hold an answer back for several seconds on a loaded CI machine. The
-        // timeout tests set their own short limits.
-        c.requestTimeout = .seconds(60)
+        // The emulator's image work runs on NIO's blocking pool, so answers are not held behind the
+        // CPU-bound suites running at the same time. The timeout tests set their own short limits.
+        c.requestTimeout = .seconds(10)
         return c
     }
 
@@ -74,27 +73,19 @@ struct Harness: Sendable {
         var econfig = EmulatorConfiguration(port: 0, taskSeconds: 30)
         econfig.clock = eclock
         emulator(&econfig)
-        let server = try await EmulatorServer.start(econfig)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("klingclient-\(UUID().uuidString)")
-        let journal = try TaskJournal(directory: root.appendingPathComponent("journal"))
-        let clock = LinkedClock(eclock)
-        var cconfig = clientConfiguration(flavour, server: server, clock: clock)
-        cconfig.journal = journal
-        client(&cconfig)
-        let c = KlingClient(configuration: cconfig)
-        let harness = Harness(server: server, client: c, clock: clock, emulatorClock: eclock, journal: journal,
-                              out: root.appendingPathComponent("out"))
-        do {
-            try await body(harness)
-        } catch {
-            try? await c.shutdown()
-            await server.shutdown()
-            try? FileManager.default.removeItem(at: root)
-            throw error
+        defer { try? FileManager.default.removeItem(at: root) }
+        try await withEmulator(econfig) { server in
+            let journal = try TaskJournal(directory: root.appendingPathComponent("journal"))
+            let clock = LinkedClock(eclock)
+            var cconfig = clientConfiguration(flavour, server: server, clock: clock)
+            cconfig.journal = journal
+            client(&cconfig)
+            try await KlingClient.withClient(cconfig) { c in
+                try await body(Harness(server: server, client: c, clock: clock, emulatorClock: eclock, journal: journal,
+                                       out: root.appendingPathComponent("out")))
+            }
         }
-        try await c.shutdown()
-        await server.shutdown()
-        try? FileManager.default.removeItem(at: root)
     }
 }
 

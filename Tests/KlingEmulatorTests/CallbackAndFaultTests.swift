@@ -8,41 +8,43 @@ import Testing
 struct CallbackTests {
     @Test("a bare task object is POSTed on every status change, in order", arguments: ["", "/kling"])
     func deliveries(prefix: String) async throws {
-        let sink = try await CallbackSink.start()
-        let h = try await Harness.start()
-        defer { Task { await h.stop(); await sink.shutdown() } }
-        let auth: Credentials = prefix.isEmpty ? .native : .comet
-        let id = try #require(try await h.post(prefix + "/v1/images/generations", ["prompt": "cb", "callback_url": sink.url, "external_task_id": "cb-1"], auth: auth).task?.taskID)
-        await h.advance(seconds: 1)
-        await h.advance(seconds: 3)
-        let received = await sink.waitFor(count: 3, timeout: 60)
-        #expect(received.count == 3)
-        let tasks = received.compactMap(\.task)
-        #expect(tasks.map(\.taskStatus) == [.submitted, .processing, .succeed])
-        #expect(tasks.allSatisfy { $0.taskID == id && $0.externalTaskID == "cb-1" })
-        #expect(tasks.last?.images.count == 1)
-        // Bare object: no envelope keys.
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(received[2].body))
-        #expect(json["code"] == nil && json["task_id"]?.stringValue == id && json["task_result"] != nil)
-        await h.server.drainCallbacks()
-        #expect(await h.server.statistics()["callbacks_delivered"] == 3)
+        try await withCallbackSink() { sink in
+            try await Harness.with { h in
+                let auth: Credentials = prefix.isEmpty ? .native : .comet
+                let id = try #require(try await h.post(prefix + "/v1/images/generations", ["prompt": "cb", "callback_url": sink.url, "external_task_id": "cb-1"], auth: auth).task?.taskID)
+                await h.advance(seconds: 1)
+                await h.advance(seconds: 3)
+                let received = await sink.waitFor(count: 3, timeout: 60)
+                #expect(received.count == 3)
+                let tasks = received.compactMap(\.task)
+                #expect(tasks.map(\.taskStatus) == [.submitted, .processing, .succeed])
+                #expect(tasks.allSatisfy { $0.taskID == id && $0.externalTaskID == "cb-1" })
+                #expect(tasks.last?.images.count == 1)
+                // Bare object: no envelope keys.
+                let json = try JSONDecoder().decode(JSONValue.self, from: Data(received[2].body))
+                #expect(json["code"] == nil && json["task_id"]?.stringValue == id && json["task_result"] != nil)
+                await h.server.drainCallbacks()
+                #expect(await h.server.statistics()["callbacks_delivered"] == 3)
+            }
+        }
     }
 
     @Test("a failing task reports failed with its message; an unreachable receiver does not disturb the API")
     func failedAndUnreachable() async throws {
-        let sink = try await CallbackSink.start(status: 500)
-        let h = try await Harness.start { $0.faults.taskFailureRate = 1 }
-        defer { Task { await h.stop(); await sink.shutdown() } }
-        _ = try await h.post("/v1/images/generations", ["prompt": "x", "callback_url": sink.url])
-        _ = try await h.post("/v1/images/generations", ["prompt": "y", "callback_url": "http://127.0.0.1:1/unreachable"])
-        await h.advance(seconds: 5)
-        let received = await sink.waitFor(count: 3, timeout: 60)
-        #expect(received.last?.task?.taskStatus == .failed)
-        #expect(received.last?.task?.taskStatusMessage == FaultConfiguration.defaultFailureMessage)
-        await h.server.drainCallbacks()
-        let stats = await h.server.statistics()
-        #expect(stats["callbacks_failed"] == 6 && stats["failed"] == 2)
-        #expect(try await h.get("/v1/images/generations").code == 0)
+        try await withCallbackSink(status: 500) { sink in
+            try await Harness.with({ $0.faults.taskFailureRate = 1 }) { h in
+                _ = try await h.post("/v1/images/generations", ["prompt": "x", "callback_url": sink.url])
+                _ = try await h.post("/v1/images/generations", ["prompt": "y", "callback_url": "http://127.0.0.1:1/unreachable"])
+                await h.advance(seconds: 5)
+                let received = await sink.waitFor(count: 3, timeout: 60)
+                #expect(received.last?.task?.taskStatus == .failed)
+                #expect(received.last?.task?.taskStatusMessage == FaultConfiguration.defaultFailureMessage)
+                await h.server.drainCallbacks()
+                let stats = await h.server.statistics()
+                #expect(stats["callbacks_failed"] == 6 && stats["failed"] == 2)
+                #expect(try await h.get("/v1/images/generations").code == 0)
+            }
+        }
     }
 }
 
@@ -50,38 +52,38 @@ struct CallbackTests {
 struct FaultTests {
     @Test("transient 429 / 1302 on every request at rate 1")
     func rateLimited() async throws {
-        let h = try await Harness.start { $0.faults.rateLimitRate = 1 }
-        defer { Task { await h.stop() } }
-        for path in ["/v1/images/generations", "/kling/v1/images/generations"] {
-            let answer = try await h.post(path, ["prompt": "p"], auth: path.hasPrefix("/kling") ? .comet : .native)
-            #expect(answer.status == 429 && answer.code == 1302 && BusinessCode(answer.code!).isRetryable)
+        try await Harness.with({ $0.faults.rateLimitRate = 1 }) { h in
+            for path in ["/v1/images/generations", "/kling/v1/images/generations"] {
+                let answer = try await h.post(path, ["prompt": "p"], auth: path.hasPrefix("/kling") ? .comet : .native)
+                #expect(answer.status == 429 && answer.code == 1302 && BusinessCode(answer.code!).isRetryable)
+            }
+            // Authentication is still checked first.
+            #expect(try await h.get("/v1/images/generations", auth: .none).code == 1001)
+            #expect(try await h.get("/v1/images/generations").tasks == nil)
+            #expect(await h.server.statistics()["submitted", default: 0] == 0)
         }
-        // Authentication is still checked first.
-        #expect(try await h.get("/v1/images/generations", auth: .none).code == 1001)
-        #expect(try await h.get("/v1/images/generations").tasks == nil)
-        #expect(await h.server.statistics()["submitted", default: 0] == 0)
     }
 
     @Test("transient server errors cycle through 500/5000, 503/5001, 504/5002")
     func serverErrors() async throws {
-        let h = try await Harness.start { $0.faults.serverErrorRate = 1 }
-        defer { Task { await h.stop() } }
-        var seen: [(Int, Int)] = []
-        for _ in 0..<3 {
-            let answer = try await h.get("/v1/images/generations")
-            seen.append((answer.status, answer.code ?? -1))
+        try await Harness.with({ $0.faults.serverErrorRate = 1 }) { h in
+            var seen: [(Int, Int)] = []
+            for _ in 0..<3 {
+                let answer = try await h.get("/v1/images/generations")
+                seen.append((answer.status, answer.code ?? -1))
+            }
+            #expect(seen.map(\.0) == [500, 503, 504] && seen.map(\.1) == [5000, 5001, 5002])
         }
-        #expect(seen.map(\.0) == [500, 503, 504] && seen.map(\.1) == [5000, 5001, 5002])
     }
 
     @Test("a rate in between hits some requests and spares others, reproducibly by seed")
     func partialRate() async throws {
         func run() async throws -> [Int] {
-            let h = try await Harness.start { $0.faults.rateLimitRate = 0.5; $0.seed = 42 }
-            defer { Task { await h.stop() } }
-            var codes: [Int] = []
-            for _ in 0..<20 { codes.append(try await h.get("/v1/images/generations").code ?? -1) }
-            return codes
+            try await Harness.with({ $0.faults.rateLimitRate = 0.5; $0.seed = 42 }) { h in
+                var codes: [Int] = []
+                for _ in 0..<20 { codes.append(try await h.get("/v1/images/generations").code ?? -1) }
+                return codes
+            }
         }
         let first = try await run(), second = try await run()
         #expect(first == second)
@@ -90,54 +92,55 @@ struct FaultTests {
 
     @Test("a dropped connection after an accepted create: the client errors, the task exists by external id")
     func dropAfterCreate() async throws {
-        let h = try await Harness.start { $0.faults.dropAfterCreateRate = 1 }
-        defer { Task { await h.stop() } }
-        await #expect(throws: (any Error).self) {
-            _ = try await h.post("/v1/images/generations", ["prompt": "lost answer", "external_task_id": "ambiguous-1"])
+        try await Harness.with({ $0.faults.dropAfterCreateRate = 1 }) { h in
+            await #expect(throws: (any Error).self) {
+                _ = try await h.post("/v1/images/generations", ["prompt": "lost answer", "external_task_id": "ambiguous-1"])
+            }
+            let found = try await h.get("/v1/images/generations?external_task_id=ambiguous-1")
+            #expect(found.code == 0 && found.task?.externalTaskID == "ambiguous-1")
+            // Re-submitting the same external id is refused (and answered): one logical request, one task.
+            #expect(try await h.post("/v1/images/generations", ["prompt": "lost answer", "external_task_id": "ambiguous-1"]).code == 1201)
         }
-        let found = try await h.get("/v1/images/generations?external_task_id=ambiguous-1")
-        #expect(found.code == 0 && found.task?.externalTaskID == "ambiguous-1")
-        // Re-submitting the same external id is refused (and answered): one logical request, one task.
-        #expect(try await h.post("/v1/images/generations", ["prompt": "lost answer", "external_task_id": "ambiguous-1"]).code == 1201)
     }
 
     @Test("latency is added before answers (no timing asserted) and does not change them")
     func latency() async throws {
-        let h = try await Harness.start { $0.faults.latencyMilliseconds = 1...5 }
-        defer { Task { await h.stop() } }
-        #expect(try await h.get("/v1/images/generations").code == 0)
+        try await Harness.with({ $0.faults.latencyMilliseconds = 1...5 }) { h in
+            let answer = try await h.get("/v1/images/generations")
+            #expect(answer.code == 0)
+        }
     }
 
     @Test("terminal account codes on create (1100, 1101, 1102, 1103, 1300, 1304) with their HTTP status", arguments: [1100, 1101, 1102, 1103, 1300, 1304])
     func refusedCreates(code: Int) async throws {
-        let h = try await Harness.start { $0.faults.refuseCreatesWith = BusinessCode(code) }
-        defer { Task { await h.stop() } }
-        let answer = try await h.post("/v1/images/generations", ["prompt": "p"])
-        #expect(answer.code == code && answer.status == BusinessCode(code).httpStatus)
-        #expect(!BusinessCode(code).isRetryable)
-        // Queries still work.
-        #expect(try await h.get("/v1/images/generations").code == 0)
+        try await Harness.with({ $0.faults.refuseCreatesWith = BusinessCode(code) }) { h in
+            let answer = try await h.post("/v1/images/generations", ["prompt": "p"])
+            #expect(answer.code == code && answer.status == BusinessCode(code).httpStatus)
+            #expect(!BusinessCode(code).isRetryable)
+            // Queries still work.
+            #expect(try await h.get("/v1/images/generations").code == 0)
+        }
     }
 
     @Test("content safety refuses a blocked prompt term with 400 / 1301")
     func contentSafety() async throws {
-        let h = try await Harness.start { $0.faults.blockedPromptTerms = ["forbidden"] }
-        defer { Task { await h.stop() } }
-        let answer = try await h.post("/kling/v1/images/generations", ["prompt": "A FORBIDDEN castle"], auth: .comet)
-        #expect(answer.status == 400 && answer.code == 1301 && answer.message.contains("forbidden"))
-        #expect(try await h.post("/kling/v1/images/generations", ["prompt": "an allowed castle"], auth: .comet).code == 0)
+        try await Harness.with({ $0.faults.blockedPromptTerms = ["forbidden"] }) { h in
+            let answer = try await h.post("/kling/v1/images/generations", ["prompt": "A FORBIDDEN castle"], auth: .comet)
+            #expect(answer.status == 400 && answer.code == 1301 && answer.message.contains("forbidden"))
+            #expect(try await h.post("/kling/v1/images/generations", ["prompt": "an allowed castle"], auth: .comet).code == 0)
+        }
     }
 
     @Test("bad fault settings are refused at start")
     func badConfiguration() async throws {
         await #expect(throws: EmulatorError.self) {
-            _ = try await EmulatorServer.start(EmulatorConfiguration(faults: FaultConfiguration(taskFailureRate: 1.5)))
+            try await withEmulator(EmulatorConfiguration(faults: FaultConfiguration(taskFailureRate: 1.5))) { _ in }
         }
         await #expect(throws: EmulatorError.self) {
-            _ = try await EmulatorServer.start(EmulatorConfiguration(concurrencyLimit: 0))
+            try await withEmulator(EmulatorConfiguration(concurrencyLimit: 0)) { _ in }
         }
         await #expect(throws: EmulatorError.self) {
-            _ = try await EmulatorServer.start(EmulatorConfiguration(faults: FaultConfiguration(refuseCreatesWith: BusinessCode(0))))
+            try await withEmulator(EmulatorConfiguration(faults: FaultConfiguration(refuseCreatesWith: BusinessCode(0)))) { _ in }
         }
     }
 }

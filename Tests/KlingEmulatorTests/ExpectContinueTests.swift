@@ -8,13 +8,12 @@ import Testing
 /// them: the emulator must answer it. Spoken over a raw socket, since HTTP clients hide the interim answer.
 @Suite("Emulator HTTP details")
 struct ExpectContinueTests {
-    /// Sends `head`, reads the interim answer, sends `body`, reads the final answer. Blocking, 60 s timeouts.
+    /// Sends `head`, reads the interim answer, sends `body`, reads the final answer. Blocking, 10 s timeouts.
     static func exchange(port: Int, head: String, body: [UInt8]) throws -> (interim: String, final: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw EmulatorError("socket failed") }
+        guard fd >= 0 else { throw EmulatorError(.listen, "socket failed") }
         defer { close(fd) }
-        // 60 s: the server shares a 2-core cooperative pool with CPU-bound image tests.
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -23,7 +22,7 @@ struct ExpectContinueTests {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw EmulatorError("connect failed") }
+        guard connected == 0 else { throw EmulatorError(.listen, "connect failed") }
         func sendAll(_ bytes: [UInt8]) {
             var offset = 0
             while offset < bytes.count {
@@ -57,15 +56,15 @@ struct ExpectContinueTests {
 
     @Test("Expect: 100-continue gets an interim 100 Continue, then the answer")
     func expectContinue() async throws {
-        let h = try await Harness.start()
-        defer { Task { await h.stop() } }
-        let body = Array(#"{"prompt":"\#(String(repeating: "long prompt ", count: 150))"}"#.utf8)
-        let head = "POST /kling/v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: \(h.server.cometAPIAuthorization)\r\n"
-            + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nExpect: 100-continue\r\n\r\n"
-        let port = h.server.port
-        let (interim, final) = try await Task.detached { try Self.exchange(port: port, head: head, body: body) }.value
-        #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
-        #expect(final.hasPrefix("HTTP/1.1 200 OK\r\n") && final.contains("\"code\":0"), "\(final)")
+        try await Harness.with { h in
+            let body = Array(#"{"prompt":"\#(String(repeating: "long prompt ", count: 150))"}"#.utf8)
+            let head = "POST /kling/v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: \(h.server.cometAPIAuthorization)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nExpect: 100-continue\r\n\r\n"
+            let port = h.server.port
+            let (interim, final) = try await Task.detached { try Self.exchange(port: port, head: head, body: body) }.value
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
+            #expect(final.hasPrefix("HTTP/1.1 200 OK\r\n") && final.contains("\"code\":0"), "\(final)")
+        }
     }
 }
 #endif

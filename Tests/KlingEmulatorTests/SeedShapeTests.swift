@@ -65,41 +65,41 @@ struct SeedShapeTests {
         let queryExample = try #require(examples.first { $0["data"]?["task_result"] != nil })
         let listExample = try #require(examples.first { $0["data"]?.arrayValue != nil })
 
-        let h = try await Harness.start()
-        defer { Task { await h.stop() } }
-        let created = try await h.post("/v1/images/generations", ["prompt": "shape", "watermark_info": ["enabled": true], "external_task_id": "s-1"])
-        #expect(Self.keys(try #require(created.json)) == Self.keys(createExample))
-        let id = try #require(created.task?.taskID)
-        await h.advance(seconds: 5)
-        let query = try await h.get("/v1/images/generations/\(id)")
-        #expect(Self.keys(try #require(query.json)) == Self.keys(queryExample))
-        let list = try await h.get("/v1/images/generations?pageNum=1&pageSize=30")
-        #expect(Self.keys(try #require(list.json)) == Self.keys(listExample))
-        // Without a watermark the only difference is the absent watermark_url.
-        let plain = try #require(try await h.post("/v1/images/generations", ["prompt": "shape"]).task?.taskID)
-        await h.advance(seconds: 5)
-        let plainKeys = Self.keys(try #require(try await h.get("/v1/images/generations/\(plain)").json))
-        #expect(Self.keys(queryExample).subtracting(plainKeys) == ["data.task_result.images[].watermark_url"])
-        #expect(plainKeys.isSubset(of: Self.keys(queryExample)))
-        // Errors: the envelope without data.
-        let error = try await h.get("/v1/images/generations/none")
-        #expect(Self.keys(try #require(error.json)) == ["code", "message", "request_id"])
+        try await Harness.with { h in
+            let created = try await h.post("/v1/images/generations", ["prompt": "shape", "watermark_info": ["enabled": true], "external_task_id": "s-1"])
+            #expect(Self.keys(try #require(created.json)) == Self.keys(createExample))
+            let id = try #require(created.task?.taskID)
+            await h.advance(seconds: 5)
+            let query = try await h.get("/v1/images/generations/\(id)")
+            #expect(Self.keys(try #require(query.json)) == Self.keys(queryExample))
+            let list = try await h.get("/v1/images/generations?pageNum=1&pageSize=30")
+            #expect(Self.keys(try #require(list.json)) == Self.keys(listExample))
+            // Without a watermark the only difference is the absent watermark_url.
+            let plain = try #require(try await h.post("/v1/images/generations", ["prompt": "shape"]).task?.taskID)
+            await h.advance(seconds: 5)
+            let plainKeys = Self.keys(try #require(try await h.get("/v1/images/generations/\(plain)").json))
+            #expect(Self.keys(queryExample).subtracting(plainKeys) == ["data.task_result.images[].watermark_url"])
+            #expect(plainKeys.isSubset(of: Self.keys(queryExample)))
+            // Errors: the envelope without data.
+            let error = try await h.get("/v1/images/generations/none")
+            #expect(Self.keys(try #require(error.json)) == ["code", "message", "request_id"])
+        }
     }
 
     @Test("CometAPI creates have the keys of seeds 001 (generations) and 004 (multi-image) plus request_id")
     func cometShapes() async throws {
         let generation = try #require(try Self.responseExamples("001_bcfdc787788a10a8.txt").first)
         let multi = try #require(try Self.responseExamples("004_4813aca73edf8ebb.txt").first)
-        let h = try await Harness.start()
-        defer { Task { await h.stop() } }
-        let created = try await h.post("/kling/v1/images/generations", ["prompt": "cry"], auth: .comet)
-        let keys = Self.keys(try #require(created.json))
-        #expect(keys == Self.keys(generation).union(["request_id"]))
-        #expect(created.data?["task_result"] == .null && created.data?["task_info"]?["external_task_id"] == .null)
-        let url = "https://example.com/a.png"
-        let legacy = try await h.post("/kling/v1/images/generations", ["subject_image_list": [["subject_image": url], ["subject_image": url]]], auth: .comet)
-        #expect(Self.keys(multi).isSubset(of: Self.keys(try #require(legacy.json))))
-        let routed = try await h.post("/kling/v1/images/multi-image2image", ["subject_image_list": [["subject_image": url]]], auth: .comet)
-        #expect(Self.keys(multi).isSubset(of: Self.keys(try #require(routed.json))))
+        try await Harness.with { h in
+            let created = try await h.post("/kling/v1/images/generations", ["prompt": "cry"], auth: .comet)
+            let keys = Self.keys(try #require(created.json))
+            #expect(keys == Self.keys(generation).union(["request_id"]))
+            #expect(created.data?["task_result"] == .null && created.data?["task_info"]?["external_task_id"] == .null)
+            let url = "https://example.com/a.png"
+            let legacy = try await h.post("/kling/v1/images/generations", ["subject_image_list": [["subject_image": url], ["subject_image": url]]], auth: .comet)
+            #expect(Self.keys(multi).isSubset(of: Self.keys(try #require(legacy.json))))
+            let routed = try await h.post("/kling/v1/images/multi-image2image", ["subject_image_list": [["subject_image": url]]], auth: .comet)
+            #expect(Self.keys(multi).isSubset(of: Self.keys(try #require(routed.json))))
+        }
     }
 }

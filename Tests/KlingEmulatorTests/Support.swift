@@ -46,15 +46,16 @@ final class Harness: Sendable {
         self.clock = clock
     }
 
-    static func start(_ configure: (inout EmulatorConfiguration) -> Void = { _ in }) async throws -> Harness {
+    /// Runs `body` with an emulator (tasks of 4 s on a manual clock, adjusted by `configure`) that
+    /// always stops afterwards.
+    static func with<T>(_ configure: (inout EmulatorConfiguration) -> Void = { _ in },
+                        _ body: (Harness) async throws -> T) async throws -> T {
         let clock = ManualClock(mode: .waits)
         var configuration = EmulatorConfiguration(port: 0, taskSeconds: 4, clock: clock)
         configure(&configuration)
         configuration.clock = clock
-        return Harness(server: try await EmulatorServer.start(configuration), clock: clock)
+        return try await withEmulator(configuration) { server in try await body(Harness(server: server, clock: clock)) }
     }
-
-    func stop() async { await server.shutdown() }
 
     /// `path` is relative to the base URL; for CometAPI pass `/kling/...`.
     func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, auth: Credentials) async throws -> Answer {

@@ -43,16 +43,9 @@ struct GenerateCommandTests {
         var config = EmulatorConfiguration(port: 0, taskSeconds: taskSeconds)
         config.faults = faults
         if let clock { config.clock = clock }
-        let server = try await EmulatorServer.start(config)
         let dir = try CLIRunner.temporaryDirectory()
-        let setup = Setup(server: server, dir: dir)
-        do { try await body(setup) } catch {
-            await server.shutdown()
-            try? FileManager.default.removeItem(at: dir)
-            throw error
-        }
-        await server.shutdown()
-        try? FileManager.default.removeItem(at: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withEmulator(config) { server in try await body(Setup(server: server, dir: dir)) }
     }
 
     static let fast = ["--poll-interval", "0.2"]
@@ -247,14 +240,23 @@ struct GenerateCommandTests {
             p.standardOutput = FileHandle.nullDevice
             try p.run()
             let journal = try TaskJournal(directory: s.journal)
-            for _ in 0..<1200 {
-                if (try? journal.entries().first?.state) == .submitted { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            try await Task.sleep(for: .milliseconds(300))
+            // Interrupt only once the command says it is waiting (its signal handlers are in place then).
+            let reader = err.fileHandleForReading
+            let early = try await Task.detached { () -> String in
+                var seen = Data()
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    seen.append(chunk)
+                    if String(decoding: seen, as: UTF8.self).contains("waiting for task") { break }
+                }
+                return String(decoding: seen, as: UTF8.self)
+            }.value
+            #expect(early.contains("waiting for task"), "\(early)")
             p.interrupt()
             p.waitUntilExit()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = early + String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
             #expect(p.terminationStatus == 130)
             #expect(text.contains("klingkit resume"))
             #expect(try journal.unfinished().count == 1)

@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "ImageCore", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "CImageFormatShims", "KlingSupport"]),
         .target(name: "FastBase64", dependencies: ["CFastBase64", "KlingSupport"]),
-        .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64"]),
+        .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64", "FaceDetection"]),
         .target(name: "ContactSheets", dependencies: [
             "ImageCore", "ImageCodecs", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),

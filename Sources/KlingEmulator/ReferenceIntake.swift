@@ -34,8 +34,9 @@ struct ReferenceIntake: Sendable {
     }
 
     /// Checks the given `(field, value)` pairs, whose string form has already passed
-    /// ``RequestRules/checkImageString(_:field:)``.
-    func check(_ fields: [(field: String, value: String)]) async -> Outcome {
+    /// ``RequestRules/checkImageString(_:field:)``. The images of `faceFields` (a face reference) must
+    /// also show exactly one face (``FaceCount``), as the service requires.
+    func check(_ fields: [(field: String, value: String)], faceFields: Set<String> = []) async -> Outcome {
         var outcome = Outcome()
         for (field, value) in fields {
             let lower = value.prefix(8).lowercased()
@@ -55,7 +56,8 @@ struct ReferenceIntake: Sendable {
             // the cooperative pool that answers HTTP.
             let validator = self.validator
             let checked = try? await pool.runIfActive { () -> Checked in
-                Self.check(field: field, base64: fetched == nil ? value : nil, bytes: fetched, validator: validator)
+                Self.check(field: field, base64: fetched == nil ? value : nil, bytes: fetched, validator: validator,
+                           needsOneFace: faceFields.contains(field))
             }
             guard let checked else { continue }
             outcome.violations += checked.violations
@@ -71,7 +73,8 @@ struct ReferenceIntake: Sendable {
     }
 
     /// Decodes (`base64`, else `bytes`), validates and shrinks one image. Synchronous CPU work.
-    static func check(field: String, base64: String?, bytes: [UInt8]?, validator: ReferenceImageValidator) -> Checked {
+    static func check(field: String, base64: String?, bytes: [UInt8]?, validator: ReferenceImageValidator,
+                      needsOneFace: Bool = false) -> Checked {
         var checked = Checked()
         let image: [UInt8]
         if let base64 {
@@ -92,6 +95,15 @@ struct ReferenceIntake: Sendable {
                     message: "\(field): \(violation.rule.rawValue): \(violation.message)"))
             }
             return checked
+        }
+        if needsOneFace {
+            let count = FaceCount(imageBytes: image, maxPixels: validator.rules.maxPixels)
+            if !count.isSingle {
+                let found = count.error.map { "the faces cannot be counted (\($0))" } ?? "found \(count.faces.count)"
+                checked.violations.append(.init(field: field, rule: .faceCount,
+                                                message: "\(field): image_reference=face needs exactly one face; \(found)"))
+                return checked
+            }
         }
         if let thumbnail = thumbnail(of: image),
            let encoded = try? ImageCodecs.encodeJPEG(thumbnail, options: JPEGEncodeOptions(quality: 90, subsampling: .s444)) {

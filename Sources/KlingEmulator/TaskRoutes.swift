@@ -49,6 +49,7 @@ struct TaskRoutes: Sendable {
         let (decoded, found) = RequestRules.decodeCreate(Data(buffer.readableBytesView), route: route)
         var violations = found
         let imageFields: [(field: String, value: String)]
+        var faceFields: Set<String> = []
         var new: TaskStore.NewTask
         switch decoded {
         case nil:
@@ -63,13 +64,14 @@ struct TaskRoutes: Sendable {
             let size = (r.aspectRatio ?? .default).pixelSize(at: r.resolution ?? .default) ?? (1368, 768)
             let spec = RenderSpec(prompt: r.prompt ?? "", model: r.effectiveModel.rawValue, width: size.width, height: size.height, count: r.imageCount, references: [])
             imageFields = r.hasImage ? [("image", r.image!)] : []
+            if r.imageReference == .face { faceFields = ["image"] }
             new = .init(kind: kind, externalID: nonEmpty(r.externalTaskID), n: r.imageCount, watermark: r.watermarkInfo?.enabled ?? false,
                         callbackURL: nonEmpty(r.callbackURL), render: spec)
         }
         // Image content: only fields whose text passed the encoding checks.
         let flagged = Set(violations.map(\.field))
         let intake = core.intake
-        let outcome = await intake.check(imageFields.filter { !flagged.contains($0.field) })
+        let outcome = await intake.check(imageFields.filter { !flagged.contains($0.field) }, faceFields: faceFields)
         violations += outcome.violations
         if !violations.isEmpty { return refuse(violations, requestID: requestID) }
         let prompt = new.render.prompt.lowercased()

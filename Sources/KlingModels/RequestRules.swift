@@ -32,6 +32,9 @@ public struct FieldViolation: Sendable, Hashable, CustomStringConvertible {
         public static let imageEncoding = Rule(rawValue: "image-encoding")
         /// A URL is not an absolute http(s) URL.
         public static let url = Rule(rawValue: "url")
+        /// A face reference (`image_reference=face`) whose image does not show exactly one face (the
+        /// emulator counts them as the service does; the client's count is advisory).
+        public static let faceCount = Rule(rawValue: "face-count")
         public var description: String { rawValue }
     }
 

@@ -112,6 +112,7 @@ let package = Package(
         .testTarget(name: "FastBase64Tests", dependencies: ["KlingKitTestSupport", "FastBase64", "CFastBase64", "KlingSupport"]),
         .testTarget(name: "ReferenceImagesTests", dependencies: ["KlingKitTestSupport", "ReferenceImages", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "ContactSheetsTests", dependencies: ["KlingKitTestSupport", "ContactSheets", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "KlingSupportTests", dependencies: ["KlingSupport"]),
         .testTarget(name: "KlingModelsTests", dependencies: ["KlingKitTestSupport", "KlingModels", "KlingSupport"]),
         .testTarget(name: "FaceDetectionTests", dependencies: ["KlingKitTestSupport", "FaceDetection", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingEmulatorTests", dependencies: ["KlingKitTestSupport",

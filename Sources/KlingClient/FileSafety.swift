@@ -54,5 +54,7 @@ enum AtomicFile {
         } catch {
             throw ClientError(.journal, "cannot create directory \(dir.path): \(error.localizedDescription)")
         }
+        // Temporaries a killed earlier run left there (a download, a journal entry).
+        AtomicOutputFile.sweepStaleTemporaries(in: dir.path)
     }
 }

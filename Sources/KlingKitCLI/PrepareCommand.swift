@@ -185,6 +185,8 @@ struct PrepareCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("--out \(outDir): cannot create the directory: \(error.localizedDescription)")
         }
+        // Temporaries a killed earlier run left in the output folder.
+        AtomicOutputFile.sweepStaleTemporaries(in: outDir)
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let width = max(1, min(jobs ?? cores, inputs.count))
         let resizeThreads = threads ?? (width > 1 ? 1 : cores)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ContactSheets
 import Foundation
+import KlingSupport
 import ImageCodecs
 import ImageCore
 
@@ -90,6 +91,8 @@ struct SheetCommand: AsyncParsableCommand {
         if options.format == .jpeg && options.theme.background.alpha != 255 {
             throw CommandFailure("--background \(background) is transparent, which needs a .png output")
         }
+        // Temporaries a killed earlier run left beside the sheet.
+        AtomicOutputFile.sweepStaleTemporaries(in: URL(fileURLWithPath: out).deletingLastPathComponent().path)
         do {
             let items = try ContactSheet.items(from: inputs)
             let result = try ContactSheet.write(items, options: options, to: out)

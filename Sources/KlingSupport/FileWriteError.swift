@@ -12,7 +12,7 @@ public struct FileWriteError: Error, Sendable, Hashable, CustomStringConvertible
     /// The step that failed. An open set: compare with `==`; new codes break no `switch`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
-            case notAFile = "not-a-file", isDirectory = "is-directory", create, write, sync, rename, closed
+            case notAFile = "not-a-file", isDirectory = "is-directory", symlinkLoop = "symlink-loop", create, write, sync, rename, closed
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -21,6 +21,8 @@ public struct FileWriteError: Error, Sendable, Hashable, CustomStringConvertible
         public static let notAFile = Code(.notAFile)
         /// The destination is a directory.
         public static let isDirectory = Code(.isDirectory)
+        /// The destination is a symbolic link that does not end (a loop, or too many levels).
+        public static let symlinkLoop = Code(.symlinkLoop)
         /// The temporary file beside the destination could not be created.
         public static let create = Code(.create)
         /// `write(2)` failed.

@@ -28,6 +28,18 @@ struct Base64CommandTests {
         #expect(result.stderr.isEmpty)
     }
 
+    @Test("-o /dev/null writes into the device: it stays a character device (never renamed over)")
+    func outputToDevice() throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("in.bin")
+        try Self.write(Self.bytes(1000, seed: 3), file)
+        let result = try CLIRunner.run(["base64", file.path, "-o", "/dev/null"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
+    }
+
     @Test("every kernel gives the same bytes (KLINGKIT_BASE64_KERNEL)", arguments: ["scalar", "ssse3", "avx2", "avx512vbmi"])
     func kernels(kernel: String) throws {
         let dir = try CLIRunner.temporaryDirectory()

@@ -59,9 +59,9 @@ let package = Package(
         .target(name: "ImageCore", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "ImageCodecs", dependencies: ["ImageCore", "CImageCodecShims", "CImageFormatShims", "KlingSupport"]),
         .target(name: "FastBase64", dependencies: ["CFastBase64", "KlingSupport"]),
-        .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64", "FaceDetection"]),
+        .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64", "FaceDetection", "KlingSupport"]),
         .target(name: "ContactSheets", dependencies: [
-            "ImageCore", "ImageCodecs", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            "ImageCore", "ImageCodecs", "KlingSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "FaceDetection", dependencies: ["ImageCore", "CFaceDetect"]),
 

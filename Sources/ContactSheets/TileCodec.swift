@@ -1,3 +1,4 @@
+import KlingSupport
 import Foundation
 import ImageCodecs
 import ImageCore
@@ -71,26 +72,16 @@ enum TileCodec {
 
     /// The whole file, refusing directories, unreadable paths and files over ``maxFileBytes``.
     static func readFile(_ path: String) throws(Failure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(message: "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw Failure(message: "cannot stat: \(String(cString: strerror(errno)))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw Failure(message: "not a regular file") }
-        let size = Int(info.st_size)
-        guard size <= maxFileBytes else { throw Failure(message: "file of \(size) bytes exceeds \(maxFileBytes)") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(message: "cannot read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            done += n
+        do {
+            let file = try InputFile(path: path)
+            guard file.size <= maxFileBytes else { throw Failure(message: "file of \(file.size) bytes exceeds \(maxFileBytes)") }
+            return try file.read(from: 0, count: file.size)
+        } catch let failure as InputFile.Failure {
+            throw Failure(message: failure.message)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(message: "\(error)")
         }
-        if done < size { bytes.removeSubrange(done...) }
-        return bytes
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ImageCodecs
+import KlingSupport
 import ImageCore
 
 extension ReferenceImagePreparer {
@@ -22,13 +23,10 @@ extension ReferenceImagePreparer {
     ///   `maxInputBytes`, and everything ``prepare(bytes:name:)`` throws.
     public func prepare(fileAt path: String, maxInputBytes: Int = 1 << 30) throws -> PreparedImage {
         if let error = options.outputLimitError { throw error }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PrepareError(.io, "cannot open: \(Self.errnoText())") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw PrepareError(.io, "cannot stat: \(Self.errnoText())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PrepareError(.io, "not a regular file") }
-        let size = Int(info.st_size)
+        let file: InputFile
+        do { file = try InputFile(path: path) } catch { throw PrepareError(.io, error.message, file: path) }
+        let fd = file.descriptor
+        let size = file.size
         if size > maxInputBytes {
             throw PrepareError(.fileSize, "\(size) bytes is more than the \(maxInputBytes) bytes prepare reads")
         }
@@ -95,18 +93,10 @@ extension ReferenceImagePreparer {
 
     /// Exactly `count` bytes at `offset`, straight into the array (pread; a short file is an error).
     static func read(fd: Int32, from offset: Int, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count {
-                let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw PrepareError(.io, n < 0 ? "read failed: \(errnoText())" : "the file shrank while being read")
-                }
-                done += n
-            }
-            initialized = count
-        }
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(descriptor: fd, from: offset, count: count) } catch { throw PrepareError(.io, error.message) }
+        guard bytes.count == count else { throw PrepareError(.io, "the file shrank while being read") }
+        return bytes
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCodecs
+import KlingSupport
 import ImageCore
 
 /// One upload rule, named as `klingkit check --json` prints it.
@@ -192,22 +193,14 @@ enum BoundedFileReader {
     }
 
     static func read(path: String, limit: Int, headBytes: Int) throws -> (bytes: [UInt8], total: Int) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ReadError(description: "no such file")
+        do {
+            let file = try InputFile(path: path)
+            let total = file.size
+            let wanted = total > limit ? min(headBytes, total) : total
+            let bytes = try file.read(from: 0, count: wanted)
+            return (bytes, bytes.count < wanted ? bytes.count : total)
+        } catch {
+            throw ReadError(description: error.message)
         }
-        guard !isDirectory.boolValue else { throw ReadError(description: "is a directory") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ReadError(description: "permission denied") }
-        defer { try? handle.close() }
-        let total = Int(try handle.seekToEnd())
-        try handle.seek(toOffset: 0)
-        let wanted = total > limit ? min(headBytes, total) : total
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(wanted)
-        while bytes.count < wanted {
-            guard let chunk = try handle.read(upToCount: min(wanted - bytes.count, 1 << 24)), !chunk.isEmpty else { break }
-            bytes.append(contentsOf: chunk)
-        }
-        return (bytes, bytes.count < wanted ? bytes.count : total)
     }
 }

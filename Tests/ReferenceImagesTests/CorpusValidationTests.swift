@@ -107,6 +107,6 @@ struct CorpusValidationTests {
     func missingFile() {
         let report = Self.validator.validate(fileAt: "/nonexistent/klingkit.jpg")
         #expect(report.rules == [.corrupt])
-        #expect(report.violations[0].message.contains("no such file"))
+        #expect(report.violations[0].message.contains("No such file or directory"), "\(report.violations[0].message)")
     }
 }

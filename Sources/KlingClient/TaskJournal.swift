@@ -118,19 +118,62 @@ public final class TaskJournal: Sendable {
         return try read(file)
     }
 
-    /// Every entry, oldest first.
-    public func entries() throws -> [JournalEntry] {
+    /// A journal file that could not be read, and where it was moved so it no longer stops anything.
+    public struct UnreadableEntry: Sendable, CustomStringConvertible {
+        /// The file as it was found.
+        public var path: String
+        /// Where it is now (`NAME.corrupt`), or `nil` when it could not be moved.
+        public var movedTo: String?
+        /// Why it could not be read, in one line.
+        public var reason: String
+        public var description: String {
+            "journal entry \(path) is unreadable (\(reason))" + (movedTo.map { "; moved aside to \($0)" } ?? "")
+        }
+    }
+
+    /// Every readable entry, oldest first, and the files that could not be read (truncated, garbage,
+    /// empty, an unknown state, a stray `*.json`). Each unreadable file is renamed to `NAME.corrupt`,
+    /// so one bad file never stops the rest and is kept for a person to look at.
+    /// - Throws: ``ClientError`` `.journal` only when the folder itself cannot be listed.
+    public func scan() throws -> (entries: [JournalEntry], unreadable: [UnreadableEntry]) {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
             throw ClientError(.journal, "cannot list \(directory.path): \(error.localizedDescription)")
         }
-        return try names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-            .map { try read(directory.appendingPathComponent($0)) }
-            .sorted { ($0.createdAt, $0.externalTaskID) < ($1.createdAt, $1.externalTaskID) }
+        var entries: [JournalEntry] = []
+        var unreadable: [UnreadableEntry] = []
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let file = directory.appendingPathComponent(name)
+            do {
+                entries.append(try JSONDecoder().decode(JournalEntry.self, from: Data(contentsOf: file)))
+            } catch {
+                let aside = file.path + ".corrupt"
+                let moved = rename(file.path, aside) == 0
+                unreadable.append(UnreadableEntry(path: file.path, movedTo: moved ? aside : nil,
+                                                  reason: Self.oneLine(error)))
+            }
+        }
+        entries.sort { ($0.createdAt, $0.externalTaskID) < ($1.createdAt, $1.externalTaskID) }
+        return (entries, unreadable)
     }
+
+    /// Every readable entry, oldest first (see ``scan()`` for what happens to unreadable ones).
+    public func entries() throws -> [JournalEntry] { try scan().entries }
 
     /// Entries still `submitting` or `submitted`.
     public func unfinished() throws -> [JournalEntry] { try entries().filter(\.isUnfinished) }
+
+    /// A decoding error as one short line (DecodingError's description runs over several).
+    static func oneLine(_ error: Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context): return "not valid JSON: \(context.debugDescription)"
+        case DecodingError.keyNotFound(let key, _): return "missing \(key.stringValue)"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "bad value at \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        default:
+            return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unreadable"
+        }
+    }
 
     private func read(_ file: URL) throws -> JournalEntry {
         do {

@@ -24,12 +24,18 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let journal = try connection.openJournal()
-        let entries: [JournalEntry]
-        do { entries = try journal.unfinished() } catch let e as ClientError { throw failure(e) }
-        if entries.isEmpty {
-            if !json { note("nothing to resume in \(journal.directory.path)") }
+        let scanned: [JournalEntry]
+        let unreadable: [TaskJournal.UnreadableEntry]
+        do { (scanned, unreadable) = try journal.scan() } catch let e as ClientError { throw failure(e) }
+        // Said first, and counted in the exit status at the end: the readable entries still resume.
+        for bad in unreadable { note(bad.description) }
+        let unfinished = scanned.filter(\.isUnfinished)
+        if unfinished.isEmpty {
+            if !json && unreadable.isEmpty { note("nothing to resume in \(journal.directory.path)") }
+            if !unreadable.isEmpty { throw CommandFailure("\(unreadable.count) unreadable journal entr\(unreadable.count == 1 ? "y" : "ies") set aside") }
             return
         }
+        let entries = unfinished
         var clients: [String: KlingClient] = [:]
         var failures = 0
         do {
@@ -47,8 +53,11 @@ struct ResumeCommand: AsyncParsableCommand {
             throw error
         }
         for c in clients.values { try? await c.shutdown() }
-        if failures > 0 {
-            throw CommandFailure("\(failures) of \(entries.count) journaled task(s) did not complete")
+        if failures > 0 || !unreadable.isEmpty {
+            var parts: [String] = []
+            if failures > 0 { parts.append("\(failures) of \(entries.count) journaled task(s) did not complete") }
+            if !unreadable.isEmpty { parts.append("\(unreadable.count) unreadable journal entr\(unreadable.count == 1 ? "y" : "ies") set aside") }
+            throw CommandFailure(parts.joined(separator: "; "))
         }
     }
 

@@ -284,4 +284,37 @@ struct GenerateCommandTests {
             #expect(await s.tasksCreated() == 1)
         }
     }
+
+    @Test("unreadable journal files (truncated, garbage, empty, unknown state, stray) are set aside; the readable entry still resumes; exit 1 at the end")
+    func corruptJournalEntries() async throws {
+        try await Self.withSetup { s in
+            let r = try await s.run(["generate", "--prompt", "later", "--no-wait", "--out", s.out.path, "--external-task-id", "good-1"])
+            #expect(r.exitCode == 0, "\(r.stderr)")
+            let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let good = try Data(contentsOf: s.journal.appendingPathComponent("good-1.json"))
+            let bad: [String: Data] = [
+                "truncated.json": good.prefix(good.count / 2),
+                "garbage.json": good + Data("}}{{ appended".utf8),
+                "empty.json": Data(),
+                "unknown-state.json": Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"submitted\"", with: "\"teleported\"").utf8),
+                "stray.json": Data("{\"hello\": 1}".utf8),
+            ]
+            for (name, data) in bad { try data.write(to: s.journal.appendingPathComponent(name)) }
+            let resume = try await s.run(["resume"] + Self.fast)
+            #expect(resume.exitCode == 1, "\(resume.stdout) \(resume.stderr)")
+            #expect(resume.stdout.contains("\(id) completed"), "\(resume.stdout)")
+            #expect(FileManager.default.fileExists(atPath: s.out.appendingPathComponent(id).path))
+            for name in bad.keys {
+                #expect(resume.stderr.contains(name), "\(name) not named in: \(resume.stderr)")
+                #expect(FileManager.default.fileExists(atPath: s.journal.appendingPathComponent(name + ".corrupt").path), "\(name)")
+                #expect(!FileManager.default.fileExists(atPath: s.journal.appendingPathComponent(name).path), "\(name)")
+            }
+            #expect(resume.stderr.contains("5 unreadable journal entries set aside"), "\(resume.stderr)")
+            // No raw multi-line DecodingError text.
+            #expect(!resume.stderr.contains("DecodingError"), "\(resume.stderr)")
+            // Set aside once: the next resume is clean.
+            let again = try await s.run(["resume"] + Self.fast)
+            #expect(again.exitCode == 0, "\(again.stderr)")
+        }
+    }
 }

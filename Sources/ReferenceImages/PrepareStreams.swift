@@ -25,10 +25,14 @@ extension ReferenceImagePreparer {
         return Self.transcodedResult(result, options: options, hadMetadata: hadMetadata)
     }
 
-    /// JPEG in, JPEG out, only the size changing: rows go from libjpeg (shrink-on-load at M/8) through
-    /// the streaming resampler into libjpeg's compressor, so neither the decoded nor the resized image is
-    /// ever held (peak memory: the input file, a filter window of rows, the output). Byte-identical to
-    /// the decode-resize-encode path at the start quality.
+    /// JPEG in, JPEG out, the size changing and a flat-colour pad added: rows go from libjpeg
+    /// (shrink-on-load at M/8) through the streaming resampler, are placed on output-width rows of the pad
+    /// colour (the top and bottom pad rows emitted around them), and go into libjpeg's compressor, so
+    /// neither the decoded nor the resized nor the padded image is ever held (peak memory: the input file,
+    /// a filter window of rows, the output). Byte-identical to the decode-resize-pad-encode path at the
+    /// start quality when no resampling is needed; PSNR-equal otherwise.
+    /// - Important: a pad needs RGB rows placed as they are: it takes the row route (not the planar one),
+    ///   so the caller sends only upright, uncropped, `.color`-padded plans here.
     /// - Returns: `nil` when that encoding misses the byte budget: the caller then takes the full path,
     ///   which searches quality and size.
     func streamJPEGResize(_ bytes: borrowing [UInt8], plan: PreparePlan, orientation: Int,
@@ -47,6 +51,8 @@ extension ReferenceImagePreparer {
         do {
             let streamed: StreamedJPEG
             do {
+                // YCbCr planes cannot take an RGB pad colour as they are: a pad takes the row route.
+                if plan.isPadded { throw CodecError(.unsupported, "a pad is placed on RGB rows") }
                 let reader = try JPEGPlanarReader(copy bytes, options: decodeOptions)
                 streamed = try planarResize(reader, plan: plan, orientation: orientation, prefetch: prefetch)
             } catch let error as CodecError where error.code == .unsupported {
@@ -62,6 +68,7 @@ extension ReferenceImagePreparer {
             let decodedUpright = (5...8).contains(orientation)
                 ? Size(width: streamed.decoded.height, height: streamed.decoded.width) : streamed.decoded
             if decodedUpright != plan.content { actions.append(.resized(from: decodedUpright, to: plan.content, filter: options.filter)) }
+            if plan.isPadded { actions.append(.padded(from: plan.content, to: plan.canvas, style: options.padStyle)) }
             if streamed.droppedICC { actions.append(.profileMismatch) }
         } catch let error as CodecError {
             throw PrepareError.decoding(error)
@@ -69,7 +76,7 @@ extension ReferenceImagePreparer {
         guard encoded.bytes.count <= options.effectiveMaxBytes else { return nil }
         actions.append(.reencodedJPEG(quality: options.startQuality))
         if hadMetadata { actions.append(.strippedMetadata) }
-        return PreparedImage(encoded: encoded, actions: actions, width: plan.content.width, height: plan.content.height)
+        return PreparedImage(encoded: encoded, actions: actions, width: plan.canvas.width, height: plan.canvas.height)
     }
 
     /// What a streamed JPEG resize produced.
@@ -104,20 +111,23 @@ extension ReferenceImagePreparer {
                             droppedICC: dropped)
     }
 
-    /// Any other JPEG (RGB, CMYK, YCCK): RGB rows through the row resampler.
+    /// Any other JPEG (RGB, CMYK, YCCK), and any padded one: RGB rows through the row resampler, placed
+    /// on the canvas's rows when the plan pads (with `options.background`).
     private func rowResize(_ reader: JPEGRowReader, plan: PreparePlan, prefetch: Bool) throws -> StreamedJPEG {
         let decoded = Size(width: reader.width, height: reader.height)
         let (settings, dropped) = streamSettings(icc: reader.iccProfile, gray: reader.format.isGray)
         let writer: JPEGMemoryWriter
         do {
-            writer = try JPEGMemoryWriter(width: plan.content.width, height: plan.content.height,
+            writer = try JPEGMemoryWriter(width: plan.canvas.width, height: plan.canvas.height,
                                           format: reader.format, options: settings)
         } catch let error as CodecError {
             throw PrepareError.encoding(.jpeg, error)
         }
         let ch = reader.format.channels
-        let inStride = decoded.width * ch, outStride = plan.content.width * ch
+        let inStride = decoded.width * ch
         let resampler = RowStreamResampler(from: decoded, to: plan.content, format: reader.format, filter: options.filter)
+        let output = PaddedRows(plan: plan, format: reader.format, color: options.background, writer: writer)
+        try output.top()
         if prefetch {
             let ahead = RowPrefetcher(
                 rowBytes: inStride, rows: decoded.height,
@@ -125,7 +135,7 @@ extension ReferenceImagePreparer {
                 completion: { try reader.finish() })  // the rest must decode too, through EOI
             do {
                 // (When the DCT scale lands on the target, the weights are the identity.)
-                try resampler.run(read: { try ahead.next(into: $0) }, write: { try writer.write(rows: $0, stride: outStride) })
+                try resampler.run(read: { try ahead.next(into: $0) }, write: { try output.write($0) })
             } catch {
                 try? ahead.finish()  // join the decoder before it and the reader go away
                 throw error
@@ -133,10 +143,55 @@ extension ReferenceImagePreparer {
             try ahead.finish()
         } else {
             try resampler.run(read: { try reader.read(into: $0, stride: inStride) },
-                              write: { try writer.write(rows: $0, stride: outStride) })
+                              write: { try output.write($0) })
             try reader.finish()  // the rest of the stream must decode too, through EOI
         }
+        try output.bottom()
         return StreamedJPEG(encoded: try writer.finish(), decoded: decoded, droppedICC: dropped)
+    }
+
+    /// The canvas's rows, made as the content rows flow: `originY` rows of the pad colour, then each
+    /// content row placed at `originX` on a row of the pad colour, then the rest of the pad rows. The
+    /// same pixels as ``ImageCore/Image/padded(to:at:fill:)`` with `.color`; one canvas row held.
+    private final class PaddedRows {
+        private let plan: PreparePlan
+        private let writer: JPEGMemoryWriter
+        /// A row of the pad colour, and the row each content row is placed on.
+        private let padRow: [UInt8]
+        private var row: [UInt8]
+        private let offset: Int, contentBytes: Int
+
+        init(plan: PreparePlan, format: PixelFormat, color: Color, writer: JPEGMemoryWriter) {
+            self.plan = plan
+            self.writer = writer
+            // Colour to samples as the in-memory pad makes them (gray from RGB, alpha dropped).
+            padRow = plan.isPadded ? Image(validWidth: plan.canvas.width, height: 1, format: format, fill: color).pixels : []
+            row = padRow
+            offset = plan.originX * format.channels
+            contentBytes = plan.content.width * format.channels
+        }
+
+        /// The pad rows above the content.
+        func top() throws { try pad(rows: plan.originY) }
+
+        /// The pad rows below the content.
+        func bottom() throws { try pad(rows: plan.canvas.height - plan.content.height - plan.originY) }
+
+        /// One content row (`content.width` pixels), placed and written.
+        func write(_ content: UnsafePointer<UInt8>) throws {
+            guard plan.isPadded else { return try writer.write(rows: content, stride: contentBytes) }
+            try row.withUnsafeMutableBufferPointer { buf in
+                (buf.baseAddress! + offset).update(from: content, count: contentBytes)
+                try writer.write(rows: buf.baseAddress!, stride: buf.count)
+            }
+        }
+
+        private func pad(rows: Int) throws {
+            guard rows > 0 else { return }
+            try padRow.withUnsafeBufferPointer { buf in
+                for _ in 0..<rows { try writer.write(rows: buf.baseAddress!, stride: buf.count) }
+            }
+        }
     }
 
     /// What ``prepare(fileAt:maxInputBytes:)`` and ``prepare(bytes:name:)`` report for a transcode.

@@ -112,7 +112,7 @@ public struct ReferenceImagePreparer: Sendable {
             return streamed
         }
         if !convertsProfile && header.format == .jpeg && (forced == nil || forced == .jpeg)
-            && !plan.isCropped && !plan.isPadded,
+            && !plan.isCropped && (!plan.isPadded || (options.padStyle == .color && header.orientation == 1)),
             let streamed = try streamJPEGResize(bytes, plan: plan, orientation: header.orientation, hadMetadata: hadMetadata) {
             return streamed
         }

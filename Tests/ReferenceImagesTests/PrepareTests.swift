@@ -501,6 +501,44 @@ struct PrepareTests {
         #expect(cropped.width == 1000 && cropped.height == 400)
     }
 
+    @Test("a JPEG that needs a flat pad streams: rows are placed on pad-colour rows as they flow (issue #18)")
+    func streamedJPEGPad() throws {
+        // A smooth picture, so JPEG at q=90 stays well above 40 dB.
+        var pixels = [UInt8](repeating: 0, count: 1500 * 400 * 3)
+        for y in 0..<400 { for x in 0..<1500 {
+            let i = (y * 1500 + x) * 3
+            pixels[i] = UInt8(x * 255 / 1499); pixels[i + 1] = UInt8(y * 255 / 399); pixels[i + 2] = UInt8((x + y) * 255 / 1898)
+        } }
+        let source = try Image(width: 1500, height: 400, format: .rgb, pixels: pixels)
+        let bytes = try ImageCodecs.encodeJPEG(source).bytes
+        let decoded = try ImageCodecs.decode(bytes).image
+        var options = PrepareOptions()
+        options.background = Color(red: 200, green: 30, blue: 90)
+        // No resampling: exactly the bytes of decode, pad, encode at the start quality.
+        let plan = PreparePlan(upright: Size(width: 1500, height: 400), options: options)
+        let padded = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "w")
+        let whole = decoded.padded(to: plan.canvas, at: (plan.originX, plan.originY), color: options.background)
+        #expect(padded.encoded.bytes == (try ImageCodecs.encodeJPEG(whole, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))).bytes)
+        #expect(padded.actions.texts == ["padded 1500x400->1500x600", "re-encoded jpeg q=90"])
+        // Resampled as well: the streamed route shrinks on load by powers of two only, so 1500 -> 900 px
+        // decodes whole (the in-memory route would decode at 5/8), and looks like resize + pad.
+        options.maxSide = 900
+        let small = PreparePlan(upright: Size(width: 1500, height: 400), options: options)
+        let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "w")
+        #expect(!prepared.actions.texts.contains { $0.hasPrefix("shrink-on-load") })
+        #expect(prepared.actions.texts.contains("padded \(small.content.width)x\(small.content.height)->900x360"))
+        #expect(prepared.width == 900 && prepared.height == 360)
+        // What the in-memory route made: decode at 5/8, resize, pad, encode.
+        var fiveEighths = DecodeOptions()
+        fiveEighths.jpegScaleEighths = 5
+        let inMemory = try ImageCodecs.decode(bytes, options: fiveEighths).image
+            .resized(to: small.content, filter: .lanczos3, threads: 1)
+            .padded(to: small.canvas, at: (small.originX, small.originY), color: options.background)
+        let expected = try ImageCodecs.decode(ImageCodecs.encodeJPEG(inMemory, options: JPEGEncodeOptions(optimizeHuffman: false)).bytes).image
+        let db = preparePSNR(try ImageCodecs.decode(prepared.encoded.bytes).image, expected)
+        #expect(db >= 40, "PSNR \(db) dB")
+    }
+
     @Test("the ICC profile is carried over when it matches the pixels, dropped when it does not")
     func iccProfiles() throws {
         var rgbProfile = [UInt8](repeating: 0, count: 200)

@@ -149,7 +149,12 @@ extension KlingClient {
 
     private func accept(_ task: TaskObject, entry: inout JournalEntry, ticket: Int, kind: TaskKind,
                         recovered: Bool, attempts: Int) async throws -> SubmittedTask {
-        let id = task.taskID ?? ""
+        guard let id = task.taskID, TaskIDs.problem(id) == nil else {
+            // Not believed: the create's answer names no usable task. The entry stays `submitting`, so a
+            // resume looks the task up by external id instead of trusting this answer.
+            await queue.cancel(ticket: ticket)
+            throw ClientError(.invalidResponse, "the create answered with an unusable task id \(TaskIDs.printable(task.taskID ?? "")): \(TaskIDs.problem(task.taskID ?? "") ?? "")")
+        }
         await queue.bind(ticket: ticket, taskID: id, kind: kind)
         if task.taskStatus?.isTerminal == true { await queue.release(taskID: id) }
         if let journal = configuration.journal {
@@ -194,7 +199,7 @@ extension KlingClient {
     /// - Parameter kind: the route it was created on (multi-image tasks live under their own route).
     /// - Throws: ``ClientError`` (`notFound` when the server does not know the id).
     public func task(id: String, kind: TaskKind = .generation) async throws -> TaskObject {
-        let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? id
+        let encoded = TaskIDs.pathSegment(try TaskIDs.checked(id))
         let success: APISuccess
         do {
             success = try await call(method: .GET, path: kind.path + "/" + encoded, idempotent: true)
@@ -238,7 +243,7 @@ extension KlingClient {
             return nil
         }
         let candidates = try Self.decodeData(TaskCandidates.self, from: success, what: "query by external_task_id")?.tasks ?? []
-        for task in candidates where task.taskID != nil {
+        for task in candidates where task.taskID.map({ TaskIDs.problem($0) == nil }) == true {
             // Trust the echo when present: a server that ignores the filter must not hand us someone else's task.
             if let echoed = task.externalTaskID, echoed != externalID { continue }
             return task

@@ -119,6 +119,9 @@ public struct ClientConfiguration: Sendable {
     public var maxResponseBytes: Int
     /// Largest accepted result image. Default 50 MiB.
     public var maxImageBytes: Int
+    /// Fetch result URLs whose host is on a private, link-local or loopback network (an on-premise
+    /// relay). Default false: only public addresses, and loopback when ``baseURL`` is on loopback.
+    public var allowPrivateDownloads: Bool = false
     /// Simultaneous image downloads. Default 4.
     public var downloadConcurrency: Int
     /// Retries of API calls (transient errors, 1302, 1303, 5xxx).

@@ -88,6 +88,10 @@ extension KlingClient {
     func fetchImage(url: String, index: Int, watermarked: Bool, folder: URL, taskID: String) async throws -> DownloadedImage {
         let label = watermarked ? "watermarked image \(index)" : "image \(index)"
         let cap = configuration.maxImageBytes
+        let guardrail = DownloadGuard(baseURL: configuration.baseURL, allowPrivate: configuration.allowPrivateDownloads)
+        if let problem = guardrail.problem(url) {
+            throw ClientError(.download, "\(label): not fetched: \(problem)", taskID: taskID)
+        }
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: configuration.userAgent)
         let bytes: [UInt8]

@@ -56,6 +56,10 @@ struct APIConnectionOptions: ParsableArguments {
         "Give up waiting after this many seconds (the task stays journaled: `klingkit resume` finishes it).", valueName: "SECONDS"))
     var waitTimeout: Double = 900
 
+    @Flag(name: .customLong("allow-private-downloads"), help: ArgumentHelp(
+        "Fetch result images from private, link-local or loopback addresses (an on-premise relay)."))
+    var allowPrivateDownloads = false
+
     @Option(name: .long, help: ArgumentHelp(
         "Journal folder (default: KLINGKIT_JOURNAL, else $XDG_STATE_HOME/klingkit/journal, else ~/.local/state/klingkit/journal).",
         valueName: "DIR"))
@@ -87,6 +91,7 @@ struct APIConnectionOptions: ParsableArguments {
             throw CommandFailure(e.message + " (credentials are read from the environment only)", exitCode: APIExit.invalid)
         }
         c.images = ReferenceImageChecks()
+        c.allowPrivateDownloads = allowPrivateDownloads
         c.requestTimeout = .milliseconds(Int64(timeout * 1000))
         if let pollInterval {
             let interval = Duration.milliseconds(Int64(pollInterval * 1000))

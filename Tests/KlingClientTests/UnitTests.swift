@@ -160,13 +160,21 @@ struct FileTests {
         #expect((attrs[.posixPermissions] as? Int).map { $0 & 0o077 } == 0)
     }
 
-    @Test("an unreadable entry is reported with its path, not skipped")
+    @Test("an unreadable entry is reported with its path and moved aside, not skipped silently; readable ones still list")
     func corruptEntry() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = try TaskJournal(directory: dir)
+        try journal.record(JournalEntry(externalTaskID: "ok-1", kind: .generation, provider: "kling",
+                                        baseURL: "http://127.0.0.1:1", createdAt: 1))
         try Data("{not json".utf8).write(to: dir.appendingPathComponent("x.json"))
-        #expect(throws: ClientError.self) { try journal.entries() }
+        let (entries, unreadable) = try journal.scan()
+        #expect(entries.map(\.externalTaskID) == ["ok-1"])
+        #expect(unreadable.count == 1)
+        #expect(unreadable.first?.path == dir.appendingPathComponent("x.json").path)
+        #expect(unreadable.first?.movedTo == dir.appendingPathComponent("x.json.corrupt").path)
+        #expect(unreadable.first?.description.contains("not valid JSON") == true, "\(unreadable)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.json.corrupt").path))
     }
 }
 

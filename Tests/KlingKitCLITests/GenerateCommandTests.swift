@@ -242,20 +242,28 @@ struct GenerateCommandTests {
             let journal = try TaskJournal(directory: s.journal)
             // Interrupt only once the command says it is waiting (its signal handlers are in place then).
             let reader = err.fileHandleForReading
-            let early = try await Task.detached { () -> String in
-                var seen = Data()
-                let deadline = Date().addingTimeInterval(60)
-                while Date() < deadline {
-                    let chunk = reader.availableData
-                    if chunk.isEmpty { break }
-                    seen.append(chunk)
-                    if String(decoding: seen, as: UTF8.self).contains("waiting for task") { break }
+            // Blocking reads and waits run on a Dispatch thread, never on the cooperative pool: with two
+            // cores that pool has two threads, and a blocked one starves every other test's tasks.
+            let early: String = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    var seen = Data()
+                    while true {
+                        let chunk = reader.availableData
+                        if chunk.isEmpty { break }
+                        seen.append(chunk)
+                        if String(decoding: seen, as: UTF8.self).contains("waiting for task") { break }
+                    }
+                    continuation.resume(returning: String(decoding: seen, as: UTF8.self))
                 }
-                return String(decoding: seen, as: UTF8.self)
-            }.value
+            }
             #expect(early.contains("waiting for task"), "\(early)")
             p.interrupt()
-            p.waitUntilExit()
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    p.waitUntilExit()
+                    continuation.resume()
+                }
+            }
             let text = early + String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
             #expect(p.terminationStatus == 130)
             #expect(text.contains("klingkit resume"))

@@ -106,7 +106,7 @@ let package = Package(
 
         // MARK: Tests
         // What every test target shares: where the corpus is (KLINGKIT_CORPUS, KLINGKIT_REQUIRE_CORPUS).
-        .target(name: "KlingKitTestSupport", path: "Tests/TestSupport"),
+        .target(name: "KlingKitTestSupport", dependencies: ["ImageCore"], path: "Tests/TestSupport"),
         .testTarget(name: "ImageCoreTests", dependencies: ["KlingKitTestSupport", "ImageCore"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["KlingKitTestSupport", "KlingSupport", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "FastBase64Tests", dependencies: ["KlingKitTestSupport", "FastBase64", "CFastBase64", "KlingSupport"]),

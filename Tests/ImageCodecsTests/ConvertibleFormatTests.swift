@@ -1,3 +1,4 @@
+import KlingKitTestSupport
 import Foundation
 import ImageCodecs
 import ImageCore

@@ -25,17 +25,6 @@ enum Corpus {
     static var malformed: [String] { files(in: "malformed") }
 }
 
-/// Peak signal-to-noise ratio in dB between two images of the same size and format.
-func psnr(_ a: Image, _ b: Image) -> Double {
-    precondition(a.pixels.count == b.pixels.count)
-    var sum = 0.0
-    for i in 0..<a.pixels.count {
-        let d = Double(Int(a.pixels[i]) - Int(b.pixels[i]))
-        sum += d * d
-    }
-    let mse = sum / Double(a.pixels.count)
-    return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
-}
 
 /// A deterministic test picture: smooth gradients plus a few hard edges.
 func testPicture(width: Int, height: Int, format: PixelFormat) throws -> Image {

@@ -1,3 +1,4 @@
+import KlingKitTestSupport
 import ImageCodecs
 import ImageCore
 import Testing

@@ -1,19 +1,8 @@
 import Foundation
+import KlingKitTestSupport
 import Testing
 @testable import ImageCore
 
-/// Peak signal-to-noise ratio in dB between two images of the same size and format
-/// (infinity when identical).
-func psnr(_ a: Image, _ b: Image) -> Double {
-    precondition(a.size == b.size && a.format == b.format)
-    var sum = 0.0
-    for i in 0..<a.pixels.count {
-        let d = Double(a.pixels[i]) - Double(b.pixels[i])
-        sum += d * d
-    }
-    let mse = sum / Double(a.pixels.count)
-    return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
-}
 
 /// A deterministic pseudo-random image (xorshift), for tests that need texture.
 func noiseImage(width: Int, height: Int, format: PixelFormat, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> Image {

@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import ImageCodecs
 import ImageCore
 import Testing
@@ -22,16 +23,6 @@ struct PrepareConvertibleTests {
         return image.size == size ? image : image.resized(to: size, filter: .lanczos3)
     }
 
-    static func psnr(_ a: Image, _ b: Image) -> Double {
-        precondition(a.pixels.count == b.pixels.count)
-        var sum = 0.0
-        for i in 0..<a.pixels.count {
-            let d = Double(Int(a.pixels[i]) - Int(b.pixels[i]))
-            sum += d * d
-        }
-        let mse = sum / Double(a.pixels.count)
-        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
-    }
 
     @Test("HEIC, AVIF and WebP become JPEG of the upright image, resized to the minimum side", arguments: [
         ("landscape.heic", "landscape.heic.reference.png", "heic"),
@@ -47,7 +38,7 @@ struct PrepareConvertibleTests {
         #expect(prepared.width == 450 && prepared.height == 300, "upright 150x100 scaled to 300 px short side")
         let output = try ImageCodecs.decode(prepared.encoded.bytes).image
         let expected = try Self.reference(reference, size: output.size)
-        let value = Self.psnr(output, expected)
+        let value = psnr(output, expected)
         #expect(value >= 35, "\(name): \(value) dB against \(reference)")
         // Every rule passes on the output.
         #expect(ReferenceImageValidator().validate(bytes: prepared.encoded.bytes, name: "out").isValid)

@@ -79,6 +79,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Fix local images that break an upload rule (resize, pad, re-encode) instead of refusing them.")
     var prepare = false
 
+    @Flag(name: .customLong("strict-face"), help: "With --image-reference face: refuse a local image that does not show exactly one face (default: warn; the service decides).")
+    var strictFace = false
+
     @Flag(name: .customLong("check-urls"), help: "Fetch URL images and check them against the upload rules before sending.")
     var checkURLs = false
 
@@ -120,6 +123,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try connection.configuration()
+        try reportFaces()
         let outDir = URL(fileURLWithPath: out).standardizedFileURL
         let sheetPath = sheet.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let options = SubmitOptions(images: ImageHandling(prepare: prepare, checkURLs: checkURLs),
@@ -132,6 +136,19 @@ struct GenerateCommand: AsyncParsableCommand {
             try? await client.shutdown()
             if let e = error as? ClientError { throw failure(e) }
             throw error
+        }
+    }
+
+    /// A face reference wants exactly one face: count them in a local image first (advisory; the
+    /// service is the final judge), as `check --face` does. With `--strict-face` a count other than 1
+    /// stops the command before anything is sent.
+    private func reportFaces() throws {
+        guard imageReference == "face", let image, !image.lowercased().hasPrefix("http://"),
+              !image.lowercased().hasPrefix("https://"), FileManager.default.fileExists(atPath: image) else { return }
+        let count = CheckFaces.detect(path: image)
+        note("\(image): " + CheckFaces.text(count, strict: strictFace))
+        if strictFace && !count.isSingle {
+            throw CommandFailure("\(image): --strict-face: a face reference needs exactly one face; nothing sent", exitCode: APIExit.invalid)
         }
     }
 

@@ -325,4 +325,21 @@ struct GenerateCommandTests {
             #expect(again.exitCode == 0, "\(again.stderr)")
         }
     }
+
+    @Test("--image-reference face counts the faces of a local image: a warning by default, a refusal with --strict-face")
+    func faceReference() async throws {
+        try await Self.withSetup { s in
+            let landscape = CLIRunner.corpus.path + "/exif-orientation/Landscape_1.jpg"
+            let strict = try await s.run(["generate", "--prompt", "p", "--model", "kling-v1-5", "--image", landscape,
+                                          "--image-reference", "face", "--strict-face", "--no-wait"])
+            #expect(strict.exitCode == 2, "\(strict.stderr)")
+            #expect(strict.stderr.contains("faces: 0"), "\(strict.stderr)")
+            #expect(await s.tasksCreated() == 0)
+            let hopper = CLIRunner.corpus.path + "/png/pillow_hopper_bw_500.png"
+            let one = try await s.run(["generate", "--prompt", "p", "--model", "kling-v1-5", "--image", hopper,
+                                       "--image-reference", "face", "--strict-face", "--no-wait"])
+            #expect(one.exitCode == 0, "\(one.stderr)")
+            #expect(one.stderr.contains("faces: 1"), "\(one.stderr)")
+        }
+    }
 }

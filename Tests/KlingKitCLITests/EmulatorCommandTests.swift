@@ -19,18 +19,34 @@ struct EmulatorCommandTests {
             process.standardOutput = out
             process.standardError = err
             try process.run()
-            // The five NAME=value lines arrive at once, flushed; read until all are there (bounded).
-            var text = ""
-            let deadline = Date().addingTimeInterval(60)
-            while variables.count < 5 && Date() < deadline && process.isRunning {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
-                for line in text.split(separator: "\n") {
-                    let parts = line.split(separator: "=", maxSplits: 1)
-                    if parts.count == 2 { variables[String(parts[0])] = String(parts[1]) }
+            // The five NAME=value lines arrive at once, flushed; read until all are there. The blocking
+            // reads run on a Dispatch thread with a real deadline: a read blocked on one of the two
+            // cooperative threads would starve every other suite, and an emulator that never prints
+            // must fail this test, not hang the run.
+            let reader = out.fileHandleForReading
+            let done = DispatchSemaphore(value: 0)
+            let box = VariablesBox()
+            DispatchQueue.global().async {
+                var text = ""
+                var found: [String: String] = [:]
+                while found.count < 5 {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    text += String(decoding: chunk, as: UTF8.self)
+                    for line in text.split(separator: "\n") {
+                        let parts = line.split(separator: "=", maxSplits: 1)
+                        if parts.count == 2 { found[String(parts[0])] = String(parts[1]) }
+                    }
                 }
+                box.set(found)
+                done.signal()
             }
+            if done.wait(timeout: .now() + 60) == .timedOut {
+                process.terminate()
+                Issue.record("klingkit emulator printed no environment within 60 s")
+                _ = done.wait(timeout: .now() + 10)
+            }
+            variables = box.get()
         }
 
         /// Sends `signal` and waits (bounded) for the exit; returns the status and stderr.
@@ -103,4 +119,12 @@ struct EmulatorCommandTests {
         #expect(second.exitCode == 1 && second.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(second.stderr)")
         #expect(first.stop(SIGTERM).0 == 0)
     }
+}
+
+/// The variables read by ``EmulatorCommandTests/Running``'s reader thread.
+private final class VariablesBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: [String: String] = [:]
+    func set(_ v: [String: String]) { lock.lock(); value = v; lock.unlock() }
+    func get() -> [String: String] { lock.lock(); defer { lock.unlock() }; return value }
 }

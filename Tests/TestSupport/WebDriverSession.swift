@@ -100,7 +100,7 @@ public final class WebDriverSession: Sendable {
             }
             return WebDriverSession(driver: driver, base: base, sessionID: session, client: client)
         } catch {
-            driver.terminate()
+            kill(driver.processIdentifier, SIGKILL)
             try? await client.shutdown()
             throw error
         }
@@ -109,7 +109,10 @@ public final class WebDriverSession: Sendable {
     /// Ends the session, stops the driver (and with it the browser) and the HTTP client.
     public func close() async {
         _ = try? await command("DELETE", "")
-        driver.terminate()
+        // chromedriver ignores SIGTERM; it has its own shutdown endpoint, and SIGKILL as the fallback.
+        _ = try? await Self.request(client, "GET", base + "/shutdown", nil)
+        for _ in 0..<50 where driver.isRunning { try? await Task.sleep(nanoseconds: 20_000_000) }
+        if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
         try? await client.shutdown()
     }
 

@@ -91,7 +91,11 @@ public final class EmulatorServer: Sendable {
         guard let port = await iterator.next(), port > 0 else {
             runner.cancel()
             let reason: String
-            do { try await runner.value; reason = "the server stopped" } catch { reason = "\(error)" }
+            do { try await runner.value; reason = "the server stopped" } catch let io as IOError where io.errnoCode == EADDRINUSE {
+                reason = "the port is in use (choose another --port, or 0 for any free port)"
+            } catch let io as IOError {
+                reason = String(cString: strerror(io.errnoCode)).lowercased()
+            } catch { reason = "\(error)" }
             try? await core.imagePool.shutdownGracefully()
             await stopExecutor()
             throw EmulatorError(.listen, "cannot listen on 127.0.0.1:\(configuration.port): \(reason)")

@@ -160,29 +160,30 @@ struct EmulatorCommand: AsyncParsableCommand {
 }
 
 /// Turns SIGINT/SIGTERM into an awaitable event (the default action would kill the process mid-write).
-final class SignalWaiter: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
+/// An actor: the signal sources it keeps alive are not `Sendable`, and only it touches them.
+actor SignalWaiter {
+    private let sources: [any DispatchSourceSignal]
     private let stream: AsyncStream<Int32>
-    private let continuation: AsyncStream<Int32>.Continuation
 
     init(signals: [Int32]) {
-        (stream, continuation) = AsyncStream<Int32>.makeStream()
-        for number in signals {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        self.stream = stream
+        sources = signals.map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [continuation] in continuation.yield(number) }
+            source.setEventHandler { continuation.yield(number) }
             source.resume()
-            sources.append(source)
+            return source
         }
     }
 
     /// The first signal received.
     func next() async -> Int32 {
-        var iterator = stream.makeAsyncIterator()
-        return await iterator.next() ?? SIGTERM
+        for await number in stream { return number }
+        return SIGTERM
     }
 
-    deinit {
+    isolated deinit {
         for source in sources { source.cancel() }
     }
 }

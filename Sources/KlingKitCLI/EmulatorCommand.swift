@@ -132,6 +132,13 @@ struct EmulatorCommand: AsyncParsableCommand {
 
                     """, to: .standardError)
                 let received = await signals.next()
+                // A stop that does not finish in 10 s (a hung connection, or the rare shutdown deadlock
+                // between ServiceGroup's cancellation and a task-executor preference, seen once under
+                // gdb) ends the process anyway: on a Dispatch timer, independent of Swift concurrency.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
+                    FileHandle.standardError.write(Data("klingkit emulator: did not stop within 10 s; exiting\n".utf8))
+                    Foundation.exit(1)
+                }
                 return (received, await server.statistics()["requests"] ?? 0)
             }
         } catch let error as EmulatorError {
@@ -156,34 +163,5 @@ struct EmulatorCommand: AsyncParsableCommand {
 
     private func write(_ text: String, to handle: FileHandle) {
         handle.write(Data(text.utf8))
-    }
-}
-
-/// Turns SIGINT/SIGTERM into an awaitable event (the default action would kill the process mid-write).
-/// An actor: the signal sources it keeps alive are not `Sendable`, and only it touches them.
-actor SignalWaiter {
-    private let sources: [any DispatchSourceSignal]
-    private let stream: AsyncStream<Int32>
-
-    init(signals: [Int32]) {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        self.stream = stream
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
-    }
-
-    /// The first signal received.
-    func next() async -> Int32 {
-        for await number in stream { return number }
-        return SIGTERM
-    }
-
-    isolated deinit {
-        for source in sources { source.cancel() }
     }
 }

@@ -191,26 +191,27 @@ struct GenerateCommand: AsyncParsableCommand {
             throw CommandFailure("the journal entry of task \(submitted.taskID) vanished")
         }
         // Ctrl-C or SIGTERM while waiting: the task is safe in the journal; say how to finish it.
-        let interrupts = [Int32(SIGINT), Int32(SIGTERM)].map { (sig: Int32) -> DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("\r\u{1B}[Kklingkit: interrupted; task \(submitted.taskID) is journaled: `klingkit resume` finishes it\n".utf8))
-                Foundation.exit(130)
-            }
-            source.resume()
-            return source
+        // Terminal-only escapes: a redirected stderr gets plain lines.
+        let terminal = isatty(STDERR_FILENO) == 1
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM])
+        let taskID = submitted.taskID
+        let watcher = Task {
+            _ = await signals.next()
+            guard !Task.isCancelled else { return }
+            FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "")
+                + "klingkit: interrupted; task \(taskID) is journaled: `klingkit resume` finishes it\n").utf8))
+            Foundation.exit(130)
         }
         defer {
-            for source in interrupts { source.cancel() }
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
+            watcher.cancel()
+            SignalWaiter.restoreDefaults([SIGINT, SIGTERM])
         }
-        // Said once the interrupt handlers are in place (from here on Ctrl-C leaves a resumable task), as
-        // a transient status: it ends in a carriage return, so the progress line or the final message
-        // overwrites it rather than adding a line.
+        // Said once the interrupt handlers are in place (from here on Ctrl-C leaves a resumable task). On
+        // a terminal it is a transient status ending in a carriage return, so the progress line or the
+        // final message overwrites it; elsewhere it is a line of its own.
         if !json {
-            FileHandle.standardError.write(Data("klingkit: waiting for task \(submitted.taskID); if interrupted, `klingkit resume` finishes it\r".utf8))
+            FileHandle.standardError.write(Data(
+                "klingkit: waiting for task \(taskID); if interrupted, `klingkit resume` finishes it\(terminal ? "\r" : "\n")".utf8))
         }
         let settled = await finish(entry, client: client, queryFirst: submitted.task.taskStatus?.isTerminal == true,
                                    showProgress: !json)

@@ -136,7 +136,10 @@ struct GenerateCommandTests {
             let r = try await s.run(["generate", "--prompt", "x", "--out", s.out.path] + Self.fast)
             #expect(r.exitCode == 3)
             #expect(r.stderr.contains(FaultConfiguration.defaultFailureMessage))
-            #expect(r.stderr.split(separator: "\n").count == 1)
+            // Redirected stderr: the waiting notice is a line of its own (no carriage return), then one line of reason.
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 2 && lines[0].hasPrefix("klingkit: waiting for task "), "\(r.stderr)")
+            #expect(lines.last?.contains(FaultConfiguration.defaultFailureMessage) == true)
         }
     }
 
@@ -268,6 +271,8 @@ struct GenerateCommandTests {
             let text = early + String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
             #expect(p.terminationStatus == 130)
             #expect(text.contains("klingkit resume"))
+            // stderr is a pipe here, not a terminal: plain lines, no carriage returns or erase escapes.
+            #expect(!text.contains("\r") && !text.contains("\u{1B}"), "\(text.debugDescription)")
             #expect(try journal.unfinished().count == 1)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Hummingbird
 import KlingModels
+import KlingServerSupport
 import Logging
 import NIOCore
 import NIOPosix

@@ -118,62 +118,34 @@ struct PrepareCommand: AsyncParsableCommand {
         }
     }
 
+    /// The flags as ``PrepareSettings``, the text form `klingkit serve`'s query parameters share.
+    var settings: PrepareSettings {
+        var settings = PrepareSettings()
+        settings.fit = fit.rawValue
+        settings.padStyle = padStyle
+        settings.cropOffset = cropOffset
+        settings.background = background
+        settings.minSide = minSide.map(String.init)
+        settings.maxSide = maxSide.map(String.init)
+        settings.maxBytes = maxBytes.map(String.init)
+        settings.format = format
+        settings.quality = quality.map(String.init)
+        settings.filter = filter
+        settings.icc = icc
+        settings.keepMetadata = keepMetadata
+        settings.optimizeHuffman = optimizeHuffman
+        return settings
+    }
+
     /// The preparation options the flags describe.
     func options(threads: Int?) throws -> PrepareOptions {
-        var options = PrepareOptions()
-        options.fit = fit == .crop ? .crop : .pad
-        guard let style = PrepareOptions.PadStyle(rawValue: padStyle.lowercased()) else {
-            throw ValidationError("--pad-style must be color, edge or blur, not '\(padStyle)'")
+        var settings = self.settings
+        settings.threads = threads
+        do {
+            return try settings.options()
+        } catch {
+            throw ValidationError("--\(error.file ?? "option") \(error.message)")
         }
-        options.padStyle = style
-        if let cropOffset {
-            if cropOffset.hasSuffix("%"), let percent = Double(cropOffset.dropLast()), (0...100).contains(percent) {
-                options.cropAnchor = .fraction(percent / 100)
-            } else if let pixels = Int(cropOffset), pixels >= 0 {
-                options.cropAnchor = .offset(pixels)
-            } else {
-                throw ValidationError("--crop-offset must be a pixel count (120) or a percentage (25%), not '\(cropOffset)'")
-            }
-        }
-        guard let color = Color(parsing: background) else {
-            throw ValidationError("--background must be #rrggbb, #rgb or a colour name, not '\(background)'")
-        }
-        options.background = color
-        if let minSide {
-            guard minSide >= 1 else { throw ValidationError("--min-side must be at least 1") }
-            options.minSide = minSide
-            if let error = options.outputLimitError { throw ValidationError("--min-side \(minSide): \(error.message)") }
-        }
-        if let maxSide {
-            guard maxSide >= options.rules.minSide else {
-                throw ValidationError("--max-side must be at least \(options.rules.minSide) (the API's minimum side)")
-            }
-            options.maxSide = maxSide
-        }
-        if let maxBytes {
-            guard maxBytes >= 1 else { throw ValidationError("--max-bytes must be at least 1") }
-            options.maxBytes = maxBytes
-        }
-        guard let format = PrepareOptions.OutputFormat(rawValue: format.lowercased()) else {
-            throw ValidationError("--format must be jpeg, png or auto, not '\(self.format)'")
-        }
-        options.format = format
-        if let quality {
-            guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100") }
-            options.quality = quality
-        }
-        guard let colorProfile = PrepareOptions.ColorProfile(rawValue: icc.lowercased()) else {
-            throw ValidationError("--icc must be keep or srgb, not '\(icc)'")
-        }
-        options.colorProfile = colorProfile
-        guard let filter = ResampleFilter(rawValue: filter.lowercased()) else {
-            throw ValidationError("--filter must be lanczos3, mitchell, bilinear or box, not '\(self.filter)'")
-        }
-        options.filter = filter
-        options.stripMetadata = !keepMetadata
-        options.optimizeHuffman = optimizeHuffman
-        options.threads = threads
-        return options
     }
 
     func run() async throws {

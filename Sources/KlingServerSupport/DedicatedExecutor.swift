@@ -3,18 +3,19 @@ import NIOPosix
 /// A task executor on threads of its own. The emulator's server task prefers it, so the connection
 /// handlers and route handlers (structured children of that task) run here rather than on the
 /// cooperative pool: a process whose cooperative threads are busy with CPU-bound work (an image batch,
-/// a test suite) still gets its emulator's answers on time.
+/// a test suite) still gets its emulator's answers on time. The upload service runs its decodes and
+/// encodes on one (`withTaskExecutorPreference`), so image work never occupies the cooperative pool.
 @available(macOS 15.0, *)
-final class DedicatedExecutor: TaskExecutor {
+public final class DedicatedExecutor: TaskExecutor {
     private let pool: NIOThreadPool
 
     /// Starts `threads` threads (at least 1).
-    init(threads: Int) {
+    public init(threads: Int) {
         pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         // A job must run even when the pool is already stopping (its state is then `.cancelled`).
@@ -22,7 +23,7 @@ final class DedicatedExecutor: TaskExecutor {
     }
 
     /// Stops the threads once the jobs queued so far have run.
-    func shutdown() async {
+    public func shutdown() async {
         try? await pool.shutdownGracefully()
     }
 }

@@ -122,7 +122,6 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], resources: [.embedInCode("Resources/page.html"), .embedInCode("Resources/openapi.json")]),
 
         // MARK: Command line

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import ReferenceImageService
 import ReferenceImages
-import UnixSignals
 
 /// `klingkit serve`: the upload-validation service (``ReferenceImageServer``) in the foreground.
 ///
@@ -84,9 +83,11 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try makeConfiguration()
         var logger = Logger(label: "klingkit-serve") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = quiet ? .warning : .info
+        // Take over SIGINT/SIGTERM before listening so an early signal still ends cleanly.
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM])
         let server: ReferenceImageServer
         do {
-            server = try await ReferenceImageServer.start(configuration, logger: logger, shutdownSignals: [.sigterm, .sigint])
+            server = try await ReferenceImageServer.start(configuration, logger: logger)
         } catch let error as ReferenceImageServerError {
             throw CommandFailure("serve: \(error.message)")
         }
@@ -98,7 +99,9 @@ struct ServeCommand: AsyncParsableCommand {
             \(limits.maxQueuedDecodes) waiting. Stop with Ctrl-C or SIGTERM.
 
             """.utf8))
-        try await server.waitUntilStopped()
+        let received = await signals.next()
+        FileHandle.standardError.write(Data("klingkit serve: \(received == SIGTERM ? "SIGTERM" : "SIGINT"): draining\n".utf8))
+        await server.shutdown()
         FileHandle.standardError.write(Data("klingkit serve: stopped; in-flight requests finished.\n".utf8))
     }
 }

@@ -133,7 +133,9 @@ public final class ReferenceImageRoutes: Sendable {
         do {
             options = try settings.options()
         } catch {
-            throw ImageJobs.refusal(error, file: "query")
+            var refusal = ImageJobs.refusal(error, file: "query")
+            refusal.closesConnection = true   // refused before the body is read: do not drain it
+            throw refusal
         }
         let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: 1)
             .files(of: request) { self.metrics.read(bytes: $0) }
@@ -210,13 +212,14 @@ public final class ReferenceImageRoutes: Sendable {
         case "", "1", "true", "yes": return true
         case "0", "false", "no": return false
         default:
-            throw ServiceRefusal(.badRequest, rule: name, "\(name) must be 1 or 0, not '\(value)'")
+            throw ServiceRefusal(.badRequest, rule: name, "\(name) must be 1 or 0, not '\(value)'", closesConnection: true)
         }
     }
 
     static func refuseUnknownQuery(_ request: Request, known: [String]) throws {
         for (key, _) in request.uri.queryParameters where !known.contains(String(key)) {
-            throw ServiceRefusal(.badRequest, rule: "query", "unknown query parameter '\(key)'; known: \(known.joined(separator: ", "))")
+            throw ServiceRefusal(.badRequest, rule: "query", "unknown query parameter '\(key)'; known: \(known.joined(separator: ", "))",
+                                 closesConnection: true)
         }
     }
 }

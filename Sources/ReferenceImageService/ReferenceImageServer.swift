@@ -4,7 +4,6 @@ import KlingServerSupport
 import Logging
 import NIOCore
 import ServiceLifecycle
-import UnixSignals
 
 /// Where and how `klingkit serve` listens, and what one request may cost.
 public struct ReferenceImageServerConfiguration: Sendable {
@@ -67,8 +66,8 @@ public func buildReferenceImageServer(configuration: ReferenceImageServerConfigu
     )
 }
 
-/// A running `klingkit serve`: started by ``start(_:logger:shutdownSignals:)``, stopped gracefully
-/// (in-flight requests finish, new connections are refused) by ``shutdown()`` or one of the signals.
+/// A running `klingkit serve`: started by ``start(_:logger:)``, stopped gracefully by ``shutdown()``
+/// (the listener closes, in-flight requests finish, idle connections close).
 public final class ReferenceImageServer: Sendable {
     /// `http://HOST:PORT`.
     public let baseURL: String
@@ -90,11 +89,11 @@ public final class ReferenceImageServer: Sendable {
         self.stopExecutor = stopExecutor
     }
 
-    /// Binds and starts serving.
-    /// - Parameter shutdownSignals: signals that start a graceful shutdown (the command uses SIGTERM and SIGINT).
+    /// Binds and starts serving. Signals are the caller's: `klingkit serve` turns SIGTERM and SIGINT
+    /// into ``shutdown()`` (ServiceLifecycle's graceful shutdown of the server).
     /// - Throws: ``ReferenceImageServerError`` for a bad configuration or an address that cannot be bound.
-    public static func start(_ configuration: ReferenceImageServerConfiguration, logger: Logger = Logger(label: "klingkit-serve"),
-                             shutdownSignals: [UnixSignal] = []) async throws -> ReferenceImageServer {
+    public static func start(_ configuration: ReferenceImageServerConfiguration,
+                             logger: Logger = Logger(label: "klingkit-serve")) async throws -> ReferenceImageServer {
         if let problem = configuration.problem { throw ReferenceImageServerError(problem) }
         let routes = ReferenceImageRoutes(limits: configuration.limits, logger: logger)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
@@ -102,7 +101,7 @@ public final class ReferenceImageServer: Sendable {
             portContinuation.yield(port)
             portContinuation.finish()
         }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: shutdownSignals, logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         // Connection and route handlers run on two threads of their own (image work on the decode
         // pool), so a process whose cooperative pool is busy still gets answers on time.
         let runner: Task<Void, any Error>
@@ -123,7 +122,7 @@ public final class ReferenceImageServer: Sendable {
         }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
-            runner.cancel()
+            // The runner has ended (the stream finishes when it does): no cancellation needed.
             let reason: String
             do { try await runner.value; reason = "the server stopped" } catch { reason = "\(error)" }
             await routes.shutdown()
@@ -141,10 +140,17 @@ public final class ReferenceImageServer: Sendable {
         try? await waitUntilStopped()
     }
 
-    /// Waits until the server has stopped (after ``shutdown()`` or a shutdown signal), then stops its threads.
+    /// Waits until the server has stopped (after ``shutdown()``, or a failure), then stops its threads.
     public func waitUntilStopped() async throws {
-        defer { Task { [routes, stopExecutor] in await routes.shutdown(); await stopExecutor() } }
-        try await runner.value
+        do {
+            try await runner.value
+        } catch {
+            await routes.shutdown()
+            await stopExecutor()
+            throw error
+        }
+        await routes.shutdown()
+        await stopExecutor()
     }
 }
 

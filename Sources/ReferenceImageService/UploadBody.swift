@@ -33,6 +33,20 @@ struct UploadReader {
         }
         var total = 0
         defer { bytesRead(total) }
+        do {
+            return try await read(request, kind: kind, total: &total)
+        } catch let refusal as ServiceRefusal {
+            throw refusal
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The client closed or broke the stream mid-body (a read timeout, a dropped upload).
+            throw ServiceRefusal(.badRequest, rule: "body", "the request body ended early or could not be read (\(total) bytes arrived)",
+                                 closesConnection: true)
+        }
+    }
+
+    private func read(_ request: Request, kind: Kind, total: inout Int) async throws -> [UploadedFile] {
         switch kind {
         case .raw:
             var collected = ByteBuffer()

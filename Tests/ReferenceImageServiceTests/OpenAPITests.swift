@@ -27,7 +27,8 @@ struct OpenAPITests {
     func matches() async throws {
         let documented = try Self.documented()
         #expect(Set(documented.keys) == ["POST /v1/check", "POST /v1/prepare", "GET /healthz", "GET /metrics", "GET /openapi.json", "GET /"])
-        let seen = try await withService(.init(maxBodyBytes: 20 << 20, maxFiles: 2, maxConcurrentDecodes: 1, maxQueuedDecodes: 0)) { server in
+        let seen = try await withService(.init(maxBodyBytes: 20 << 20, maxFiles: 2, maxConcurrentDecodes: 1, maxQueuedDecodes: 0,
+                                                   requestDeadline: .seconds(900))) { server in
             var seen: [String: Set<Int>] = [:]
             func record(_ method: String, _ path: String, _ answer: RawHTTP.Answer) {
                 let route = method + " " + (path.split(separator: "?").first.map(String.init) ?? path)
@@ -57,7 +58,7 @@ struct OpenAPITests {
                 // Two large uploads at once with one slot and no queue: one is 503.
                 let large = try Samples.bytes("screenshot-large.png")
                 let pair = try await withThrowingTaskGroup(of: RawHTTP.Answer.self) { group in
-                    for _ in 0..<4 { group.addTask { try await call(server, "POST", route, body: large, timeout: 300) } }
+                    for _ in 0..<4 { group.addTask { try await call(server, "POST", route, body: large, timeout: 900) } }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 for answer in pair { record("POST", route, answer) }

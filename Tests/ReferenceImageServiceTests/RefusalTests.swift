@@ -140,11 +140,12 @@ struct RefusalTests {
 
     @Test("503 with Retry-After when every decode slot and queue place is taken; the rest are served")
     func queueFull() async throws {
-        try await withService(.init(maxConcurrentDecodes: 1, maxQueuedDecodes: 1, retryAfterSeconds: 3)) { server in
+        // The deadline is far off: only the queue may refuse here (a debug build prepares the 15 MB PNG slowly).
+        try await withService(.init(maxConcurrentDecodes: 1, maxQueuedDecodes: 1, retryAfterSeconds: 3, requestDeadline: .seconds(900))) { server in
             let large = try Samples.bytes("screenshot-large.png")
             let answers = try await withThrowingTaskGroup(of: RawHTTP.Answer.self) { group in
                 for _ in 0..<6 {
-                    group.addTask { try await call(server, "POST", "/v1/prepare", body: large, timeout: 300) }
+                    group.addTask { try await call(server, "POST", "/v1/prepare", body: large, timeout: 900) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

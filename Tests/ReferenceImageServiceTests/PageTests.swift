@@ -72,7 +72,7 @@ struct PageTests {
         #expect(try await read("panorama-wide.jpg", ".actions-list").contains("padded"))
         // Corrupt: the rule, and no fixed file.
         #expect(try await rules("corrupt-truncated.jpg").contains("corrupt"))
-        #expect(try await read("corrupt-truncated.jpg", ".after-caption").contains("Cannot be fixed"))
+        #expect(try await read("corrupt-truncated.jpg", ".after-caption").contains("Cannot be fixed: corrupt-truncated.jpg: does not decode"))
 
         for file in ["portrait-valid.jpg", "avatar-tiny.png", "panorama-wide.jpg"] {
             // The prepared image decodes in the browser, at its reported size.

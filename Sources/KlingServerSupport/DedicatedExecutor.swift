@@ -27,3 +27,27 @@ public final class DedicatedExecutor: TaskExecutor {
         try? await pool.shutdownGracefully()
     }
 }
+
+/// A server's top task on threads of its own: `body` (a `ServiceGroup.run()`, say) runs in a task
+/// that prefers a ``DedicatedExecutor`` of `threads` threads where task executors exist (the
+/// cooperative pool otherwise), so every connection and route handler, its structured children, is
+/// served there. ``stop()`` ends the threads once the task is over.
+public struct DedicatedServerTask: Sendable {
+    /// The task running `body`.
+    public let task: Task<Void, any Error>
+    private let stopThreads: @Sendable () async -> Void
+
+    public init(threads: Int, _ body: @escaping @Sendable () async throws -> Void) {
+        if #available(macOS 15.0, *) {
+            let executor = DedicatedExecutor(threads: threads)
+            task = Task(executorPreference: executor) { try await body() }
+            stopThreads = { await executor.shutdown() }
+        } else {
+            task = Task { try await body() }
+            stopThreads = {}
+        }
+    }
+
+    /// Stops the threads (after the task has ended).
+    public func stop() async { await stopThreads() }
+}

@@ -102,24 +102,14 @@ public final class ReferenceImageServer: Sendable {
             portContinuation.finish()
         }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        // Connection and route handlers run on two threads of their own (image work on the decode
-        // pool), so a process whose cooperative pool is busy still gets answers on time.
-        let runner: Task<Void, any Error>
-        let stopExecutor: @Sendable () async -> Void
-        if #available(macOS 15.0, *) {
-            let executor = DedicatedExecutor(threads: 2)
-            runner = Task(executorPreference: executor) {
-                defer { portContinuation.finish() }
-                try await group.run()
-            }
-            stopExecutor = { await executor.shutdown() }
-        } else {
-            runner = Task {
-                defer { portContinuation.finish() }
-                try await group.run()
-            }
-            stopExecutor = {}
+        // The server task runs on the cooperative pool; image work runs on the decode pool. (Under a
+        // task-executor preference, a server that fails to bind deadlocked inside ServiceGroup's
+        // merged event stream: a lock of swift-async-algorithms against the task's status lock.)
+        let runner = Task {
+            defer { portContinuation.finish() }
+            try await group.run()
         }
+        let stopExecutor: @Sendable () async -> Void = {}
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             // The runner has ended (the stream finishes when it does): no cancellation needed.

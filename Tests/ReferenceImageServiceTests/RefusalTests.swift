@@ -79,11 +79,9 @@ struct RefusalTests {
         try await withService { server in
             let bomb = try Samples.jpegBomb()
             for route in ["/v1/check", "/v1/prepare"] {
-                let started = Date()
                 let answer = try await call(server, "POST", route + "?name=bomb.jpg", body: bomb)
                 try expectRefusal(answer, status: 422, rule: "too-many-pixels")
-                #expect(answer.text.contains("20000x20000") && answer.text.contains("bomb.jpg"), "\(answer)")
-                #expect(Date().timeIntervalSince(started) < 5)
+                #expect(answer.text.contains("20000x20000") && answer.text.contains("bomb.jpg") && answer.text.contains("not decoded"), "\(answer)")
             }
             let heic = try Samples.fixture("formats/bomb-100000.heic")
             try expectRefusal(try await call(server, "POST", "/v1/prepare", body: heic), status: 422, rule: "too-many-pixels")

@@ -64,7 +64,9 @@ struct Multipart {
 }
 
 /// Runs `body` with a service on `127.0.0.1:0`, stopped afterwards.
-func withService<T: Sendable>(_ limits: ReferenceImageServiceLimits = .init(), readTimeout: Duration = .seconds(10),
+/// The read timeout is generous (60 s) unless a test is about it: on a loaded machine a debug build's
+/// handlers may pause reading (backpressure) for seconds.
+func withService<T: Sendable>(_ limits: ReferenceImageServiceLimits = .init(), readTimeout: Duration = .seconds(60),
                               _ body: (ReferenceImageServer) async throws -> T) async throws -> T {
     var logger = Logger(label: "serve-test")
     logger.logLevel = .warning

@@ -2,9 +2,11 @@
 import PackageDescription
 
 // Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
-//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ContactSheets, ReferenceImages, FastBase64}
+//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ReferenceImageService, ContactSheets, ReferenceImages, FastBase64}
 //   KlingClient -> KlingModels, KlingSupport (image checks are injected: no image module)
-//   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages (reference intake, result rendering)
+//   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages, KlingServerSupport (reference intake, result rendering)
+//   ReferenceImageService -> ReferenceImages, ImageCodecs, KlingSupport, KlingServerSupport (`klingkit serve`'s routes)
+//   KlingServerSupport (Hummingbird pieces both servers share: thread pool executor, channel guards) imports nothing of ours
 //   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
 //   KlingModels -> KlingSupport; KlingSupport (atomic files, one clock, one seeded generator) imports nothing of ours
 let package = Package(
@@ -22,6 +24,7 @@ let package = Package(
         .library(name: "KlingModels", targets: ["KlingModels"]),
         .library(name: "KlingClient", targets: ["KlingClient"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
+        .library(name: "ReferenceImageService", targets: ["ReferenceImageService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // MARK: C
@@ -67,8 +72,17 @@ let package = Package(
 
         // MARK: API
         .target(name: "KlingModels", dependencies: ["KlingSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        // What the emulator and the upload service share: a task executor on threads of its own, and
+        // channel handlers (100-continue, head/read timeouts, close after a refusal).
+        .target(name: "KlingServerSupport", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        ]),
         .target(name: "KlingEmulator", dependencies: [
-            "KlingModels", "KlingSupport", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64",
+            "KlingModels", "KlingSupport", "ImageCore", "ImageCodecs", "ReferenceImages", "FastBase64", "KlingServerSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             // Callbacks and loopback image fetches; not URLSession, whose FoundationNetworking
@@ -95,11 +109,28 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // MARK: Upload service
+        // `klingkit serve` as a library: the check/prepare routes any Hummingbird app can mount, and the
+        // standalone server built by a function. The page and the OpenAPI document are compiled in.
+        .target(name: "ReferenceImageService", dependencies: [
+            "ReferenceImages", "ImageCodecs", "ImageCore", "FastBase64", "KlingSupport", "KlingServerSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.embedInCode("Resources/page.html"), .embedInCode("Resources/openapi.json")]),
+
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
             "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
-            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator",
+            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator", "ReferenceImageService",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
@@ -132,6 +163,15 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
-            "ReferenceImages", "ImageCodecs", "FastBase64"]),  // the last three for README's snippets
+            // README's snippets:
+            "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "ReferenceImageServiceTests", dependencies: ["KlingKitTestSupport",
+            "ReferenceImageService", "ReferenceImages", "ImageCodecs", "ImageCore", "FastBase64",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
     ]
 )

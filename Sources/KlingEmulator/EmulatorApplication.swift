@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import KlingModels
+import KlingServerSupport
 import Logging
 import NIOCore
 

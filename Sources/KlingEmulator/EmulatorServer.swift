@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Hummingbird
 import KlingModels
+import KlingServerSupport
 import KlingSupport
 import Logging
 import NIOCore
@@ -77,22 +78,12 @@ public final class EmulatorServer: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: log))
         // The server task (and so every connection and route handler, its structured children) runs
         // on the emulator's own threads where task executors exist; the cooperative pool otherwise.
-        let runner: Task<Void, any Error>
-        let stopExecutor: @Sendable () async -> Void
-        if #available(macOS 15.0, *) {
-            let executor = DedicatedExecutor(threads: max(2, System.coreCount))
-            runner = Task(executorPreference: executor) {
-                defer { portContinuation.finish() }
-                try await group.run()
-            }
-            stopExecutor = { await executor.shutdown() }
-        } else {
-            runner = Task {
-                defer { portContinuation.finish() }
-                try await group.run()
-            }
-            stopExecutor = {}
+        let server = DedicatedServerTask(threads: max(2, System.coreCount)) {
+            defer { portContinuation.finish() }
+            try await group.run()
         }
+        let runner = server.task
+        let stopExecutor: @Sendable () async -> Void = { await server.stop() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             // No port means the runner has ended (the stream finishes when it does): nothing to cancel.

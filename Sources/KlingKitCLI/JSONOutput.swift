@@ -121,47 +121,10 @@ struct TaskManifest: Encodable {
     }
 }
 
-/// One `check --json` line, in its documented order and spacing: `path, valid, format, width, height,
-/// bytes, orientation`, then for a format `prepare` converts `convertible, source_format`, with `--face`
-/// `faces, face_boxes[{x, y, width, height, score}]` (and `face_error`), any `notes`, and last
-/// `violations[{rule, message}]`; unknown values as `null`.
+/// One `check --json` line: ``ValidationReport/checkJSON(faces:strictFace:)``, the encoding
+/// `klingkit serve`'s `/v1/check` shares.
 func checkLine(_ report: ValidationReport, faces: CheckFaces.Result? = nil, strictFace: Bool = false) -> String {
-    var line = FixedOrderJSON(spacing: .spaced)
-    let faceFails = strictFace && faces.map { !$0.isSingle } == true
-    // Strings, integers, booleans and finite doubles always encode.
-    try? line.add("path", report.name)
-    try? line.add("valid", report.isValid && !faceFails)
-    try? line.add("format", report.format?.rawValue)
-    try? line.add("width", report.width)
-    try? line.add("height", report.height)
-    try? line.add("bytes", report.bytes)
-    // EXIF orientation 1...8 (1 = as stored; 5...8 swap width and height on display), null when unread.
-    try? line.add("orientation", report.convertible?.orientation ?? (report.width == nil ? nil : report.orientation))
-    if let convertible = report.convertible {
-        try? line.add("convertible", true)
-        try? line.add("source_format", convertible.format.rawValue)
-    }
-    if let faces {
-        try? line.add("faces", faces.error == nil ? faces.faces.count : nil)
-        try? line.add("face_boxes", objects: faces.faces.map { box in
-            var entry = FixedOrderJSON(spacing: .spaced)
-            try? entry.add("x", box.x)
-            try? entry.add("y", box.y)
-            try? entry.add("width", box.width)
-            try? entry.add("height", box.height)
-            try? entry.add("score", (Double(box.score) * 1000).rounded() / 1000)
-            return entry
-        })
-        if let error = faces.error { try? line.add("face_error", error) }
-    }
-    if !report.notes.isEmpty { try? line.add("notes", report.notes) }
-    try? line.add("violations", objects: report.violations.map { violation in
-        var entry = FixedOrderJSON(spacing: .spaced)
-        try? entry.add("rule", violation.rule.rawValue)
-        try? entry.add("message", violation.message)
-        return entry
-    })
-    return line.text
+    report.checkJSON(faces: faces, strictFace: strictFace).text
 }
 
 /// One `prepare --json` line, in its documented order and spacing: `input, output, actions, width,

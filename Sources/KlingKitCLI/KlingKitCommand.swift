@@ -18,6 +18,7 @@ public struct KlingKitCommand: AsyncParsableCommand {
             ResumeCommand.self,
             SheetCommand.self,
             EmulatorCommand.self,
+            ServeCommand.self,
             DemoCommand.self,
         ]
     )

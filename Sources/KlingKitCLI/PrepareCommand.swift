@@ -115,54 +115,34 @@ struct PrepareCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
+    /// The flags as ``PrepareSettings``, the text form `klingkit serve`'s query parameters share.
+    var settings: PrepareSettings {
+        var settings = PrepareSettings()
+        settings.fit = fit.rawValue
+        settings.padStyle = padStyle.rawValue
+        settings.cropOffset = cropOffset
+        settings.background = background
+        settings.minSide = minSide.map(String.init)
+        settings.maxSide = maxSide.map(String.init)
+        settings.maxBytes = maxBytes.map(String.init)
+        settings.format = format.rawValue
+        settings.quality = quality.map(String.init)
+        settings.filter = filter.rawValue
+        settings.icc = icc.rawValue
+        settings.keepMetadata = keepMetadata
+        settings.optimizeHuffman = optimizeHuffman
+        return settings
+    }
+
     /// The preparation options the flags describe.
     func options(threads: Int?) throws -> PrepareOptions {
-        var options = PrepareOptions()
-        options.fit = fit == .crop ? .crop : .pad
-        options.padStyle = padStyle
-        if let cropOffset {
-            if cropOffset.hasSuffix("%"), let percent = Double(cropOffset.dropLast()), (0...100).contains(percent) {
-                options.cropAnchor = .fraction(percent / 100)
-            } else if let pixels = Int(cropOffset), pixels >= 0 {
-                options.cropAnchor = .offset(pixels)
-            } else {
-                throw ValidationError("--crop-offset must be a pixel count (120) or a percentage (25%), not '\(cropOffset)'")
-            }
+        var settings = self.settings
+        settings.threads = threads
+        do {
+            return try settings.options()
+        } catch {
+            throw ValidationError("--\(error.file ?? "option") \(error.message)")
         }
-        guard let color = Color(parsing: background) else {
-            throw ValidationError("--background must be #rrggbb, #rgb or a colour name, not '\(background)'")
-        }
-        options.background = color
-        if let minSide {
-            guard minSide >= options.rules.minSide else {
-                throw ValidationError("--min-side must be at least \(options.rules.minSide) (the API's minimum side), not \(minSide)")
-            }
-            options.minSide = minSide
-            if let error = options.outputLimitError { throw ValidationError("--min-side \(minSide): \(error.message)") }
-        }
-        if let maxSide {
-            guard maxSide >= options.rules.minSide else {
-                throw ValidationError("--max-side must be at least \(options.rules.minSide) (the API's minimum side)")
-            }
-            options.maxSide = maxSide
-        }
-        if let maxBytes {
-            guard (1...options.rules.maxBytes).contains(maxBytes) else {
-                throw ValidationError("--max-bytes must be 1...\(options.rules.maxBytes) (the API's file-size limit), not \(maxBytes)")
-            }
-            options.maxBytes = maxBytes
-        }
-        options.format = format
-        if let quality {
-            guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100") }
-            options.quality = quality
-        }
-        options.colorProfile = icc
-        options.filter = filter
-        options.stripMetadata = !keepMetadata
-        options.optimizeHuffman = optimizeHuffman
-        options.threads = threads
-        return options
     }
 
     func run() async throws {

@@ -1,10 +1,12 @@
 import FastBase64
 import Foundation
+import Hummingbird
 import ImageCodecs
 import KlingClient
 import KlingEmulator
 import KlingKitCLI
 import KlingKitTestSupport
+import ReferenceImageService
 import ReferenceImages
 import Testing
 
@@ -43,6 +45,15 @@ private func readmeEmulator() async throws {
         print(emulator.baseURL)                                      // http://127.0.0.1:PORT; CometAPI under /kling
     }                                                                // stopped here, even when the body throws
 }
+private func readmeMountRoutes() async throws {   // run for real (port 0) by ReferenceImageServiceTests/MountingTests
+    let uploads = ReferenceImageRoutes(limits: ReferenceImageServiceLimits(maxBodyBytes: 10 << 20, maxFiles: 4))
+    let router = Router()
+    router.get("/hello") { _, _ in "my own route" }
+    uploads.add(to: router.group("uploads"))   // POST /uploads/v1/check, /uploads/v1/prepare, GET /uploads/metrics, ...
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 8080)))
+    try await app.runService()
+    await uploads.shutdown()                   // stops the decode pool's threads
+}
 // readme-snippet-end
 
 @Suite("README's Swift snippets")
@@ -57,8 +68,8 @@ struct ReadmeSnippetTests {
     func snippetsMatch() throws {
         let readme = try String(contentsOf: TestCorpus.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
-        let begin = try #require(source.range(of: "// readme-snippet-begin"))
-        let end = try #require(source.range(of: "// readme-snippet-end"))
+        let begin = try #require(source.range(of: "// readme-snippet-" + "begin"))
+        let end = try #require(source.range(of: "// readme-snippet-" + "end"))
         let compiled = Self.codeLines(source[begin.upperBound..<end.lowerBound]).joined(separator: "\n")
         let imports = Set(source.split(separator: "\n").filter { $0.hasPrefix("import ") }.map(String.init))
 

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Load of `klingkit serve` and of the Pillow/FastAPI anchor on loopback (see serve-load.sh).
+
+CLIENTS clients (threads in several processes, one keep-alive connection each) post the inputs in
+turn to /v1/check and /v1/prepare for SECONDS. Each input has the statuses it is designed to get
+(200, or 422 for a corrupt file's prepare, 503 when the server is busy); anything else, and any
+connection failure, is an error. Only 127.0.0.1 is contacted; every loop is bounded in time.
+"""
+import argparse
+import http.client
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+BUSY = {503}
+
+
+def inputs(samples, fixtures):
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+    items = [
+        ("valid", read(os.path.join(samples, "portrait-valid.jpg")), {200}, {200}),
+        ("too-small", read(os.path.join(samples, "avatar-tiny.png")), {200}, {200}),
+        ("too-wide", read(os.path.join(samples, "panorama-wide.jpg")), {200}, {200}),
+        ("exif6", read(os.path.join(samples, "phone-photo-exif6.jpg")), {200}, {200}),
+        ("corrupt", read(os.path.join(samples, "corrupt-truncated.jpg")), {200}, {422}),
+        ("png-15mb", read(os.path.join(samples, "screenshot-large.png")), {200}, {200}),
+    ]
+    heic = os.path.join(fixtures, "landscape.heic")
+    if os.path.exists(heic):
+        # The anchor cannot read HEIC: its designed prepare answer is 415.
+        items.append(("heic", read(heic), {200}, {200, 415}))
+    return items
+
+
+def client_process(port, threads, seconds, items, queue, start_at):
+    results = []
+    lock = threading.Lock()
+
+    def run(index):
+        connection = None
+        n = index
+        while time.time() < start_at:
+            time.sleep(0.01)
+        end = start_at + seconds
+        local = []
+        while time.time() < end:
+            name, body, check_ok, prepare_ok = items[n % len(items)]
+            route = "/v1/check" if (n // len(items)) % 2 == 0 else "/v1/prepare"
+            allowed = (check_ok if route == "/v1/check" else prepare_ok) | BUSY
+            n += 1
+            started = time.perf_counter()
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection.request("POST", route, body=body, headers={"Content-Type": "application/octet-stream"})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("connection", "").lower() == "close":
+                    connection.close()
+                    connection = None
+            except Exception as error:
+                status = "error: " + type(error).__name__
+                if connection is not None:
+                    connection.close()
+                connection = None
+            local.append((route, name, status, time.perf_counter() - started, status in allowed))
+        with lock:
+            results.extend(local)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put(results)
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def family(pid):
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in out]
+    except OSError:
+        pass
+    return pids
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_healthy(port, seconds=60):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def load(label, port, pids, args, items):
+    processes = max(1, min(8, args.clients // 25))
+    per = [args.clients // processes + (1 if i < args.clients % processes else 0) for i in range(processes)]
+    queue = multiprocessing.Queue()
+    start_at = time.time() + 2
+    rss_start = rss_kib(pids)
+    children = [multiprocessing.Process(target=client_process, args=(port, n, args.seconds, items, queue, start_at)) for n in per]
+    for c in children:
+        c.start()
+    results = []
+    for _ in children:
+        results.extend(queue.get(timeout=args.seconds + 300))
+    for c in children:
+        c.join(timeout=30)
+    rss_end = rss_kib(pids)
+    rows = {}
+    for route in ("/v1/check", "/v1/prepare"):
+        mine = [r for r in results if r[0] == route]
+        latencies = sorted(r[3] for r in mine)
+        statuses = {}
+        for r in mine:
+            statuses[r[2]] = statuses.get(r[2], 0) + 1
+        errors = sum(1 for r in mine if not r[4])
+        ok = sum(1 for r in mine if r[2] == 200)
+        p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+        rows[route] = {"requests": len(mine), "ok": ok, "rps": len(mine) / args.seconds, "ok_rps": ok / args.seconds,
+                       "p50": p(0.5), "p99": p(0.99), "errors": errors, "statuses": statuses}
+    return rows, rss_start, rss_end
+
+
+def table(label, rows, rss_start, rss_end):
+    for route, row in rows.items():
+        statuses = ", ".join(f"{k}:{v}" for k, v in sorted(row["statuses"].items(), key=lambda kv: str(kv[0])))
+        print(f"| {label} | {route} | {row['requests']} | {row['rps']:.1f} | {row['ok_rps']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
+              f"{row['errors']} | {rss_start // 1024} -> {rss_end // 1024} | {statuses} |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--anchor-dir", required=True)
+    parser.add_argument("--samples", required=True)
+    parser.add_argument("--fixtures", required=True)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--only", choices=["serve", "anchor"])
+    args = parser.parse_args()
+    items = inputs(args.samples, args.fixtures)
+    print(f"{args.clients} clients, {args.seconds} s per server, {len(items)} inputs: {', '.join(i[0] for i in items)}; "
+          f"CPU: {os.cpu_count()} cores", file=sys.stderr)
+    print("| server | route | requests | req/s | 200/s | p50 ms | p99 ms | errors | RSS MiB start -> end | statuses |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    measured = {}
+    failed = False
+    if args.only in (None, "serve"):
+        server = subprocess.Popen([args.binary, "serve", "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = server.stdout.readline()
+        port = int(line.rsplit(":", 1)[1])
+        wait_healthy(port)
+        rows, a, b = load("klingkit serve", port, [server.pid], args, items)
+        table("klingkit serve", rows, a, b)
+        measured["serve"] = rows
+        server.send_signal(signal.SIGTERM)
+        failed |= server.wait(timeout=60) != 0
+        failed |= any(r["errors"] for r in rows.values())
+    if args.only in (None, "anchor"):
+        port = free_port()
+        anchor = subprocess.Popen([sys.executable, "-m", "uvicorn", "serve_anchor:app", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "2", "--log-level", "warning"], cwd=args.anchor_dir, stderr=subprocess.DEVNULL)
+        if not wait_healthy(port):
+            print("the anchor did not start", file=sys.stderr)
+            anchor.kill()
+            sys.exit(1)
+        rows, a, b = load("Pillow + FastAPI (uvicorn, 2 workers)", port, family(anchor.pid), args, items)
+        table("Pillow + FastAPI (uvicorn, 2 workers)", rows, a, b)
+        measured["anchor"] = rows
+        anchor.send_signal(signal.SIGTERM)
+        anchor.wait(timeout=60)
+    if "serve" in measured and "anchor" in measured:
+        for route, goal in (("/v1/check", 5), ("/v1/prepare", 3)):
+            mine, theirs = measured["serve"][route]["ok_rps"], measured["anchor"][route]["ok_rps"]
+            ratio = mine / theirs if theirs else float("inf")
+            print(f"RESULT {route} throughput (200 answers/s): klingkit serve {mine:.1f} / anchor {theirs:.1f} = {ratio:.2f}x (goal >= {goal}x)")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

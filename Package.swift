@@ -4,6 +4,7 @@ import PackageDescription
 // Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
 //   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ContactSheets, ReferenceImages, FastBase64}
 //   KlingClient -> KlingModels, KlingSupport (image checks are injected: no image module)
+//   KlingBatch -> KlingClient, KlingModels, KlingSupport (+ GRDB, PostgresNIO, SwiftCSV): batch files, journals, the runner
 //   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages (reference intake, result rendering)
 //   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
 //   KlingModels -> KlingSupport; KlingSupport (atomic files, one clock, one seeded generator) imports nothing of ours
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "KlingModels", targets: ["KlingModels"]),
         .library(name: "KlingClient", targets: ["KlingClient"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
+        .library(name: "KlingBatch", targets: ["KlingBatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,6 +34,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Batch journals: SQLite (embedded) and PostgreSQL (shared by several workers); batch CSV files.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // MARK: C
@@ -95,11 +102,28 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Batches (issue #15): batch files, the journal protocol with its SQLite and PostgreSQL
+        // implementations, and the runner (slot budget, leases, one poller). Image work stays injected.
+        .target(name: "KlingBatch", dependencies: [
+            "KlingClient", "KlingModels", "KlingSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "SwiftCSV", package: "SwiftCSV"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
             "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
-            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator",
+            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator", "KlingBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
@@ -125,6 +149,10 @@ let package = Package(
             "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport"]),
+        .testTarget(name: "KlingBatchTests", dependencies: ["KlingKitTestSupport",
+            "KlingBatch", "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI",
+        ]),
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
+            "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ]
 )

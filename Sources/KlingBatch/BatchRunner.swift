@@ -13,7 +13,9 @@ public struct BatchRunnerOptions: Sendable {
     public var worker: String
     /// Lines leased ahead of need (default: twice the budget, at least 8).
     public var claimAhead: Int?
-    /// API calls (creates, queries, downloads) in flight at once. Default 16.
+    /// API calls of each kind (creates, queries, downloads) in flight at once: each kind has its own
+    /// allowance, so queries of running tasks never hold back the creates that fill freed slots.
+    /// Default 16.
     public var maxConcurrentCalls: Int
     /// Create attempts per line before it is failed (each after a lookup by external id). Default 8.
     public var maxSubmitAttempts: Int
@@ -117,6 +119,7 @@ public final class BatchRunner: Sendable {
     // MARK: - The loop
 
     enum Phase: Sendable { case queued, creating, running, polling, downloading }
+    enum CallKind: Hashable, Sendable { case create, query, download }
 
     struct Work: Sendable {
         var job: BatchJob
@@ -157,7 +160,7 @@ public final class BatchRunner: Sendable {
         var queue: [String] = []             // lines waiting for slots, in line order
         var window = AIMDWindow(maximum: options.budget)
         var tally = Tally()
-        var inFlight = 0
+        var inFlight: [CallKind: Int] = [:]
         var nextClaim = 0.0, nextRenew = options.leaseSeconds / 3, nextSubmit = 0.0, nextProgress = 0.0
         var lastCounts: BatchCounts?
         let claimAhead = options.claimAhead ?? max(8, options.budget * 2)
@@ -216,8 +219,8 @@ public final class BatchRunner: Sendable {
             }
         }
 
-        func launch(_ body: @escaping @Sendable () async -> Completion) {
-            inFlight += 1
+        func launch(_ kind: CallKind, _ body: @escaping @Sendable () async -> Completion) {
+            inFlight[kind, default: 0] += 1
             Task { continuation.yield(await body()) }
         }
 
@@ -227,7 +230,7 @@ public final class BatchRunner: Sendable {
             works[id] = w
             let lookup = w.lookupFirst, kind = w.job.kind, client = self.client
             let body = self.wireBody(line, externalID: id)
-            launch {
+            launch(.create) {
                 do {
                     if lookup {
                         do {
@@ -258,7 +261,7 @@ public final class BatchRunner: Sendable {
             w.phase = .polling
             works[id] = w
             let kind = w.job.kind, client = self.client
-            launch {
+            launch(.query) {
                 do { return .polled(id, .success(try await client.task(id: taskID, kind: kind))) } catch let e as ClientError {
                     return .polled(id, .failure(e))
                 } catch {
@@ -273,7 +276,7 @@ public final class BatchRunner: Sendable {
             w.downloads += 1
             works[id] = w
             let client = self.client, out = URL(fileURLWithPath: options.outputDirectory), watermarked = options.includeWatermarked
-            launch {
+            launch(.download) {
                 do { return .downloaded(id, .success(try await client.download(task, to: out, includeWatermarked: watermarked))) } catch let e as ClientError {
                     return .downloaded(id, .failure(e))
                 } catch {
@@ -291,9 +294,11 @@ public final class BatchRunner: Sendable {
                 w.job.state = .downloading
                 w.job.slotsHeld = 0
                 guard try await save(w) else { return }
+                nextSubmit = min(nextSubmit, now())
                 startDownload(id, task)
             case .failed?:
                 window.taskEnded(slots: w.job.slots)
+                nextSubmit = min(nextSubmit, now())
                 let reason = (task.taskStatusMessage ?? "").isEmpty ? "the service gave no reason" : task.taskStatusMessage!
                 try await fail(&w, reason)
             default:
@@ -315,7 +320,7 @@ public final class BatchRunner: Sendable {
                     works[id] = w
                 }
             case .created(let id, let result):
-                inFlight -= 1
+                inFlight[.create, default: 0] -= 1
                 guard var w = works[id] else { return }
                 switch result {
                 case .success(let (task, recovered)):
@@ -367,7 +372,7 @@ public final class BatchRunner: Sendable {
                     }
                 }
             case .polled(let id, let result):
-                inFlight -= 1
+                inFlight[.query, default: 0] -= 1
                 guard var w = works[id] else { return }
                 switch result {
                 case .success(let task):
@@ -391,7 +396,7 @@ public final class BatchRunner: Sendable {
                     }
                 }
             case .downloaded(let id, let result):
-                inFlight -= 1
+                inFlight[.download, default: 0] -= 1
                 guard var w = works[id] else { return }
                 switch result {
                 case .success(let images):
@@ -451,15 +456,15 @@ public final class BatchRunner: Sendable {
                 }
             }
             // Queries and downloads first (links expire; ended tasks free slots), then creates.
-            for (id, w) in works where w.phase == .running && w.nextAction <= t && inFlight < options.maxConcurrentCalls {
+            for (id, w) in works where w.phase == .running && w.nextAction <= t && inFlight[.query, default: 0] < options.maxConcurrentCalls {
                 if w.job.taskID != nil { startPoll(id) }
             }
             // Lines that hold slots (reclaimed `submitting`, retries) go before new ones.
-            for (id, w) in works where w.phase == .queued && w.job.slotsHeld > 0 && w.nextAction <= t && inFlight < options.maxConcurrentCalls {
+            for (id, w) in works where w.phase == .queued && w.job.slotsHeld > 0 && w.nextAction <= t && inFlight[.create, default: 0] < options.maxConcurrentCalls {
                 queue.removeAll { $0 == id }
                 startCreate(id)
             }
-            while t >= nextSubmit, let id = queue.first, inFlight < options.maxConcurrentCalls {
+            while t >= nextSubmit, let id = queue.first, inFlight[.create, default: 0] < options.maxConcurrentCalls {
                 guard let w = works[id] else { queue.removeFirst(); continue }
                 if w.job.slotsHeld > 0 { queue.removeFirst(); if w.nextAction <= t { startCreate(id) }; continue }
                 if w.job.slots > options.budget {

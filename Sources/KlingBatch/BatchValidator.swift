@@ -98,7 +98,9 @@ public struct BatchValidator: Sendable {
                 digests[path] = digest
                 if verdicts[digest] == nil {
                     let prepare = self.prepare, store = self.store
-                    let verdict = try? await NIOThreadPool.singleton.runIfActive { () -> String? in
+                    let verdict: String?
+                    do {
+                        verdict = try await NIOThreadPool.singleton.runIfActive { () -> String? in
                         if let store, store.has(digest) { return nil }
                         switch processor.prepareUpload(bytes, name: path, prepare: prepare) {
                         case .accepted(let base64):
@@ -106,8 +108,11 @@ public struct BatchValidator: Sendable {
                             return nil
                         case .rejected(let reasons): return reasons
                         }
+                        }
+                    } catch {
+                        verdict = "the image checker is not running: \(error)"
                     }
-                    verdicts[digest] = .some(verdict ?? "the image checker is not running")
+                    verdicts[digest] = .some(verdict)
                 }
                 if case .some(.some(let reasons)) = verdicts[digest] {
                     for u in users {

@@ -84,7 +84,7 @@ public final class PostgresBatchJournal: BatchJournal {
 
     private func migrate() async throws {
         try await transaction("migrate the schema") { conn, logger in
-            try await conn.query("SELECT pg_advisory_xact_lock(7_245_301_151)", logger: logger)
+            try await conn.query("SELECT pg_advisory_xact_lock(7245301151)", logger: logger)
             try await conn.query("CREATE TABLE IF NOT EXISTS kk_schema (version INTEGER NOT NULL)", logger: logger)
             var version = 0
             for try await v in try await conn.query("SELECT version FROM kk_schema", logger: logger).decode(Int.self) { version = v }

@@ -126,7 +126,7 @@ struct BatchFileTests {
         #expect(validation.problems.first { $0.line == 6 }?.message.contains("cannot be read") == true)
         let digest = try #require(validation.digests[good])
         #expect(validation.digests[dir.appendingPathComponent("copy.png").path] == digest)
-        #expect(store.has(digest) && !(try store.get(digest)).isEmpty)
+        #expect(try store.has(digest) && !store.get(digest).isEmpty)
     }
 
     @Test("the content id is stable for the same lines and changes when a line changes")

@@ -14,9 +14,13 @@ func fastFlags(_ server: EmulatorServer) -> [String] {
     ["--base-url", server.baseURL, "--poll-interval", "0.2", "--timeout", "10"]
 }
 
-func writeLines(_ dir: URL, count: Int, name: String = "batch.jsonl") throws -> String {
+/// A batch of `count` lines, `n` alternating 1 and 2 (or every 10th line 2 with `sparse`).
+func writeLines(_ dir: URL, count: Int, sparse: Bool = false, name: String = "batch.jsonl") throws -> String {
     var text = "{\"defaults\": {\"aspect_ratio\": \"3:4\", \"model\": \"kling-v2\"}}\n"
-    for i in 0..<count { text += "{\"id\": \"shot-\(i)\", \"prompt\": \"bottle \(i) on marble\", \"n\": \(1 + i % 2)}\n" }
+    for i in 0..<count {
+        let n = sparse ? (i % 10 == 0 ? 2 : 1) : 1 + i % 2
+        text += "{\"id\": \"shot-\(i)\", \"prompt\": \"bottle \(i) on marble\", \"n\": \(n)}\n"
+    }
     let path = dir.appendingPathComponent(name).path
     try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     return path
@@ -54,7 +58,7 @@ struct BatchCommandTests {
             let out = dir.appendingPathComponent("out").path
             let child = try BatchChild(["batch", "run", path, "--out", out, "--budget", "6", "--json", "--sheet-every", "8"] + fastFlags(server),
                                        environment: emulatorEnvironment(server), directory: dir)
-            let exit = await child.exit(timeout: 60)
+            let exit = await child.exit(timeout: 240)
             #expect(exit?.status == 0, "\(child.stderr)")
             var kinds: [String: Int] = [:]
             for line in child.stdout.split(separator: "\n") {
@@ -93,8 +97,16 @@ struct BatchCommandTests {
             let started = Date()
             var kills = 0
             // Random moments from just after start to well into the run, until about 35 s are spent.
-            for round in 0..<20 where Date().timeIntervalSince(started) < 35 {
-                let verb = round == 0 ? ["batch", "run", path] : ["batch", "resume"]
+            let journalPath = out + "/.klingkit-batch/journal.sqlite"
+            for _ in 0..<20 where Date().timeIntervalSince(started) < 35 {
+                // `batch run` until the batch is registered (a kill may come before that), then `batch resume`.
+                var registered = false
+                if FileManager.default.fileExists(atPath: journalPath) {
+                    let journal = try SQLiteBatchJournal(path: journalPath)
+                    registered = try await !journal.batchIDs().isEmpty
+                    await journal.close()
+                }
+                let verb = registered ? ["batch", "resume"] : ["batch", "run", path]
                 let child = try BatchChild(verb + ["--out", out, "--budget", "10", "--json"] + fastFlags(server),
                                            environment: emulatorEnvironment(server), directory: dir)
                 try await Task.sleep(for: .milliseconds(Int.random(in: 150...1400, using: &generator)))
@@ -104,7 +116,7 @@ struct BatchCommandTests {
             }
             let final = try BatchChild(["batch", "resume", "--out", out, "--budget", "10"] + fastFlags(server),
                                        environment: emulatorEnvironment(server), directory: dir)
-            let exit = await final.exit(timeout: 60)
+            let exit = await final.exit(timeout: 240)
             #expect(exit?.status == 0, "\(final.stderr)")
             #expect(kills >= 5)
             let journal = try SQLiteBatchJournal(path: out + "/.klingkit-batch/journal.sqlite")

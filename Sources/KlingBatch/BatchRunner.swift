@@ -199,7 +199,7 @@ public final class BatchRunner: Sendable {
         func schedulePoll(_ w: inout Work) {
             let policy = client.configuration.polling
             var d = policy.delay(forPoll: w.polls, unit: client.configuration.jitter.next()).seconds
-            if hints != nil && w.polls > 0 { d = max(d, options.callbackPollInterval) }
+            if hints != nil { d = max(d, options.callbackPollInterval) }   // callbacks say when; this is the fallback
             w.polls += 1
             w.nextAction = now() + d
             w.phase = .running

@@ -173,3 +173,24 @@ struct AIMDWindowTests {
         #expect(w.cap == 1)
     }
 }
+
+@Suite("Callback hints")
+struct CallbackHintsTests {
+    @Test("bare and enveloped task objects are accepted once per (task_id, task_status); anything else is unreadable")
+    func dedupe() async {
+        let hints = CallbackHints()
+        let bare = Array(#"{"task_id": "T1", "task_status": "processing"}"#.utf8)
+        let enveloped = Array(#"{"code": 0, "message": "SUCCEED", "request_id": "r", "data": {"task_id": "T1", "task_status": "succeed"}}"#.utf8)
+        #expect(hints.deliver(bare) == .accepted)
+        #expect(hints.deliver(bare) == .duplicate)
+        #expect(hints.deliver(enveloped) == .accepted)
+        #expect(hints.deliver(enveloped) == .duplicate)
+        #expect(hints.deliver(Array("not json".utf8)) == .unreadable)
+        #expect(hints.deliver(Array(#"{"task_status": "succeed"}"#.utf8)) == .unreadable)
+        hints.finish()
+        var ids: [String] = []
+        for await id in hints.stream { ids.append(id) }
+        #expect(ids == ["T1", "T1"])
+        #expect(hints.statistics.accepted == 2 && hints.statistics.duplicates == 2 && hints.statistics.unreadable == 2)
+    }
+}

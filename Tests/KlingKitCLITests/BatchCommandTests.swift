@@ -98,7 +98,7 @@ struct BatchCommandTests {
             var kills = 0
             // Random moments from just after start to well into the run, until about 35 s are spent.
             let journalPath = out + "/.klingkit-batch/journal.sqlite"
-            for _ in 0..<20 where Date().timeIntervalSince(started) < 35 {
+            for _ in 0..<20 where Date().timeIntervalSince(started) < 25 {
                 // `batch run` until the batch is registered (a kill may come before that), then `batch resume`.
                 var registered = false
                 if FileManager.default.fileExists(atPath: journalPath) {
@@ -129,6 +129,34 @@ struct BatchCommandTests {
             #expect(Set(jobs.compactMap(\.taskID)).count == 60)
             #expect(jobs.allSatisfy { $0.files.count == $0.slots && $0.files.allSatisfy { FileManager.default.fileExists(atPath: $0) } })
             #expect(stats["native_concurrency_refusals"] == 0)
+        }
+    }
+
+    @Test("--callback-listen: the service's callbacks drive the run (each confirmed by one query) while polling is slow")
+    func callbacksDriveTheRun() async throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try writeLines(dir, count: 10)
+        try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.5, concurrencyLimit: 20)) { server in
+            let port = try ChildProcess.freeLoopbackPort()
+            let out = dir.appendingPathComponent("out").path
+            // Polling every 20 s (the first query after 3 s): without callbacks every task would wait for it.
+            let child = try BatchChild(["batch", "run", path, "--out", out, "--budget", "20", "--json", "--sheet-every", "0",
+                                        "--base-url", server.baseURL, "--poll-interval", "20",
+                                        "--callback-listen", "127.0.0.1:\(port)", "--callback-url", "http://127.0.0.1:\(port)/hook"],
+                                       environment: emulatorEnvironment(server), directory: dir)
+            let exit = await child.exit(timeout: 240)
+            #expect(exit?.status == 0, "\(child.stderr)")
+            let stats = await server.statistics()
+            #expect(stats["native_tasks_created"] == 10 && stats["succeed"] == 10)
+            #expect((stats["callbacks_delivered"] ?? 0) >= 20)       // processing and succeed, at least, per task
+            // With callbacks attached the fallback query of a running task comes only after 30 s, so a
+            // batch that finished sooner was driven by the callbacks (each confirmed by one query).
+            let finished = child.stdout.split(separator: "\n").first { $0.contains("\"event\":\"finished\"") }
+            let event = try #require(try finished.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            #expect(try #require(event["elapsed"] as? Double) < 25)
+            // Creates, 15 downloads and a few queries per task: no poll loop.
+            #expect((stats["requests"] ?? 999) <= 10 + 15 + 10 * 4)
         }
     }
 }

@@ -26,7 +26,8 @@ public final class PostgresBatchJournal: BatchJournal {
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`;
     /// the password may come from `PGPASSWORD` instead) and migrates the schema.
     /// - Throws: ``BatchError`` `.configuration` for a malformed URL, `.journal` when the server cannot be used.
-    public init(url: String, logger: Logger = Logger(label: "klingkit.batch.postgres")) async throws {
+    /// - Parameter logger: for postgres-nio's own messages (default: errors only, on standard error).
+    public init(url: String, logger: Logger = PostgresBatchJournal.quietLogger) async throws {
         guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql" else {
             throw BatchError(.configuration, "--journal must be a postgres://USER@HOST:PORT/DATABASE URL")
         }
@@ -60,6 +61,13 @@ public final class PostgresBatchJournal: BatchJournal {
             runner.cancel()
             throw error
         }
+    }
+
+    /// A logger that lets only errors through.
+    public static var quietLogger: Logger {
+        var logger = Logger(label: "klingkit.batch.postgres")
+        logger.logLevel = .error
+        return logger
     }
 
     /// The schema versions, applied in order.

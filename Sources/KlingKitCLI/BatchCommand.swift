@@ -166,7 +166,7 @@ struct BatchJournalOptions: ParsableArguments {
     }
 
     func open() async throws -> any BatchJournal {
-        try await openBatchJournal(journal, out: out ?? ".")
+        try await openBatchJournal(journal, out: out ?? ".", mustExist: true)
     }
 
     func batchID(in journal: any BatchJournal) async throws -> String {
@@ -180,12 +180,16 @@ struct BatchJournalOptions: ParsableArguments {
 }
 
 /// Opens the batch journal `spec` names (a postgres:// URL or a SQLite path), else the embedded one in `out`.
-func openBatchJournal(_ spec: String?, out: String) async throws -> any BatchJournal {
+/// - Parameter mustExist: an embedded journal must already be there (status, resume): none is created.
+func openBatchJournal(_ spec: String?, out: String, mustExist: Bool = false) async throws -> any BatchJournal {
     do {
         if let spec, spec.lowercased().hasPrefix("postgres://") || spec.lowercased().hasPrefix("postgresql://") {
             return try await PostgresBatchJournal(url: spec)
         }
         let path = spec ?? URL(fileURLWithPath: out).appendingPathComponent(".klingkit-batch/journal.sqlite").path
+        if mustExist && !FileManager.default.fileExists(atPath: path) {
+            throw CommandFailure("no batch journal at \(path) (run `klingkit batch run FILE --out DIR` first)")
+        }
         return try SQLiteBatchJournal(path: path)
     } catch let e as BatchError {
         throw CommandFailure(e.message, exitCode: e.code == .configuration ? APIExit.invalid : 1)

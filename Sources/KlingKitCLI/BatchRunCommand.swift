@@ -90,7 +90,7 @@ struct BatchResumeCommand: AsyncParsableCommand {
     var batchID: String?
 
     func run() async throws {
-        let journal = try await openBatchJournal(connection.journal, out: work.out)
+        let journal = try await openBatchJournal(connection.journal, out: work.out, mustExist: true)
         let descriptor: BatchDescriptor
         do {
             let id: String

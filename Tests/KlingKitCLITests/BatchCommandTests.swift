@@ -47,6 +47,18 @@ struct BatchCommandTests {
         #expect(await ok.exit(timeout: 60)?.status == 0)
         let summary = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any]
         #expect(summary?["lines"] as? Int == 3 && summary?["problems"] as? Int == 0)
+        // Bad input: one line naming the file or the flag, exit 2, nothing created.
+        let missing = try BatchChild(["batch", "run", dir.appendingPathComponent("none.jsonl").path, "--out", dir.appendingPathComponent("o").path],
+                                     directory: dir)
+        #expect(await missing.exit(timeout: 60)?.status == 2)
+        #expect(missing.stderr.contains("none.jsonl:") && missing.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("o").path))
+        let badSet = try BatchChild(["batch", "validate", good, "--set", "colour=red"], directory: dir)
+        #expect(await badSet.exit(timeout: 60)?.status == 2)
+        #expect(badSet.stderr.contains("--set colour"))
+        let noJournal = try BatchChild(["batch", "status", "--out", dir.appendingPathComponent("nothing").path], directory: dir)
+        #expect(await noJournal.exit(timeout: 60)?.status == 1)
+        #expect(noJournal.stderr.contains("no batch journal"))
     }
 
     @Test("batch run --json: one event per line, a manifest line per batch line with the request fields, contact sheets; status says finished")

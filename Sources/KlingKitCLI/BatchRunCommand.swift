@@ -264,7 +264,7 @@ enum BatchFileIDCheck {
 final class BatchEventPrinter: Sendable {
     private let json: Bool
     private let progress: ProgressLine
-    private let lock = NIOLockedValueBox(0)
+    private let lock = NIOLockedValueBox(0)   // images written so far; also serialises JSON lines
 
     init(json: Bool, total: Int) {
         self.json = json
@@ -282,11 +282,17 @@ final class BatchEventPrinter: Sendable {
             return
         }
         switch event.event {
+        case .succeeded:
+            // Images of every worker of this process (each runner's own events count only its own).
+            let count = (event.files ?? []).filter { !$0.contains("-watermark.") }.count
+            lock.withLockedValue { $0 += count }
         case .progress:
+            let images = lock.withLockedValue { $0 }
+            let elapsed = max(event.elapsed ?? 0, 0.001)
             let eta = event.eta.map { $0 > 0 ? ", ~\(Int($0)) s left" : "" } ?? ""
             progress.show("\(event.queued ?? 0) queued, \(event.runningSlots ?? 0) slots running, \(event.done ?? 0) done, "
-                          + "\(event.failedCount ?? 0) failed of \(event.lines ?? 0); \(event.images ?? 0) images, "
-                          + String(format: "%.1f", event.rate ?? 0) + "/s\(eta)")
+                          + "\(event.failedCount ?? 0) failed of \(event.lines ?? 0); \(images) images, "
+                          + String(format: "%.1f", Double(images) / elapsed) + "/s\(eta)")
         case .failed:
             progress.clear()
             note("klingkit: line \(event.line ?? 0) (\(event.id ?? "")): \(event.message ?? "failed")")

@@ -159,6 +159,7 @@ let package = Package(
             "KlingBatch", "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI",
         ]),
         .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
+            "ReferenceImages", "ImageCodecs", "FastBase64",  // the last three for README's snippets
             "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ]
 )

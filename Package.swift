@@ -7,6 +7,7 @@ import PackageDescription
 //   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages, KlingServerSupport (reference intake, result rendering)
 //   ReferenceImageService -> ReferenceImages, ImageCodecs, KlingSupport, KlingServerSupport (`klingkit serve`'s routes)
 //   KlingServerSupport (Hummingbird pieces both servers share: thread pool executor, channel guards) imports nothing of ours
+//   KlingBatch -> KlingClient, KlingModels, KlingSupport (+ GRDB, PostgresNIO, SwiftCSV): batch files, journals, the runner
 //   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
 //   KlingModels -> KlingSupport; KlingSupport (atomic files, one clock, one seeded generator) imports nothing of ours
 let package = Package(
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "KlingClient", targets: ["KlingClient"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
         .library(name: "ReferenceImageService", targets: ["ReferenceImageService"]),
+        .library(name: "KlingBatch", targets: ["KlingBatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,6 +39,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // Batch journals: SQLite (embedded) and PostgreSQL (shared by several workers); batch CSV files.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // MARK: C
@@ -123,14 +130,28 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.embedInCode("Resources/page.html"), .embedInCode("Resources/openapi.json")]),
+        // Batches (issue #15): batch files, the journal protocol with its SQLite and PostgreSQL
+        // implementations, and the runner (slot budget, leases, one poller). Image work stays injected.
+        .target(name: "KlingBatch", dependencies: [
+            "KlingClient", "KlingModels", "KlingSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "SwiftCSV", package: "SwiftCSV"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
 
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
             "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
-            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator", "ReferenceImageService",
+            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator", "ReferenceImageService", "KlingBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
@@ -162,9 +183,13 @@ let package = Package(
             "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        .testTarget(name: "KlingBatchTests", dependencies: ["KlingKitTestSupport",
+            "KlingBatch", "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI",
+        ]),
         .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
             // README's snippets:
-            "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird")]),
+            "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird"),
+            "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "ReferenceImageServiceTests", dependencies: ["KlingKitTestSupport",
             "ReferenceImageService", "ReferenceImages", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -109,6 +109,9 @@ public final class KlingClient: Sendable {
 
     /// Sleeps before the next attempt, or throws the failure when the policy (attempts, deadline) is spent.
     func backoff(after failure: AttemptFailure, delays: inout RetryPolicy.Delays, start: Duration, attempts: Int) async throws {
+        if failure.error.businessCode == BusinessCode.concurrencyLimit.rawValue, !configuration.retry.retriesConcurrencyLimit {
+            throw failure.error
+        }
         guard var delay = delays.next() else {
             var e = failure.error
             if attempts > 1 { e.message += " (gave up after \(attempts) attempts)" }

@@ -23,6 +23,10 @@ public struct RetryPolicy: Sendable, Equatable {
     public var concurrencyLimitDelay: Duration
     /// Overall budget for one logical call including its retries; `nil` = no deadline. Default 120 s.
     public var deadline: Duration?
+    /// Whether a 1303 (concurrency limit) answer is retried here (default `true`). A caller that keeps
+    /// its own slot budget (KlingBatch's runner, which shrinks its window on 1303) sets `false` to hear
+    /// of every 1303 at once instead of retrying into the limit.
+    public var retriesConcurrencyLimit: Bool = true
 
     public init(
         maxAttempts: Int = 5, initialDelay: Duration = .milliseconds(500), multiplier: Double = 2,

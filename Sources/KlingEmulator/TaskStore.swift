@@ -53,6 +53,12 @@ actor TaskStore {
         var order: [String] = []              // creation order, oldest first
         var byExternalID: [String: String] = [:]
         var running: Set<String> = []
+        /// Creates answered 429 / 1303 because the account's concurrency limit was reached.
+        var concurrencyRefusals = 0
+        /// The most image slots ever running at once (after an accepted create).
+        var peakRunningSlots = 0
+        /// Tasks ever created (eviction does not lower it).
+        var created = 0
     }
     private var accounts: [EmulatorProvider: Account] = [.native: Account(), .cometAPI: Account()]
     private var rng: SplitMix64
@@ -88,6 +94,7 @@ actor TaskStore {
         }
         let running = account.running.reduce(0) { $0 + (account.tasks[$1]?.n ?? 0) }
         if running + new.n > configuration.concurrencyLimit {
+            accounts[provider]!.concurrencyRefusals += 1
             return .failure(.concurrency(running: running, requested: new.n, limit: configuration.concurrencyLimit))
         }
         let total = Int64((configuration.taskSeconds * 1000).rounded())
@@ -101,6 +108,8 @@ actor TaskStore {
         account.order.append(task.id)
         if let external = new.externalID { account.byExternalID[external] = task.id }
         account.running.insert(task.id)
+        account.created += 1
+        account.peakRunningSlots = max(account.peakRunningSlots, running + new.n)
         evictIfNeeded(&account)
         accounts[provider] = account
         emit(task)
@@ -152,12 +161,20 @@ actor TaskStore {
         return account.running.reduce(0) { $0 + (account.tasks[$1]?.n ?? 0) }
     }
 
-    /// Counts of tasks per status, over both accounts (for the load test and `/_emulator/stats`).
+    /// Counts of tasks per status, over both accounts (for the load test and `/_emulator/stats`), and
+    /// per account (`native_…`, `cometapi_…`): `tasks_created` (every task ever created),
+    /// `concurrency_refusals` (creates answered 1303 because the account's limit was reached) and
+    /// `peak_running_slots` (the most images running at once), so a test can prove a budget held.
     func statistics() -> [String: Int] {
         var counts: [String: Int] = [:]
         for provider in EmulatorProvider.allCases {
             refreshRunning(provider, now: clock.unixMilliseconds)
-            for task in accounts[provider]!.tasks.values { counts[task.status.rawValue, default: 0] += 1 }
+            let account = accounts[provider]!
+            for task in account.tasks.values { counts[task.status.rawValue, default: 0] += 1 }
+            let prefix = provider == .native ? "native_" : "cometapi_"
+            counts[prefix + "tasks_created"] = account.created
+            counts[prefix + "concurrency_refusals"] = account.concurrencyRefusals
+            counts[prefix + "peak_running_slots"] = account.peakRunningSlots
         }
         return counts
     }

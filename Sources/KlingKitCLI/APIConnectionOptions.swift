@@ -62,7 +62,7 @@ struct APIConnectionOptions: ParsableArguments {
     var allowPrivateDownloads = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Journal folder (default: KLINGKIT_JOURNAL, else $XDG_STATE_HOME/klingkit/journal, else ~/.local/state/klingkit/journal).",
+        "Journal folder (default: KLINGKIT_JOURNAL, else $XDG_STATE_HOME/klingkit/journal, else ~/.local/state/klingkit/journal). For batch run/resume: postgres://USER@HOST:PORT/DB (shared by workers) or a SQLite file (default OUT/.klingkit-batch/journal.sqlite).",
         valueName: "DIR"))
     var journal: String?
 

@@ -16,6 +16,7 @@ public struct KlingKitCommand: AsyncParsableCommand {
             ListCommand.self,
             DownloadCommand.self,
             ResumeCommand.self,
+            BatchCommand.self,
             SheetCommand.self,
             EmulatorCommand.self,
             ServeCommand.self,

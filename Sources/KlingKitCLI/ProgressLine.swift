@@ -9,6 +9,8 @@ import NIOConcurrencyHelpers
 ///   redrawn at most every 0.1 s by ``update(done:failed:)``; shown for batches of `minimumBatch`+ files.
 /// - ``spinner(label:enabled:)``: `| LABEL: STATUS (S s)`, redrawn every 0.2 s by its own ticker while a
 ///   task runs; ``setStatus(_:)`` changes the status shown.
+/// - ``live(label:enabled:)``: `LABEL: TEXT`, the caller's own text (a batch run's queued / running
+///   slots / done / failed / rate / ETA), redrawn at most every 0.1 s by ``show(_:)``.
 final class ProgressLine: Sendable {
     private struct State {
         var shown = false
@@ -17,7 +19,7 @@ final class ProgressLine: Sendable {
         var status = "submitted"
         var ticker: Task<Void, Never>?
     }
-    private enum Face { case batch(verb: String, total: Int), spinner(label: String) }
+    private enum Face { case batch(verb: String, total: Int), spinner(label: String), live(label: String) }
 
     private let face: Face
     private let enabled: Bool
@@ -49,6 +51,24 @@ final class ProgressLine: Sendable {
         }
         line.state.withLockedValue { $0.ticker = ticker }
         return line
+    }
+
+    /// A line showing the caller's text (`enabled: false` shows nothing).
+    static func live(label: String, enabled: Bool = true) -> ProgressLine {
+        ProgressLine(face: .live(label: label), enabled: enabled)
+    }
+
+    /// Live face: redraws `LABEL: TEXT` (at most every 0.1 s; `force` draws now).
+    func show(_ text: String, force: Bool = false) {
+        guard enabled, case .live(let label) = face else { return }
+        let now = Date()
+        let due = state.withLockedValue { s -> Bool in
+            guard !s.finished, force || now.timeIntervalSince(s.lastDraw) >= 0.1 else { return false }
+            s.lastDraw = now
+            s.shown = true
+            return true
+        }
+        if due { write("\r\(label): \(text)\u{1B}[K") }
     }
 
     /// Batch face: `done` of the total finished, `failed` of them failed.

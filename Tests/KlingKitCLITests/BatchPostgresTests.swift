@@ -1,0 +1,59 @@
+import Foundation
+import KlingBatch
+import KlingEmulator
+import KlingKitTestSupport
+import Testing
+
+@Suite("klingkit batch with a PostgreSQL journal", .serialized, .enabled(if: PostgresCluster.available))
+struct BatchPostgresTests {
+    @Test("three workers share a 300-line batch while one is killed twice: 300 tasks, none twice, none lost, the budget held")
+    func workersShareABatch() async throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try writeLines(dir, count: 300, sparse: true)
+        let cluster = try await PostgresCluster.start()
+        do {
+            try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 20)) { server in
+                func worker(_ name: String) throws -> BatchChild {
+                    try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent(name).path, "--journal", cluster.url,
+                                    "--budget", "20", "--lease-seconds", "3", "--sheet-every", "0", "--json"] + fastFlags(server),
+                                   environment: emulatorEnvironment(server), directory: dir)
+                }
+                let a = try worker("a"), b = try worker("b"), c = try worker("c")
+                try await Task.sleep(for: .milliseconds(2500))
+                a.kill9()
+                _ = await a.exit(timeout: 30)
+                let a2 = try worker("a")       // the same machine starts it again ...
+                try await Task.sleep(for: .milliseconds(2500))
+                a2.kill9()                     // ... and it is killed a second time
+                _ = await a2.exit(timeout: 30)
+                let exitB = await b.exit(timeout: 300), exitC = await c.exit(timeout: 300)
+                func failures(_ child: BatchChild) -> String {
+                    child.stderr + child.stdout.split(separator: "\n").filter { $0.contains("\"event\":\"failed\"") }.prefix(5).joined(separator: "\n")
+                }
+                #expect(exitB?.status == 0 && exitB?.signalled == false, "\(failures(b))")
+                #expect(exitC?.status == 0 && exitC?.signalled == false, "\(failures(c))")
+                let journal = try await PostgresBatchJournal(url: cluster.url)
+                let id = try #require(try BatchFile.load(path: path).contentID as String?)
+                let jobs = try await journal.jobs(batch: id)
+                let counts = try await journal.counts(batch: id)
+                await journal.close()
+                let stats = await server.statistics()
+                #expect(jobs.count == 300 && jobs.allSatisfy { $0.state == .succeeded })
+                #expect(stats["native_tasks_created"] == 300)                     // no line twice
+                #expect(Set(jobs.compactMap(\.taskID)).count == 300)
+                #expect(jobs.allSatisfy { $0.files.count == $0.slots && $0.files.allSatisfy { FileManager.default.fileExists(atPath: $0) } })
+                #expect(stats["native_concurrency_refusals"] == 0)                // never over the account's limit = the budget
+                #expect((stats["native_peak_running_slots"] ?? 99) <= 20)
+                #expect(counts.slotsInUse == 0 && counts.isFinished)
+                // Both survivors did work, and the killed worker's lines were taken over.
+                let submitted = [b, c].map { $0.stdout.components(separatedBy: "\"event\":\"submitted\"").count - 1 }
+                #expect(submitted.allSatisfy { $0 > 0 })
+            }
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+}

@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
-//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ContactSheets, ReferenceImages, FastBase64}
+//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ResultGallery, ContactSheets, ReferenceImages, FastBase64}
+//   ResultGallery (the HTML gallery of results) -> ContactSheets (its tile path makes the thumbnails)
 //   KlingClient -> KlingModels, KlingSupport (image checks are injected: no image module)
 //   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages (reference intake, result rendering)
 //   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
@@ -17,6 +18,7 @@ let package = Package(
         .library(name: "FastBase64", targets: ["FastBase64"]),
         .library(name: "ReferenceImages", targets: ["ReferenceImages"]),
         .library(name: "ContactSheets", targets: ["ContactSheets"]),
+        .library(name: "ResultGallery", targets: ["ResultGallery"]),
         .library(name: "KlingSupport", targets: ["KlingSupport"]),
         .library(name: "FaceDetection", targets: ["FaceDetection"]),
         .library(name: "KlingModels", targets: ["KlingModels"]),
@@ -38,7 +40,9 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
-        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"]),
+        // zlib directly for the parallel PNG encoder (png_parallel.c: independent deflate segments).
+        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"],
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("pthread")]),
         // Formats the API refuses but prepare converts (issue #13): HEIF/AVIF, WebP, nclx -> ICC.
         .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
         .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
@@ -62,6 +66,9 @@ let package = Package(
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64", "FaceDetection", "KlingSupport"]),
         .target(name: "ContactSheets", dependencies: [
             "ImageCore", "ImageCodecs", "KlingSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .target(name: "ResultGallery", dependencies: [
+            "ContactSheets", "ImageCore", "ImageCodecs", "KlingSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "FaceDetection", dependencies: ["ImageCore", "CFaceDetect"]),
 
@@ -97,7 +104,7 @@ let package = Package(
 
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
-            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
+            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "ResultGallery", "FaceDetection",
             "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -112,6 +119,7 @@ let package = Package(
         .testTarget(name: "FastBase64Tests", dependencies: ["KlingKitTestSupport", "FastBase64", "CFastBase64", "KlingSupport"]),
         .testTarget(name: "ReferenceImagesTests", dependencies: ["KlingKitTestSupport", "ReferenceImages", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "ContactSheetsTests", dependencies: ["KlingKitTestSupport", "ContactSheets", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "ResultGalleryTests", dependencies: ["KlingKitTestSupport", "ResultGallery", "ContactSheets", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingSupportTests", dependencies: ["KlingSupport"]),
         .testTarget(name: "KlingModelsTests", dependencies: ["KlingKitTestSupport", "KlingModels", "KlingSupport"]),
         .testTarget(name: "FaceDetectionTests", dependencies: ["KlingKitTestSupport", "FaceDetection", "ImageCodecs", "ImageCore"]),

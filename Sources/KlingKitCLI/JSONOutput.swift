@@ -116,8 +116,16 @@ struct TaskManifest: Encodable {
     var files: [String]
     var prompt: String?
     var taskStatus: String?
+    var taskStatusMessage: String?
+    /// As the API gave it (a decimal string).
+    var finalUnitDeduction: String?
+    /// The task's `created_at` and `updated_at`, Unix milliseconds (the gallery's wall time).
+    var createdAt: Int64?
+    var updatedAt: Int64?
     enum CodingKeys: String, CodingKey {
         case taskID = "task_id", externalTaskID = "external_task_id", provider, files, prompt, taskStatus = "task_status"
+        case taskStatusMessage = "task_status_msg", finalUnitDeduction = "final_unit_deduction"
+        case createdAt = "created_at", updatedAt = "updated_at"
     }
 }
 

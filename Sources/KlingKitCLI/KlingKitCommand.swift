@@ -17,6 +17,7 @@ public struct KlingKitCommand: AsyncParsableCommand {
             DownloadCommand.self,
             ResumeCommand.self,
             SheetCommand.self,
+            GalleryCommand.self,
             EmulatorCommand.self,
             DemoCommand.self,
         ]

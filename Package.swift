@@ -113,7 +113,13 @@ let package = Package(
 
         // MARK: Tests
         // What every test target shares: where the corpus is (KLINGKIT_CORPUS, KLINGKIT_REQUIRE_CORPUS).
-        .target(name: "KlingKitTestSupport", dependencies: ["ImageCore"], path: "Tests/TestSupport"),
+        // Also: child processes off the cooperative pool, headless Chromium over WebDriver, a throwaway PostgreSQL.
+        .target(name: "KlingKitTestSupport", dependencies: [
+            "ImageCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "TestSupportTests", dependencies: ["KlingKitTestSupport"]),
         .testTarget(name: "ImageCoreTests", dependencies: ["KlingKitTestSupport", "ImageCore"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["KlingKitTestSupport", "KlingSupport", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "FastBase64Tests", dependencies: ["KlingKitTestSupport", "FastBase64", "CFastBase64", "KlingSupport"]),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KlingKitTestSupport
 import KlingEmulator
 import KlingModels
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import KlingEmulator
 import KlingModels
 import Testing

@@ -1,6 +1,7 @@
 import KlingSupport
 import AsyncHTTPClient
 import Foundation
+import KlingKitTestSupport
 import ImageCodecs
 import ImageCore
 import KlingEmulator

@@ -1,7 +1,7 @@
 /// Any JSON value, for tests that look at answers member by member (the shapes of the vendor's
-/// examples, explicit `null`s). Test support only: the sources describe the wire with KlingModels'
+/// examples, explicit `null`s, WebDriver's script results). Test support only: the sources describe the wire with KlingModels'
 /// Codable types.
-enum JSONValue: Sendable, Hashable, Codable {
+public enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -10,7 +10,7 @@ enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -31,7 +31,7 @@ enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -46,7 +46,7 @@ enum JSONValue: Sendable, Hashable, Codable {
 
     /// The JSON type name used in validation messages: `null`, `boolean`, `integer`, `number`,
     /// `string`, `array` or `object`.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -59,25 +59,25 @@ enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The members of an object, `nil` for any other value.
-    var objectValue: [String: JSONValue]? {
+    public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
     /// The string, `nil` for any other value.
-    var stringValue: String? {
+    public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// The integer, `nil` for any other value (an integer that does not fit `Int` is clamped).
-    var intValue: Int? {
+    public var intValue: Int? {
         if case .int(let value) = self { return Int(clamping: value) }
         return nil
     }
 
     /// The number (integer or not) as a `Double`, `nil` for any other value.
-    var numberValue: Double? {
+    public var numberValue: Double? {
         switch self {
         case .int(let value): Double(value)
         case .double(let value): value
@@ -86,25 +86,25 @@ enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The boolean, `nil` for any other value.
-    var boolValue: Bool? {
+    public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The elements of an array, `nil` for any other value.
-    var arrayValue: [JSONValue]? {
+    public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
     /// The member `key` of an object; `nil` when absent or when this is not an object.
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }
 
     /// The set of member paths of this value, for comparing response shapes: an object contributes
     /// `prefix.key` for each member (and recurses), an array recurses into its elements with `prefix[]`.
-    func keyPaths(prefix: String = "") -> Set<String> {
+    public func keyPaths(prefix: String = "") -> Set<String> {
         switch self {
         case .object(let members):
             var paths = Set<String>()

@@ -126,6 +126,7 @@ struct InputScanner {
             return
         }
         if !files.isEmpty { addFolder(path, images: files) }
+        let first = groups.count
         for folder in folders {
             guard let (subfiles, _) = try? listing(folder, shownAs: folder) else {
                 warnings.append("\(folder): cannot list the folder")
@@ -136,6 +137,15 @@ struct InputScanner {
             } else if !subfiles.isEmpty {
                 addFolder(folder, images: subfiles)
             }
+        }
+        // An output folder's tasks in the order they were made (task ids are not chronological), when
+        // every one says when; otherwise natural folder order.
+        let added = groups[first...]
+        if added.count > 1, added.allSatisfy({ $0.kind == "task" && $0.facts.createdAt != nil }) {
+            let sorted = added.enumerated().sorted { a, b in
+                (a.element.facts.createdAt!, a.offset) < (b.element.facts.createdAt!, b.offset)
+            }.map(\.element)
+            groups.replaceSubrange(first..., with: sorted)
         }
     }
 

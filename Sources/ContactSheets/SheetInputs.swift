@@ -74,8 +74,16 @@ extension ContactSheet {
         return items
     }
 
+    /// A directory's JPEG/PNG files and subfolders, each in natural order, as full paths: hidden names,
+    /// KlingKit's own PNG sheets (``isSheetFile(_:)``) and watermarked copies beside their originals left out.
+    /// The one folder listing of sheets and galleries.
+    /// - Throws: ``SheetError`` `.input` naming the folder when it cannot be listed.
+    public static func imageListing(_ directory: String) throws(SheetError) -> (files: [String], folders: [String]) {
+        try listing(directory)
+    }
+
     /// A directory's image files and subfolders, each in natural order, as full paths.
-    private static func listing(_ directory: String) throws -> (files: [String], folders: [String]) {
+    private static func listing(_ directory: String) throws(SheetError) -> (files: [String], folders: [String]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)

@@ -108,27 +108,6 @@ struct ResumeLine: Encodable {
     }
 }
 
-/// `<out>/<task>/task.json`, beside the downloaded images (read by `sheet --captions task`).
-struct TaskManifest: Encodable {
-    var taskID: String
-    var externalTaskID: String?
-    var provider: String?
-    var files: [String]
-    var prompt: String?
-    var taskStatus: String?
-    var taskStatusMessage: String?
-    /// As the API gave it (a decimal string).
-    var finalUnitDeduction: String?
-    /// The task's `created_at` and `updated_at`, Unix milliseconds (the gallery's wall time).
-    var createdAt: Int64?
-    var updatedAt: Int64?
-    enum CodingKeys: String, CodingKey {
-        case taskID = "task_id", externalTaskID = "external_task_id", provider, files, prompt, taskStatus = "task_status"
-        case taskStatusMessage = "task_status_msg", finalUnitDeduction = "final_unit_deduction"
-        case createdAt = "created_at", updatedAt = "updated_at"
-    }
-}
-
 /// One `check --json` line, in its documented order and spacing: `path, valid, format, width, height,
 /// bytes`, then for a format `prepare` converts `convertible, source_format, orientation`, with `--face`
 /// `faces, face_boxes[{x, y, width, height, score}]` (and `face_error`), any `notes`, and last

@@ -12,7 +12,7 @@ import ResultGallery
 func writeManifest(entry: JournalEntry, task: TaskObject?, images: [DownloadedImage]) {
     guard let out = entry.outputDirectory, let id = entry.taskID else { return }
     let folder = URL(fileURLWithPath: out).appendingPathComponent(SafePath.component(forTaskID: id))
-    let manifest = TaskManifest(taskID: id, externalTaskID: entry.externalTaskID, provider: entry.provider,
+    let manifest = TaskRecord(taskID: id, externalTaskID: entry.externalTaskID, provider: entry.provider,
                                 files: images.map { URL(fileURLWithPath: $0.path).lastPathComponent },
                                 prompt: entry.prompt, taskStatus: task?.taskStatus?.rawValue,
                                 taskStatusMessage: task?.taskStatusMessage, finalUnitDeduction: task?.finalUnitDeduction,

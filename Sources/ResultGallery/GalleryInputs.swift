@@ -56,25 +56,6 @@ struct DraftGroup: Sendable {
     var results: [DraftPicture]
 }
 
-/// `task.json` as `klingkit generate` writes it (see `writeManifest`); every field optional.
-struct TaskFile: Decodable {
-    var taskID: String?
-    var externalTaskID: String?
-    var files: [String]?
-    var prompt: String?
-    var taskStatus: String?
-    var taskStatusMessage: String?
-    var finalUnitDeduction: String?
-    var createdAt: Int64?
-    var updatedAt: Int64?
-    enum CodingKeys: String, CodingKey {
-        case files, prompt
-        case taskID = "task_id", externalTaskID = "external_task_id", taskStatus = "task_status"
-        case taskStatusMessage = "task_status_msg", finalUnitDeduction = "final_unit_deduction"
-        case createdAt = "created_at", updatedAt = "updated_at"
-    }
-}
-
 /// Turns command-line inputs into groups. See ``Gallery`` for what each kind of input contributes.
 struct InputScanner {
     /// The folder name a task id gets under an output folder (the client's rule, injected).
@@ -85,8 +66,12 @@ struct InputScanner {
     private(set) var warnings: [String] = []
     private var groupIDs: Set<String> = []
 
-    init(taskFolderName: @escaping @Sendable (String) -> String) {
+    /// The gallery's own thumbnail folder: never a folder of results, even when it sits inside an input.
+    let excludedFolder: String?
+
+    init(taskFolderName: @escaping @Sendable (String) -> String, excludedFolder: String? = nil) {
         self.taskFolderName = taskFolderName
+        self.excludedFolder = excludedFolder
     }
 
     mutating func scan(_ paths: [String]) throws(GalleryError) {
@@ -95,6 +80,9 @@ struct InputScanner {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw GalleryError(.input, "\(raw): no such file or directory")
+            }
+            if let excludedFolder, path == excludedFolder || path.hasPrefix(excludedFolder + "/") {
+                throw GalleryError(.input, "\(raw): is the gallery's own thumbnail folder, not results")
             }
             let before = groups.reduce(0) { $0 + $1.results.count + $1.references.count }
             if !isDirectory.boolValue {
@@ -127,7 +115,7 @@ struct InputScanner {
         }
         if !files.isEmpty { addFolder(path, images: files) }
         let first = groups.count
-        for folder in folders {
+        for folder in folders where folder != excludedFolder {
             guard let (subfiles, _) = try? listing(folder, shownAs: folder) else {
                 warnings.append("\(folder): cannot list the folder")
                 continue
@@ -182,7 +170,7 @@ struct InputScanner {
         facts.merge(readTaskFacts(path))
         if facts.taskID == nil { facts.taskID = Self.lastComponent(path) }
         var results = images
-        if let listed = (try? readJSON(TaskFile.self, path + "/task.json"))??.files, !listed.isEmpty {
+        if let listed = (try? readJSON(TaskRecord.self, path + "/task.json"))??.files, !listed.isEmpty {
             let existing = listed.map { path + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
             if !existing.isEmpty { results = Self.withoutWatermarkCopies(existing) }
         }
@@ -204,7 +192,7 @@ struct InputScanner {
 
     private func readTaskFacts(_ folder: String) -> TaskFacts {
         var facts = TaskFacts()
-        if let task = (try? readJSON(TaskFile.self, folder + "/task.json")) ?? nil {
+        if let task = (try? readJSON(TaskRecord.self, folder + "/task.json")) ?? nil {
             facts.taskID = task.taskID
             facts.externalTaskID = task.externalTaskID
             facts.status = task.taskStatus
@@ -358,31 +346,13 @@ struct InputScanner {
 
     // MARK: Helpers
 
-    /// A directory's JPEG/PNG files (watermarked copies left out when the original is there) and
-    /// subfolders, each in natural order, as full paths; hidden names skipped.
+    /// A directory's images and subfolders: the sheets' listing (``ContactSheet/imageListing(_:)``).
     private func listing(_ directory: String, shownAs raw: String) throws(GalleryError) -> (files: [String], folders: [String]) {
-        let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            return try ContactSheet.imageListing(directory)
         } catch {
             throw GalleryError(.input, "\(raw): cannot list the folder")
         }
-        var files: [String] = []
-        var folders: [String] = []
-        for name in names.sorted(by: ContactSheet.naturalOrder) where !name.hasPrefix(".") {
-            let full = directory + "/" + name
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                folders.append(full)
-            } else if let dot = name.lastIndex(of: "."),
-                      ContactSheet.imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
-                // A contact sheet made into the folder shows the results again: not a result itself.
-                if name.lowercased().hasSuffix(".png"), ContactSheet.isSheetFile(full) { continue }
-                files.append(full)
-            }
-        }
-        return (Self.withoutWatermarkCopies(files), folders)
     }
 
     static let watermarkSuffix = "-watermark"

@@ -57,6 +57,47 @@ public struct RequestRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// `task.json`, written by `klingkit generate` (and `resume`, `demo`) beside a task's images when they are
+/// downloaded, read by the gallery. Every field is optional when read.
+public struct TaskRecord: Codable, Sendable, Equatable {
+    public var taskID: String?
+    public var externalTaskID: String?
+    /// `kling` or `cometapi`.
+    public var provider: String?
+    /// The image files, relative to the task folder.
+    public var files: [String]?
+    public var prompt: String?
+    public var taskStatus: String?
+    public var taskStatusMessage: String?
+    /// As the API gave it (a decimal string).
+    public var finalUnitDeduction: String?
+    /// The task's `created_at` and `updated_at`, Unix milliseconds (the gallery's wall time).
+    public var createdAt: Int64?
+    public var updatedAt: Int64?
+
+    public init(taskID: String?, externalTaskID: String? = nil, provider: String? = nil, files: [String]? = nil,
+                prompt: String? = nil, taskStatus: String? = nil, taskStatusMessage: String? = nil,
+                finalUnitDeduction: String? = nil, createdAt: Int64? = nil, updatedAt: Int64? = nil) {
+        self.taskID = taskID
+        self.externalTaskID = externalTaskID
+        self.provider = provider
+        self.files = files
+        self.prompt = prompt
+        self.taskStatus = taskStatus
+        self.taskStatusMessage = taskStatusMessage
+        self.finalUnitDeduction = finalUnitDeduction
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case provider, files, prompt
+        case taskID = "task_id", externalTaskID = "external_task_id", taskStatus = "task_status"
+        case taskStatusMessage = "task_status_msg", finalUnitDeduction = "final_unit_deduction"
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
 /// `gallery.json`: everything the page shows, also embedded in `gallery.js` (a `file://` page cannot
 /// fetch it). Groups are in input order; in each group the references come first, then the results.
 public struct GalleryDocument: Codable, Sendable {

@@ -207,4 +207,35 @@ struct GalleryBuildTests {
         let doc = try Self.load(root + "/g")
         #expect(doc.groups[0].entries.map(\.width) == [120, 60])
     }
+
+    @Test("hrefs are relative, percent-encoded URLs that resolve to the file from the gallery folder, whatever the name")
+    func awkwardNames() throws {
+        let root = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let names = ["a #1 %20?.png", "ü & 'quote'.png", "semi;colon.png"]
+        for (i, name) in names.enumerated() { try Self.write(try Self.picture(40, 30, seed: i, as: .png), root + "/dir ü/\(name)") }
+        try Gallery.write(inputs: [root + "/dir ü"], to: root + "/out/g")
+        let doc = try Self.load(root + "/out/g")
+        let base = URL(fileURLWithPath: root + "/out/g/", isDirectory: true)
+        for entry in doc.groups[0].entries {
+            #expect(!entry.href.contains(" ") && !entry.href.contains("#") && !entry.href.contains("?"), "\(entry.href)")
+            let resolved = try #require(URL(string: entry.href, relativeTo: base)).standardizedFileURL.path
+            #expect(resolved == root + "/dir ü/" + entry.name, "\(entry.href)")
+        }
+        #expect(Set(doc.groups[0].entries.map(\.name)) == Set(names))
+    }
+
+    @Test("the gallery's own folder (and its thumbnails) inside an input is never taken for results")
+    func outputInsideInput() throws {
+        let root = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for name in ["a", "b", "c"] { try Self.write(try Self.picture(50, 40, seed: name.count, as: .jpeg), root + "/pics/\(name).jpg") }
+        // Written into the folder it shows, twice: the second run must not list thumbs/ as a folder of results.
+        try Gallery.write(inputs: [root + "/pics"], to: root + "/pics")
+        let again = try Gallery.write(inputs: [root + "/pics"], to: root + "/pics")
+        #expect(again.results == 3 && again.groups == 1, "\(again)")
+        #expect(try Self.load(root + "/pics").groups.map(\.label) == ["pics"])
+        // The gallery folder alone holds no results.
+        #expect(throws: GalleryError.self) { try Gallery.write(inputs: [root + "/pics/thumbs"], to: root + "/pics") }
+    }
 }

@@ -140,6 +140,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
-                                                            "ImageCodecs", "ImageCore"]),
+            "ReferenceImages", "ImageCodecs", "FastBase64",  // these three for README's snippets
+            "ImageCore"]),  // the gallery tests make tiny results
     ]
 )

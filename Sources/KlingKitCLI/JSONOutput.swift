@@ -109,7 +109,7 @@ struct ResumeLine: Encodable {
 }
 
 /// One `check --json` line, in its documented order and spacing: `path, valid, format, width, height,
-/// bytes`, then for a format `prepare` converts `convertible, source_format, orientation`, with `--face`
+/// bytes, orientation`, then for a format `prepare` converts `convertible, source_format`, with `--face`
 /// `faces, face_boxes[{x, y, width, height, score}]` (and `face_error`), any `notes`, and last
 /// `violations[{rule, message}]`; unknown values as `null`.
 func checkLine(_ report: ValidationReport, faces: CheckFaces.Result? = nil, strictFace: Bool = false) -> String {
@@ -122,10 +122,11 @@ func checkLine(_ report: ValidationReport, faces: CheckFaces.Result? = nil, stri
     try? line.add("width", report.width)
     try? line.add("height", report.height)
     try? line.add("bytes", report.bytes)
+    // EXIF orientation 1...8 (1 = as stored; 5...8 swap width and height on display), null when unread.
+    try? line.add("orientation", report.convertible?.orientation ?? (report.width == nil ? nil : report.orientation))
     if let convertible = report.convertible {
         try? line.add("convertible", true)
         try? line.add("source_format", convertible.format.rawValue)
-        try? line.add("orientation", convertible.orientation)
     }
     if let faces {
         try? line.add("faces", faces.error == nil ? faces.faces.count : nil)

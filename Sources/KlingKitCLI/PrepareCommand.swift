@@ -56,7 +56,7 @@ struct PrepareCommand: AsyncParsableCommand {
     var fit: FitFlag = .pad
 
     @Option(name: .customLong("pad-style"), help: ArgumentHelp("What fills padding: color (--background), edge (repeat the border) or blur.", valueName: "STYLE"))
-    var padStyle: String = "color"
+    var padStyle: PrepareOptions.PadStyle = .color
 
     @Option(name: .customLong("crop-offset"), help: ArgumentHelp("Where --crop keeps its window along the long side: pixels from the left/top (e.g. 120) or a percentage (0% left/top, 50% centre, 100% right/bottom). Default: centre.", valueName: "N|P%"))
     var cropOffset: String?
@@ -74,16 +74,16 @@ struct PrepareCommand: AsyncParsableCommand {
     var maxBytes: Int?
 
     @Option(name: .customLong("format"), help: ArgumentHelp("Output format: jpeg, png, or auto (keep the input's; PNG becomes JPEG when smaller).", valueName: "jpeg|png|auto"))
-    var format: String = "auto"
+    var format: PrepareOptions.OutputFormat = .auto
 
     @Option(name: .customLong("quality"), help: ArgumentHelp("JPEG quality to start from, 1-100 (default 90).", valueName: "Q"))
     var quality: Int?
 
     @Option(name: .customLong("filter"), help: ArgumentHelp("Resampling filter: lanczos3 (default), mitchell, bilinear, box.", valueName: "NAME"))
-    var filter: String = "lanczos3"
+    var filter: ResampleFilter = .lanczos3
 
     @Option(name: .customLong("icc"), help: ArgumentHelp("Embedded ICC profile: keep (default) or srgb (convert RGB pixels to sRGB and drop the profile).", valueName: "keep|srgb"))
-    var icc: String = "keep"
+    var icc: PrepareOptions.ColorProfile = .keep
 
     @Flag(name: .customLong("keep-metadata"), help: "Keep EXIF/XMP/text when the file is copied (re-encoded outputs keep only the ICC profile).")
     var keepMetadata = false
@@ -113,19 +113,13 @@ struct PrepareCommand: AsyncParsableCommand {
         _ = try options(threads: nil)
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        for path in files where !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("\(path): no such file or directory")
-        }
     }
 
     /// The preparation options the flags describe.
     func options(threads: Int?) throws -> PrepareOptions {
         var options = PrepareOptions()
         options.fit = fit == .crop ? .crop : .pad
-        guard let style = PrepareOptions.PadStyle(rawValue: padStyle.lowercased()) else {
-            throw ValidationError("--pad-style must be color, edge or blur, not '\(padStyle)'")
-        }
-        options.padStyle = style
+        options.padStyle = padStyle
         if let cropOffset {
             if cropOffset.hasSuffix("%"), let percent = Double(cropOffset.dropLast()), (0...100).contains(percent) {
                 options.cropAnchor = .fraction(percent / 100)
@@ -140,7 +134,9 @@ struct PrepareCommand: AsyncParsableCommand {
         }
         options.background = color
         if let minSide {
-            guard minSide >= 1 else { throw ValidationError("--min-side must be at least 1") }
+            guard minSide >= options.rules.minSide else {
+                throw ValidationError("--min-side must be at least \(options.rules.minSide) (the API's minimum side), not \(minSide)")
+            }
             options.minSide = minSide
             if let error = options.outputLimitError { throw ValidationError("--min-side \(minSide): \(error.message)") }
         }
@@ -151,24 +147,17 @@ struct PrepareCommand: AsyncParsableCommand {
             options.maxSide = maxSide
         }
         if let maxBytes {
-            guard maxBytes >= 1 else { throw ValidationError("--max-bytes must be at least 1") }
+            guard (1...options.rules.maxBytes).contains(maxBytes) else {
+                throw ValidationError("--max-bytes must be 1...\(options.rules.maxBytes) (the API's file-size limit), not \(maxBytes)")
+            }
             options.maxBytes = maxBytes
-        }
-        guard let format = PrepareOptions.OutputFormat(rawValue: format.lowercased()) else {
-            throw ValidationError("--format must be jpeg, png or auto, not '\(self.format)'")
         }
         options.format = format
         if let quality {
             guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100") }
             options.quality = quality
         }
-        guard let colorProfile = PrepareOptions.ColorProfile(rawValue: icc.lowercased()) else {
-            throw ValidationError("--icc must be keep or srgb, not '\(icc)'")
-        }
-        options.colorProfile = colorProfile
-        guard let filter = ResampleFilter(rawValue: filter.lowercased()) else {
-            throw ValidationError("--filter must be lanczos3, mitchell, bilinear or box, not '\(self.filter)'")
-        }
+        options.colorProfile = icc
         options.filter = filter
         options.stripMetadata = !keepMetadata
         options.optimizeHuffman = optimizeHuffman
@@ -179,7 +168,6 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let outDir = out!
         let inputs = try CheckInputs.expand(files)
-        if inputs.isEmpty { throw ValidationError("no JPEG or PNG files found in \(files.joined(separator: ", "))") }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {

@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
-//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, ReferenceImageService, ContactSheets, ReferenceImages, FastBase64}
+//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, KlingBatch, ReferenceImageService, ResultGallery, ContactSheets, ReferenceImages, FastBase64}
+//   ResultGallery (the HTML gallery of results) -> ContactSheets (its tile path makes the thumbnails)
 //   KlingClient -> KlingModels, KlingSupport (image checks are injected: no image module)
 //   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages, KlingServerSupport (reference intake, result rendering)
 //   ReferenceImageService -> ReferenceImages, ImageCodecs, KlingSupport, KlingServerSupport (`klingkit serve`'s routes)
@@ -20,6 +21,7 @@ let package = Package(
         .library(name: "FastBase64", targets: ["FastBase64"]),
         .library(name: "ReferenceImages", targets: ["ReferenceImages"]),
         .library(name: "ContactSheets", targets: ["ContactSheets"]),
+        .library(name: "ResultGallery", targets: ["ResultGallery"]),
         .library(name: "KlingSupport", targets: ["KlingSupport"]),
         .library(name: "FaceDetection", targets: ["FaceDetection"]),
         .library(name: "KlingModels", targets: ["KlingModels"]),
@@ -50,7 +52,9 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
-        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"]),
+        // zlib directly for the parallel PNG encoder (png_parallel.c: independent deflate segments).
+        .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"],
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("pthread")]),
         // Formats the API refuses but prepare converts (issue #13): HEIF/AVIF, WebP, nclx -> ICC.
         .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
         .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
@@ -74,6 +78,9 @@ let package = Package(
         .target(name: "ReferenceImages", dependencies: ["ImageCore", "ImageCodecs", "FastBase64", "FaceDetection", "KlingSupport"]),
         .target(name: "ContactSheets", dependencies: [
             "ImageCore", "ImageCodecs", "KlingSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .target(name: "ResultGallery", dependencies: [
+            "ContactSheets", "ImageCore", "ImageCodecs", "KlingSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "FaceDetection", dependencies: ["ImageCore", "CFaceDetect"]),
 
@@ -146,7 +153,7 @@ let package = Package(
 
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
-            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "FaceDetection",
+            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "ResultGallery", "FaceDetection",
             "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator", "ReferenceImageService", "KlingBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -170,6 +177,7 @@ let package = Package(
         .testTarget(name: "FastBase64Tests", dependencies: ["KlingKitTestSupport", "FastBase64", "CFastBase64", "KlingSupport"]),
         .testTarget(name: "ReferenceImagesTests", dependencies: ["KlingKitTestSupport", "ReferenceImages", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "ContactSheetsTests", dependencies: ["KlingKitTestSupport", "ContactSheets", "ImageCodecs", "ImageCore"]),
+        .testTarget(name: "ResultGalleryTests", dependencies: ["KlingKitTestSupport", "ResultGallery", "ContactSheets", "ImageCodecs", "ImageCore"]),
         .testTarget(name: "KlingSupportTests", dependencies: ["KlingSupport"]),
         .testTarget(name: "KlingModelsTests", dependencies: ["KlingKitTestSupport", "KlingModels", "KlingSupport"]),
         .testTarget(name: "FaceDetectionTests", dependencies: ["KlingKitTestSupport", "FaceDetection", "ImageCodecs", "ImageCore"]),
@@ -189,7 +197,8 @@ let package = Package(
         .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
             // README's snippets:
             "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird"),
-            "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+            "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            "ImageCore"]),  // the gallery tests make tiny results
         .testTarget(name: "ReferenceImageServiceTests", dependencies: ["KlingKitTestSupport",
             "ReferenceImageService", "ReferenceImages", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every KlingKit benchmark beside its anchor tools on the same inputs and prints one table of ratios.
-# Usage: benchmarks/run-all.sh [--setup] [--only SUITE]...   (SUITE: codecs base64 prepare sheet emulator)
+# Usage: benchmarks/run-all.sh [--setup] [--only SUITE]...   (SUITE: codecs base64 prepare sheet gallery emulator)
 # Env: EMULATOR_SECONDS (default 60) for the load test's duration; RUNS for the suites that take it.
 # Each suite script prints RESULT lines (suite, case, metric, ours, anchor, anchor value, ratio);
 # ratio > 1 means KlingKit did better. The full logs go to benchmarks/work/logs/.
@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--setup] [--only SUITE]..." >&2; exit 2 ;;
   esac
 done
-[ ${#suites[@]} -gt 0 ] || suites=(codecs base64 prepare sheet emulator)
+[ ${#suites[@]} -gt 0 ] || suites=(codecs base64 prepare sheet gallery emulator)
 mkdir -p "$here/work/logs"
 # The binary as it ships: release, Swift runtime linked statically (no dynamic loading of libswiftCore,
 # Foundation and friends at every launch: about 4 ms of each command's start-up). Its own build folder.

@@ -11,7 +11,7 @@ import NIOConcurrencyHelpers
 /// JPEG inputs are shrunk while decoding (1/2, 1/4, 1/8 in the DCT domain).
 /// ``write(_:options:to:)`` never holds the whole sheet: it draws one grid row at a time into a reused band
 /// (`width × (cellHeight + gap) × 3` bytes, 2.3 MB for 10×10 captioned tiles of 256 px, 2664×2944) and
-/// streams each band through ``PNGStreamWriter`` or ``JPEGStreamWriter`` into the file, so its memory
+/// streams each band through ``ParallelPNGStreamWriter`` or ``JPEGStreamWriter`` into the file, so its memory
 /// grows with the sheet's width, never its height or tile count. ``render(_:options:)`` (in memory) holds
 /// the whole sheet, `width × height × 3` bytes (4 with a transparent background; 23.5 MB in that example),
 /// plus the encoded bytes.
@@ -26,19 +26,23 @@ public enum ContactSheet {
     /// Lines the prompt (``SheetItem/subcaption``) may wrap onto under a `.task` caption.
     static let promptLines = 2
 
-    /// Lines in each caption band for these items and mode.
-    static func captionLines(_ items: [SheetItem], _ mode: CaptionMode) -> Int {
-        switch mode {
-        case .none: return 0
-        case .name: return 1
-        case .task: return items.contains { !($0.subcaption ?? "").isEmpty } ? 1 + promptLines : 1
+    /// Indexes of items whose ``SheetItem/group`` differs from the previous item's, when the items carry
+    /// at least two groups (else none: a sheet of one task is an ordinary grid).
+    static func groupStarts(_ items: [SheetItem]) -> [Int] {
+        var starts: [Int] = []
+        var groups = Set<String>()
+        for (index, item) in items.enumerated() {
+            if let group = item.group { groups.insert(group) }
+            if index > 0 && item.group != items[index - 1].group { starts.append(index) }
         }
+        return groups.count >= 2 ? starts : []
     }
 
     /// The geometry ``render(_:options:)`` would use for `items`.
     /// - Throws: ``SheetError`` for out-of-range options, no items, or a sheet over the pixel limit.
     public static func layout(for items: [SheetItem], options: SheetOptions) throws -> SheetLayout {
-        try SheetLayout(count: items.count, options: options, captionLines: captionLines(items, options.captions))
+        try SheetLayout(count: items.count, options: options, captionLines: captionLines(items, options),
+                        groupStarts: groupStarts(items))
     }
 
     /// Draws the sheet without encoding it: RGB, or RGBA when the background is not opaque.
@@ -73,12 +77,12 @@ public enum ContactSheet {
         let layout = try layout(for: items, options: options)
         let channels = options.theme.background.alpha == 255 ? 3 : 4
         var failures: [SheetFailure] = []
-        // Band b spans from the gap above grid row b (the top margin and title for the first) to the gap
-        // above row b + 1 (the bottom margin for the last). One buffer of the tallest band serves them all:
+        // Band b spans from the end of row b − 1's cells (the top margin and title for the first) to the
+        // end of row b's (the bottom margin for the last). One buffer of the tallest band serves them all:
         // growing it later would hold two at once.
         let bounds = (0..<layout.rows).map { band in
-            (top: band == 0 ? 0 : layout.tileRect(band * layout.columns).y - layout.gap,
-             bottom: band == layout.rows - 1 ? layout.height : layout.tileRect((band + 1) * layout.columns).y - layout.gap)
+            (top: band == 0 ? 0 : layout.rowTops[band - 1] + layout.cellHeight,
+             bottom: band == layout.rows - 1 ? layout.height : layout.rowTops[band] + layout.cellHeight)
         }
         let tallest = bounds.map { $0.bottom - $0.top }.max() ?? 0
         var buffer = [UInt8](repeating: 0, count: tallest * layout.width * channels)
@@ -123,7 +127,9 @@ public enum ContactSheet {
     /// temporary file beside it, flushed to disk and renamed, so `path` holds either its previous content or
     /// the whole new sheet, never part of one; on any error the temporary file is removed.
     ///
-    /// PNG output is byte-identical to ``render(_:options:)``'s. JPEG output uses standard Huffman tables
+    /// PNG output is encoded on ``SheetOptions/pngThreads`` cores (``ParallelPNGStreamWriter``: parallel
+    /// deflate segments) and carries the sheet marker (``isSheet(_:)``); its pixels are exactly
+    /// ``render(_:options:)``'s, its bytes are not (other deflate flush points). JPEG output uses standard Huffman tables
     /// (optimised ones would make libjpeg keep every coefficient of the sheet), so the file is a few percent
     /// larger than ``render(_:options:)``'s while its pixels are the same.
     /// - Returns: the file's length, the sheet's size and layout, and the damaged inputs.
@@ -138,8 +144,10 @@ public enum ContactSheet {
         do {
             switch options.format {
             case .png:
-                sink = .png(try PNGStreamWriter(path: path, width: layout.width, height: layout.height,
-                                                format: format, options: options.pngEncodeOptions))
+                let threads = options.pngThreads ?? ProcessInfo.processInfo.activeProcessorCount
+                sink = .png(try ParallelPNGStreamWriter(
+                    path: path, width: layout.width, height: layout.height, format: format,
+                    options: options.pngEncodeOptions, threads: min(64, max(1, threads)), text: sheetMarker))
             case .jpeg:
                 var jpeg = JPEGStreamWriter.boundedOptions
                 jpeg.quality = options.jpegQuality
@@ -167,8 +175,22 @@ public enum ContactSheet {
                                height: layout.height, layout: layout, failureList: failures)
     }
 
+    /// The tEXt chunks of a PNG sheet file: `Software` and the marker ``isSheet(_:)`` recognises, so a
+    /// sheet made into a folder is never taken as an input of the next sheet of that folder.
+    static let sheetMarker: [(keyword: String, text: String)] = [("Software", "KlingKit"), (markerKeyword, markerText)]
+    static let markerKeyword = "KlingKit"
+    static let markerText = "contact-sheet/1"
+
+    /// Whether the file starting with `head` (its first few KiB) is a KlingKit PNG sheet.
+    public static func isSheet(_ head: [UInt8]) -> Bool {
+        ImageCodecs.pngHasText(head, keyword: markerKeyword, textPrefix: "contact-sheet/")
+    }
+
     /// The output options ``render(_:options:)`` and ``write(_:options:to:)`` refuse.
     static func checkOutputOptions(_ options: SheetOptions) throws {
+        if let threads = options.pngThreads, !(1...64).contains(threads) {
+            throw SheetError(.invalidOption, "PNG threads \(threads) is out of range 1...64")
+        }
         if options.format == .jpeg && options.theme.background.alpha != 255 {
             throw SheetError(.invalidOption, "a transparent background needs PNG output, not JPEG")
         }
@@ -189,8 +211,11 @@ public enum ContactSheet {
         let theme = options.theme
         view.fill(Rect(x: 0, y: view.originY, width: view.width, height: view.height), with: theme.background)
         if layout.titleHeight > 0, let title = options.title {
-            view.drawCentered(title, in: layout.titleRect, y: layout.titleRect.y, scale: layout.titleScale,
-                              color: theme.text)
+            let lines = wrap(title, width: layout.titleRect.width, scale: layout.titleScale, maxLines: layout.titleLines)
+            for (number, line) in lines.enumerated() {
+                view.drawCentered(line, in: layout.titleRect, y: layout.titleRect.y + number * BitmapFont.lineHeight * layout.titleScale,
+                                  scale: layout.titleScale, color: theme.text)
+            }
         }
         // Only the tiles whose cells meet the window; every worker claims the next one until none is left,
         // so a slow decode never leaves a core idle and at most one decoded image per worker is alive.
@@ -199,11 +224,13 @@ public enum ContactSheet {
             return top < view.originY + view.height && top + layout.cellHeight > view.originY
         }
         let state = DrawState()
+        let prompts = promptLineCount(items, options)
         let workers = max(1, min(visible.count, ProcessInfo.processInfo.activeProcessorCount))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let slot = state.claim(limit: visible.count) {
                 let index = visible[slot]
-                if let failure = drawTile(items[index], index: index, layout: layout, options: options, into: view) {
+                if let failure = drawTile(items[index], index: index, layout: layout, options: options,
+                                          promptLineCount: prompts, into: view) {
                     state.record(failure)
                 }
             }
@@ -213,29 +240,52 @@ public enum ContactSheet {
 
     /// Draws one tile and its caption; returns the failure when the input was drawn as a placeholder.
     static func drawTile(_ item: SheetItem, index: Int, layout: SheetLayout, options: SheetOptions,
-                         into view: CanvasView) -> SheetFailure?
+                         promptLineCount: Int, into view: CanvasView) -> SheetFailure?
     {
         let theme = options.theme
         let square = layout.tileRect(index)
         var failure: SheetFailure?
+        var sourceSize: (width: Int, height: Int)?
         do {
-            let picture = try TileCodec.fitted(item.source, tile: layout.tile, upscale: options.upscale)
-            view.composite(picture, x: square.x + (layout.tile - picture.width) / 2,
-                           y: square.y + (layout.tile - picture.height) / 2)
+            let picture = try TileCodec.fittedWithSize(item.source, tile: layout.tile, upscale: options.upscale)
+            sourceSize = (picture.width, picture.height)
+            view.composite(picture.image, x: square.x + (layout.tile - picture.image.width) / 2,
+                           y: square.y + (layout.tile - picture.image.height) / 2)
         } catch {
             failure = SheetFailure(name: item.source.name, message: error.message, index: index)
             drawPlaceholder(message: error.message, in: square, scale: layout.fontScale, theme: theme, into: view)
         }
-        if layout.captionLines > 0 {
-            let band = layout.captionRect(index)
-            let first = options.captions == .task ? item.caption : item.source.name
-            let lineStep = BitmapFont.lineHeight * layout.fontScale
-            view.drawCentered(first, in: band, y: band.y + layout.captionPadding, scale: layout.fontScale,
+        guard layout.captionLines > 0 else { return failure }
+        let band = layout.captionRect(index)
+        let lineStep = BitmapFont.lineHeight * layout.fontScale
+        let top = band.y + layout.captionPadding
+        if let template = options.captionTemplate {
+            let lines = template.split(separator: "\n", omittingEmptySubsequences: false).prefix(layout.captionLines)
+            for (number, line) in lines.enumerated() {
+                let text = expand(String(line), item: item, position: index + 1, size: sourceSize)
+                view.drawCentered(text, in: band, y: top + number * lineStep, scale: layout.fontScale,
+                                  color: number == 0 ? theme.text : theme.secondaryText)
+            }
+            return failure
+        }
+        switch options.captions {
+        case .none:
+            break
+        case .name:
+            view.drawCentered(item.displayName ?? item.source.name, in: band, y: top, scale: layout.fontScale,
                               color: theme.text, keepEnd: true)
-            if layout.captionLines > 1, let prompt = item.subcaption, !prompt.isEmpty {
-                let lines = wrap(prompt, width: band.width, scale: layout.fontScale, maxLines: layout.captionLines - 1)
+        case .task:
+            // The task id and index wrap onto as many lines as the layout gave them: never cut in the middle.
+            let prompts = promptLineCount
+            let idLines = layout.captionLines - prompts
+            let first = wrap(item.caption, width: band.width, scale: layout.fontScale, maxLines: max(1, idLines))
+            for (number, line) in first.enumerated() {
+                view.drawCentered(line, in: band, y: top + number * lineStep, scale: layout.fontScale, color: theme.text)
+            }
+            if prompts > 0, let prompt = item.subcaption, !prompt.isEmpty {
+                let lines = wrap(prompt, width: band.width, scale: layout.fontScale, maxLines: prompts)
                 for (number, line) in lines.enumerated() {
-                    view.drawCentered(line, in: band, y: band.y + layout.captionPadding + (number + 1) * lineStep,
+                    view.drawCentered(line, in: band, y: top + (idLines + number) * lineStep,
                                       scale: layout.fontScale, color: theme.secondaryText)
                 }
             }
@@ -270,40 +320,11 @@ public enum ContactSheet {
             y += BitmapFont.lineHeight * detailScale
         }
     }
-
-    /// Greedy word wrap to `width` pixels; the last allowed line ends in "…" when text remains.
-    static func wrap(_ text: String, width: Int, scale: Int, maxLines: Int) -> [String] {
-        let capacity = max(1, (width / scale + 1) / BitmapFont.advance)
-        var lines: [String] = []
-        var current = ""
-        var words = text.split(separator: " ").map(String.init)[...]
-        while let word = words.first {
-            let candidate = current.isEmpty ? word : current + " " + word
-            if candidate.count <= capacity {
-                current = candidate
-                words = words.dropFirst()
-                continue
-            }
-            if current.isEmpty {
-                // A word longer than a line: cut it.
-                current = String(word.prefix(capacity))
-                words[words.startIndex] = String(word.dropFirst(capacity))
-            }
-            lines.append(current)
-            current = ""
-            if lines.count == maxLines { break }
-        }
-        if !current.isEmpty && lines.count < maxLines { lines.append(current); current = "" }
-        if (!words.isEmpty || !current.isEmpty), let last = lines.popLast() {
-            lines.append(BitmapFont.truncate(last + " " + words.joined(separator: " "), toWidth: width, scale: scale))
-        }
-        return lines
-    }
 }
 
 /// The streaming encoder a sheet file is written through.
 private enum SheetSink {
-    case png(PNGStreamWriter)
+    case png(ParallelPNGStreamWriter)
     case jpeg(JPEGStreamWriter)
 
     func write(_ rows: UnsafeRawBufferPointer) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KlingSupport
 
 extension ContactSheet {
     /// File name extensions listed from directories (case-insensitive). Files named explicitly are taken
@@ -11,7 +12,8 @@ extension ContactSheet {
     /// - A file becomes one item. When its name is a number inside a folder (`…/8421/0.png`), its caption is
     ///   the task id and index (`"8421 #0"`); otherwise its file name.
     /// - A directory contributes its JPEG/PNG files (hidden files skipped) in natural order
-    ///   (`2.png` before `10.png`), then, one level down, each subfolder's images the same way. A subfolder
+    ///   (`2.png` before `10.png`; each folder's images are one group, see ``SheetItem/group``; a PNG sheet KlingKit wrote, recognised by its marker chunk, is skipped
+    ///   whatever its name), then, one level down, each subfolder's images the same way. A subfolder
     ///   of numbered images is a task folder: captions are `"<task_id> #<index>"`. A watermarked copy
     ///   (`<index>-watermark.<ext>`) is left out of a listing when `<index>.<ext>` is there too.
     /// - A task's prompt becomes the subcaption when a JSON file in the task folder (`task.json`,
@@ -34,20 +36,54 @@ extension ContactSheet {
             }
             let before = items.count
             let (files, folders) = try listing(path)
-            for file in files { items.append(item(forFile: file, prompts: prompts)) }
+            for file in files { items.append(item(forFile: file, prompts: prompts, group: path)) }
             for folder in folders {
                 guard let (subfiles, _) = try? listing(folder) else { continue }
-                for file in subfiles { items.append(item(forFile: file, prompts: prompts)) }
+                for file in subfiles { items.append(item(forFile: file, prompts: prompts, group: folder)) }
             }
             if items.count == before {
                 throw SheetError(.input, "\(path): no JPEG or PNG files in this folder or its subfolders")
             }
         }
+        return disambiguated(items)
+    }
+
+    /// Gives items whose file names clash a ``SheetItem/displayName`` with as many parent folders as it
+    /// takes to tell them apart (`a/0.png`, `b/0.png`); unique names are left alone.
+    static func disambiguated(_ items: [SheetItem]) -> [SheetItem] {
+        var items = items
+        var counts: [String: Int] = [:]
+        for item in items { counts[item.source.name, default: 0] += 1 }
+        let clashing = items.indices.filter { counts[items[$0].source.name, default: 0] > 1 }
+        guard !clashing.isEmpty else { return items }
+        var depth: [Int: Int] = Dictionary(uniqueKeysWithValues: clashing.map { ($0, 1) })
+        func label(_ index: Int) -> String {
+            guard case .file(let path) = items[index].source else { return items[index].source.name }
+            let parts = path.split(separator: "/").map(String.init)
+            return parts.suffix(min(parts.count, 1 + depth[index, default: 1])).joined(separator: "/")
+        }
+        // Add folders until every clashing label is unique (or the whole paths are used).
+        for _ in 0..<8 {
+            var seen: [String: [Int]] = [:]
+            for index in clashing { seen[label(index), default: []].append(index) }
+            let still = seen.values.filter { $0.count > 1 }.flatMap { $0 }
+            if still.isEmpty { break }
+            for index in still { depth[index, default: 1] += 1 }
+        }
+        for index in clashing { items[index].displayName = label(index) }
         return items
     }
 
+    /// A directory's JPEG/PNG files and subfolders, each in natural order, as full paths: hidden names,
+    /// KlingKit's own PNG sheets (``isSheetFile(_:)``) and watermarked copies beside their originals left out.
+    /// The one folder listing of sheets and galleries.
+    /// - Throws: ``SheetError`` `.input` naming the folder when it cannot be listed.
+    public static func imageListing(_ directory: String) throws(SheetError) -> (files: [String], folders: [String]) {
+        try listing(directory)
+    }
+
     /// A directory's image files and subfolders, each in natural order, as full paths.
-    private static func listing(_ directory: String) throws -> (files: [String], folders: [String]) {
+    private static func listing(_ directory: String) throws(SheetError) -> (files: [String], folders: [String]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -65,6 +101,8 @@ extension ContactSheet {
                 folders.append(full)
             } else if let dot = name.lastIndex(of: "."),
                       imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
+                // A sheet made into this folder earlier is not one of its images.
+                if name.lowercased().hasSuffix(".png"), isSheetFile(full) { continue }
                 files.append(full)
             }
         }
@@ -82,6 +120,13 @@ extension ContactSheet {
     /// The suffix `klingkit generate` gives a watermarked copy's stem.
     private static let watermarkSuffix = "-watermark"
 
+    /// Whether the file at `path` is a PNG sheet KlingKit wrote (its marker chunk, in the first 4 KiB).
+    public static func isSheetFile(_ path: String) -> Bool {
+        guard let file = try? InputFile(path: path) else { return false }
+        guard let head = try? file.read(from: 0, count: min(file.size, 4096)) else { return false }
+        return isSheet(head)
+    }
+
     /// The file name without directory and extension.
     private static func stem(of path: String) -> String {
         let name = path.split(separator: "/").last.map(String.init) ?? path
@@ -89,7 +134,13 @@ extension ContactSheet {
     }
 
     /// One file's item: task captions when its stem is a number inside a named folder.
-    private static func item(forFile path: String, prompts: PromptIndex) -> SheetItem {
+    private static func item(forFile path: String, prompts: PromptIndex, group: String? = nil) -> SheetItem {
+        var item = plainItem(forFile: path, prompts: prompts)
+        item.group = group
+        return item
+    }
+
+    private static func plainItem(forFile path: String, prompts: PromptIndex) -> SheetItem {
         let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         var stem = stem(of: path)
         var label = ""
@@ -103,15 +154,18 @@ extension ContactSheet {
                 let folder = path.hasPrefix("/") ? "/" + components.dropLast().joined(separator: "/")
                                                  : components.dropLast().joined(separator: "/")
                 let prompt = prompts.prompt(taskID: taskID, folder: folder)
-                return SheetItem(source: .file(path), caption: "\(taskID) #\(Int(stem) ?? 0)\(label)",
-                                 subcaption: prompt)
+                var item = SheetItem(source: .file(path), caption: "\(taskID) #\(Int(stem) ?? 0)\(label)",
+                                     subcaption: prompt)
+                item.taskID = taskID
+                item.index = Int(stem)
+                return item
             }
         }
         return SheetItem(source: .file(path))
     }
 
     /// Orders names as a person would: runs of digits compare by value ("2" < "10"), the rest case-insensitively.
-    static func naturalOrder(_ a: String, _ b: String) -> Bool {
+    public static func naturalOrder(_ a: String, _ b: String) -> Bool {
         var i = a.makeIterator(), j = b.makeIterator()
         var x = i.next(), y = j.next()
         while let cx = x, let cy = y {

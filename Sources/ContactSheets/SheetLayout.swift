@@ -15,14 +15,31 @@ import ImageCore
 /// └───────────────────────────────────────────────────┘
 /// ```
 /// `width  = 2·margin + columns·tile + (columns−1)·gap`
-/// `height = 2·margin + titleHeight + rows·(tile + captionHeight) + (rows−1)·gap`
+/// `height = 2·margin + titleHeight + rows·(tile + captionHeight) + (rows−1)·gap + groupRows·groupGap`
+///
+/// With groups (``groupStarts``: the first item of each group after the first), every group starts a new
+/// row and has ``groupGap`` more pixels above it, so tasks stand apart; rows are then not all full.
 public struct SheetLayout: Sendable, Hashable {
     /// Number of tiles.
     public let count: Int
     /// Grid columns (≥ 1, ≤ count).
     public let columns: Int
-    /// Grid rows: `ceil(count / columns)`.
+    /// Grid rows: `ceil(count / columns)` without groups; each group's rows with them.
     public let rows: Int
+    /// Extra space above a row that starts a group, pixels (0 without groups).
+    public let groupGap: Int
+    /// Item indexes that start a group (not 0), ascending.
+    public let groupStarts: [Int]
+    /// Lines of the title (0 without a title; long titles wrap, up to ``maxTitleLines``).
+    public let titleLines: Int
+    /// Sheet height in pixels.
+    public let height: Int
+    /// The top of each grid row (its tiles), sheet coordinates.
+    public let rowTops: [Int]
+    /// Each item's cell, `row · columns + column`.
+    private let cells: [Int]
+    /// Title lines a sheet wraps its title onto.
+    public static let maxTitleLines = 3
     /// The square side each image is fitted into, pixels.
     public let tile: Int
     /// Space between cells, pixels.
@@ -42,8 +59,6 @@ public struct SheetLayout: Sendable, Hashable {
 
     /// Sheet width in pixels.
     public var width: Int { 2 * margin + columns * tile + (columns - 1) * gap }
-    /// Sheet height in pixels.
-    public var height: Int { 2 * margin + titleHeight + rows * cellHeight + (rows - 1) * gap }
     /// A cell: the tile square plus its caption band.
     public var cellHeight: Int { tile + captionHeight }
 
@@ -54,10 +69,11 @@ public struct SheetLayout: Sendable, Hashable {
     /// - Parameters:
     ///   - count: Tiles to place (≥ 1).
     ///   - options: Columns (or automatic), tile, gap, margin, captions, title, font scale.
-    ///   - captionLines: Lines in each caption band (0...3); ``ContactSheet`` derives it from the captions mode.
+    ///   - captionLines: Lines in each caption band (0...8); ``ContactSheet`` derives it from the captions mode.
+    ///   - groupStarts: indexes (1..<count) of items that start a new group: a new row, ``groupGap`` above it.
     /// - Throws: ``SheetError`` `.invalidOption` naming the option and its limit, `.noInputs` for zero tiles,
     ///   `.tooLarge` when the sheet exceeds ``SheetOptions/maxSheetPixels``.
-    public init(count: Int, options: SheetOptions, captionLines: Int) throws {
+    public init(count: Int, options: SheetOptions, captionLines: Int, groupStarts: [Int] = []) throws {
         guard count >= 1 else { throw SheetError(.noInputs, "no images to put on the sheet") }
         guard (8...8192).contains(options.tile) else {
             throw SheetError(.invalidOption, "tile \(options.tile) px is out of range 8...8192")
@@ -77,8 +93,11 @@ public struct SheetLayout: Sendable, Hashable {
         guard options.targetAspect.isFinite, options.targetAspect > 0 else {
             throw SheetError(.invalidOption, "target aspect \(options.targetAspect) is not a positive number")
         }
-        guard (0...3).contains(captionLines) else {
-            throw SheetError(.invalidOption, "caption lines \(captionLines) is out of range 0...3")
+        guard (0...8).contains(captionLines) else {
+            throw SheetError(.invalidOption, "caption lines \(captionLines) is out of range 0...8")
+        }
+        guard (0...4096).contains(options.groupGap) else {
+            throw SheetError(.invalidOption, "group gap \(options.groupGap) px is out of range 0...4096")
         }
         let scale = options.fontScale ?? SheetLayout.defaultFontScale(tile: options.tile)
         self.count = count
@@ -89,17 +108,62 @@ public struct SheetLayout: Sendable, Hashable {
         self.titleScale = scale + 1
         self.captionLines = captionLines
         self.captionHeight = captionLines == 0 ? 0 : 3 * scale + captionLines * BitmapFont.lineHeight * scale
+        let titleLineHeight = BitmapFont.lineHeight * (scale + 1)
+        let hasTitle = !(options.title ?? "").isEmpty
+        let starts = Array(Set(groupStarts.filter { $0 > 0 && $0 < count })).sorted()
+        self.groupStarts = starts
+        self.groupGap = starts.isEmpty ? 0 : options.groupGap
+        let cellHeight = options.tile + captionHeight
+        // The longest group decides the automatic column count's ceiling: a wider grid would only add empty cells.
+        var longestGroup = 0
+        var previous = 0
+        for start in starts + [count] { longestGroup = max(longestGroup, start - previous); previous = start }
+        let automatic = options.columns ?? SheetLayout.automaticColumns(
+            count: count, cellWidth: options.tile, cellHeight: cellHeight, gap: options.gap,
+            margin: options.margin, titleHeight: hasTitle ? titleLineHeight + 2 * scale : 0, targetAspect: options.targetAspect)
+        let columns = min(count, starts.isEmpty ? automatic : min(automatic, max(longestGroup, options.columns ?? 1)))
+        self.columns = columns
+        let width = 2 * options.margin + columns * options.tile + (columns - 1) * options.gap
         if let title = options.title, !title.isEmpty {
-            self.titleHeight = BitmapFont.lineHeight * (scale + 1) + 2 * scale
+            let lines = ContactSheet.wrap(title, width: max(1, width - 2 * options.margin), scale: scale + 1,
+                                          maxLines: SheetLayout.maxTitleLines).count
+            self.titleLines = max(1, lines)
+            self.titleHeight = titleLineHeight * max(1, lines) + 2 * scale
         } else {
+            self.titleLines = 0
             self.titleHeight = 0
         }
-        let cellHeight = options.tile + captionHeight
-        let columns = min(count, options.columns ?? SheetLayout.automaticColumns(
-            count: count, cellWidth: options.tile, cellHeight: cellHeight, gap: options.gap,
-            margin: options.margin, titleHeight: titleHeight, targetAspect: options.targetAspect))
-        self.columns = columns
-        self.rows = (count + columns - 1) / columns
+        // Place every item: the next cell of its row, or a new row when the row is full or a group starts.
+        var cells: [Int] = []
+        cells.reserveCapacity(count)
+        var groupRows = Set<Int>()
+        var row = 0
+        var column = 0
+        var nextStart = 0
+        for index in 0..<count {
+            var startsGroup = false
+            if nextStart < starts.count, starts[nextStart] == index { startsGroup = true; nextStart += 1 }
+            if index > 0 && (column == columns || startsGroup) {
+                row += 1
+                column = 0
+                if startsGroup { groupRows.insert(row) }
+            }
+            cells.append(row * columns + column)
+            column += 1
+        }
+        self.cells = cells
+        self.rows = row + 1
+        var tops: [Int] = []
+        tops.reserveCapacity(rows)
+        var y = options.margin + titleHeight
+        // Rows of an absurd count are refused below, before anyone allocates pixels; the sum stays small.
+        for r in 0..<rows {
+            if r > 0 { y += options.gap + (groupRows.contains(r) ? groupGap : 0) }
+            tops.append(y)
+            y += cellHeight
+        }
+        self.rowTops = tops
+        self.height = y + options.margin
 
         // Check the size before anyone allocates it: each factor is bounded above, so these products fit in Int.
         let pixels = width.multipliedReportingOverflow(by: height)
@@ -136,13 +200,16 @@ public struct SheetLayout: Sendable, Hashable {
         return best
     }
 
-    /// The tile square of item `index` (row-major), in sheet coordinates.
+    /// The tile square of item `index` (row-major, groups starting new rows), in sheet coordinates.
     public func tileRect(_ index: Int) -> Rect {
-        let column = index % columns
-        let row = index / columns
-        return Rect(x: margin + column * (tile + gap), y: margin + titleHeight + row * (cellHeight + gap),
-                    width: tile, height: tile)
+        let cell = cells[index]
+        let column = cell % columns
+        let row = cell / columns
+        return Rect(x: margin + column * (tile + gap), y: rowTops[row], width: tile, height: tile)
     }
+
+    /// The grid row of item `index`.
+    public func row(of index: Int) -> Int { cells[index] / columns }
 
     /// The caption band under item `index`'s tile, in sheet coordinates (zero height without captions).
     public func captionRect(_ index: Int) -> Rect {

@@ -33,6 +33,18 @@ public struct SheetItem: Sendable {
     /// Optional text under the caption in `.task` mode, in a quieter colour (for example the prompt), word-wrapped
     /// onto up to two lines and ended with an ellipsis when longer.
     public var subcaption: String?
+    /// The group the tile belongs to (a task): a sheet starts each group on a new row with
+    /// ``SheetOptions/groupGap`` above it, when items carry more than one group. Default none.
+    public var group: String?
+    /// The task id, for caption templates (`{task}`).
+    public var taskID: String?
+    /// The result index, for caption templates (`{index}`).
+    public var index: Int?
+    /// A reviewer's verdict (`picked`, `rejected`, …), for caption templates (`{verdict}`).
+    public var verdict: String?
+    /// The name `.name` captions and `{name}` show instead of the source's (set by
+    /// ``ContactSheet/items(from:)`` to `parent/name` when two inputs share a file name).
+    public var displayName: String?
 
     /// Creates an item; `caption` defaults to the source's name.
     public init(source: SheetSource, caption: String? = nil, subcaption: String? = nil) {
@@ -122,8 +134,16 @@ public struct SheetOptions: Sendable {
     public var theme: SheetTheme = .light
     /// What the caption band shows. Default `.name`.
     public var captions: CaptionMode = .name
-    /// An optional title line above the grid (truncated with an ellipsis to the sheet width).
+    /// An optional title above the grid, word-wrapped to the sheet width onto up to three lines (the
+    /// last ends with an ellipsis when more is left).
     public var title: String?
+    /// A caption template replacing ``captions`` when set: one caption line per template line (at most 4),
+    /// each truncated to the tile, with `{name}` (file or display name), `{task}`, `{index}`, `{w}` and
+    /// `{h}` (the source's pixels), `{bytes}`, `{size}` (as `1.2 MB`), `{prompt}`, `{verdict}`, `{n}` (the
+    /// tile's 1-based position) replaced; unknown values become empty. Default nil.
+    public var captionTemplate: String?
+    /// Extra space above the first row of each group, pixels (0...4096). Default 24.
+    public var groupGap: Int = 24
     /// Output format. Default PNG.
     public var format: ImageFormat = .png
     /// Width over height the automatic column count aims for. Default 1 (square).
@@ -138,6 +158,9 @@ public struct SheetOptions: Sendable {
     public var pngCompressionLevel: Int = 1
     /// PNG row filter when ``format`` is PNG. Default `.up`: see ``ContactSheet`` for why.
     public var pngFilter: PNGFilter = .up
+    /// Threads deflating a PNG sheet file in ``ContactSheet/write(_:options:to:)`` (each band's rows cut
+    /// into that many segments, see ``ParallelPNGStreamWriter``). 1...64; `nil` (default): the active cores.
+    public var pngThreads: Int?
     /// The largest sheet, in pixels, that will be composed. Default 250 000 000.
     public var maxSheetPixels: Int = 250_000_000
 

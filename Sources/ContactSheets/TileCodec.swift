@@ -26,7 +26,30 @@ enum TileCodec {
         }
     }
 
+    /// ``fitted(_:tile:upscale:)`` plus the source's displayed size (for caption templates).
+    static func fittedWithSize(_ source: SheetSource, tile: Int, upscale: Bool) throws(Failure)
+        -> (image: Image, width: Int, height: Int)
+    {
+        switch source {
+        case .image(let image, _):
+            return (try fitted(source, tile: tile, upscale: upscale), image.width, image.height)
+        case .bytes(let bytes, _):
+            let (image, header) = try decodeFittedWithHeader(bytes, tile: tile, upscale: upscale)
+            return (image, header.orientedWidth, header.orientedHeight)
+        case .file(let path):
+            let (image, header) = try decodeFittedWithHeader(readFile(path), tile: tile, upscale: upscale)
+            return (image, header.orientedWidth, header.orientedHeight)
+        }
+    }
+
     static func decodeFitted(_ bytes: [UInt8], tile: Int, upscale: Bool) throws(Failure) -> Image {
+        try decodeFittedWithHeader(bytes, tile: tile, upscale: upscale).image
+    }
+
+    /// ``decodeFitted(_:tile:upscale:)`` plus the source's full-size header.
+    static func decodeFittedWithHeader(_ bytes: [UInt8], tile: Int, upscale: Bool) throws(Failure)
+        -> (image: Image, header: ImageHeader)
+    {
         guard !bytes.isEmpty else { throw Failure(message: "empty file") }
         guard let format = ImageCodecs.sniff(bytes) else {
             throw Failure(message: "not a JPEG or PNG file")
@@ -53,7 +76,7 @@ enum TileCodec {
             let decoded = try ImageCodecs.decode(bytes, options: options)
             var image = decoded.image
             if header.orientation != 1 { image = image.oriented(exif: header.orientation) }
-            return resample(image, to: box)
+            return (resample(image, to: box), header)
         } catch let error as CodecError {
             throw Failure(message: error.description)
         } catch {

@@ -7,6 +7,7 @@ import ImageCore
 import KlingClient
 import KlingEmulator
 import KlingModels
+import ResultGallery
 import ReferenceImages
 
 /// `klingkit demo`: the whole job on the bundled samples, against an in-process emulator by default.
@@ -201,7 +202,7 @@ struct DemoCommand: AsyncParsableCommand {
     private func writeTaskManifest(task: TaskObject, prompt: String, images: [DownloadedImage], resultsDir: URL) {
         guard let id = task.taskID, let first = images.first else { return }
         let folder = URL(fileURLWithPath: first.path).deletingLastPathComponent()
-        let manifest = TaskManifest(taskID: id, files: images.map { URL(fileURLWithPath: $0.path).lastPathComponent }, prompt: prompt)
+        let manifest = TaskRecord(taskID: id, files: images.map { URL(fileURLWithPath: $0.path).lastPathComponent }, prompt: prompt)
         try? AtomicOutputFile.write(jsonBytes(manifest, sorted: true, pretty: true, escapeSlashes: true),
                                     to: folder.appendingPathComponent("task.json").path)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KlingClient
 import KlingModels
+import ResultGallery
 
 /// `klingkit generate`: submit one request, wait for it, download every image.
 struct GenerateCommand: AsyncParsableCommand {
@@ -139,6 +140,27 @@ struct GenerateCommand: AsyncParsableCommand {
         }
     }
 
+    /// What `request.json` records about this request (see ``RequestRecord``).
+    private func requestRecord(externalTaskID: String) -> RequestRecord {
+        var record = RequestRecord(kind: isMulti ? "multi_image_generation" : "image_generation", prompt: prompt)
+        record.negativePrompt = negativePrompt
+        record.model = model?.rawValue ?? (isMulti ? ModelName.multiImageDefault.rawValue : ModelName.recommended.rawValue)
+        record.n = n
+        record.aspectRatio = aspectRatio?.rawValue
+        record.resolution = resolution?.rawValue
+        record.image = image.map(recordedLocation)
+        record.imageReference = imageReference?.rawValue
+        record.imageFidelity = imageFidelity
+        record.humanFidelity = humanFidelity
+        record.subjects = subject.isEmpty ? nil : subject.map(recordedLocation)
+        record.scene = scene.map(recordedLocation)
+        record.style = style.map(recordedLocation)
+        record.elementIDs = elementIDs.isEmpty ? nil : elementIDs
+        record.watermark = watermark ? true : nil
+        record.externalTaskID = externalTaskID
+        return record
+    }
+
     /// A face reference wants exactly one face: count them in a local image first (advisory; the
     /// service is the final judge), as `check --face` does. With `--strict-face` a count other than 1
     /// stops the command before anything is sent.
@@ -171,6 +193,8 @@ struct GenerateCommand: AsyncParsableCommand {
                 callbackURL: callbackURL, externalTaskID: externalTaskID)
             submitted = try await client.submit(request, options: options)
         }
+        writeRequestRecord(requestRecord(externalTaskID: submitted.externalTaskID), taskID: submitted.taskID,
+                           outputDirectory: options.outputDirectory ?? out)
         let interactive = isatty(STDERR_FILENO) == 1
         if interactive && !json {
             note("submitted task \(submitted.taskID) (external id \(submitted.externalTaskID))\(submitted.recovered ? ", found from an earlier attempt" : "")")

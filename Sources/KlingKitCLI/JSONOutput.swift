@@ -108,19 +108,6 @@ struct ResumeLine: Encodable {
     }
 }
 
-/// `<out>/<task>/task.json`, beside the downloaded images (read by `sheet --captions task`).
-struct TaskManifest: Encodable {
-    var taskID: String
-    var externalTaskID: String?
-    var provider: String?
-    var files: [String]
-    var prompt: String?
-    var taskStatus: String?
-    enum CodingKeys: String, CodingKey {
-        case taskID = "task_id", externalTaskID = "external_task_id", provider, files, prompt, taskStatus = "task_status"
-    }
-}
-
 /// One `check --json` line: ``ValidationReport/checkJSON(faces:strictFace:)``, the encoding
 /// `klingkit serve`'s `/v1/check` shares.
 func checkLine(_ report: ValidationReport, faces: CheckFaces.Result? = nil, strictFace: Bool = false) -> String {

@@ -18,6 +18,7 @@ public struct KlingKitCommand: AsyncParsableCommand {
             ResumeCommand.self,
             BatchCommand.self,
             SheetCommand.self,
+            GalleryCommand.self,
             EmulatorCommand.self,
             ServeCommand.self,
             DemoCommand.self,

@@ -46,8 +46,26 @@ struct SheetCommand: AsyncParsableCommand {
                                             valueName: "MODE"))
     var captions: CaptionMode = .name
 
-    @Option(name: .long, help: ArgumentHelp("A title line above the grid.", valueName: "TEXT"))
+    @Option(name: .long, help: ArgumentHelp("A title above the grid (wrapped onto up to three lines).", valueName: "TEXT"))
     var title: String?
+
+    @Option(name: .customLong("per-page"), help: ArgumentHelp(
+        "At most N tiles per sheet: writes OUT-001.png, OUT-002.png, … instead of OUT.", valueName: "N"))
+    var perPage: Int?
+
+    @Flag(name: .customLong("with-references"), help: "Put each task's reference image(s) (from its request.json) first in its row.")
+    var withReferences = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Caption template, one line per \\n: {name} {task} {index} {w} {h} {bytes} {size} {prompt} {verdict} {n}.",
+        valueName: "TEMPLATE"))
+    var caption: String?
+
+    @Option(name: .long, help: ArgumentHelp("A gallery export (klingkit-picks.json) whose verdicts {verdict} shows.", valueName: "FILE"))
+    var verdicts: String?
+
+    @Option(name: .customLong("group-gap"), help: ArgumentHelp("Extra space above each task's first row, pixels (0...4096).", valueName: "PX"))
+    var groupGap: Int = 24
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT (a file or a folder)") }
@@ -59,6 +77,11 @@ struct SheetCommand: AsyncParsableCommand {
         guard (8...8192).contains(tile) else { throw ValidationError("--tile must be 8...8192 px, not \(tile)") }
         guard (0...1024).contains(gap) else { throw ValidationError("--gap must be 0...1024 px, not \(gap)") }
         guard (0...4096).contains(margin) else { throw ValidationError("--margin must be 0...4096 px, not \(margin)") }
+        guard (0...4096).contains(groupGap) else { throw ValidationError("--group-gap must be 0...4096 px, not \(groupGap)") }
+        if let perPage, !(1...100_000).contains(perPage) { throw ValidationError("--per-page must be 1...100000, not \(perPage)") }
+        if let caption, caption.split(separator: "\n", omittingEmptySubsequences: false).count > 4 {
+            throw ValidationError("--caption may have at most 4 lines")
+        }
     }
 
     /// The output format from the extension of `--out`.
@@ -90,20 +113,45 @@ struct SheetCommand: AsyncParsableCommand {
         }
         // Temporaries a killed earlier run left beside the sheet.
         AtomicOutputFile.sweepStaleTemporaries(in: URL(fileURLWithPath: out).deletingLastPathComponent().path)
+        options.groupGap = groupGap
+        options.captionTemplate = caption.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         do {
-            let items = try ContactSheet.items(from: inputs)
-            let result = try ContactSheet.write(items, options: options, to: out)
-            for failure in result.failureList {
-                FileHandle.standardError.write(Data(
-                    "klingkit: warning: \(failure.name): \(failure.message) (drawn as a placeholder)\n".utf8))
+            // The sheet being replaced is never one of its own inputs (a JPEG sheet, which has no marker, included).
+            let target = URL(fileURLWithPath: out).standardizedFileURL.path
+            var items = try ContactSheet.items(from: inputs).filter { item in
+                guard case .file(let path) = item.source else { return true }
+                return URL(fileURLWithPath: path).standardizedFileURL.path != target
             }
-            let layout = result.layout
-            let placeholders = result.failureList.isEmpty ? "" : ", \(result.failureList.count) placeholder"
-                + (result.failureList.count == 1 ? "" : "s")
-            print("wrote \(out): \(result.width)x\(result.height) \(options.format.rawValue), "
-                + "\(layout.count) tile\(layout.count == 1 ? "" : "s") in \(layout.columns)x\(layout.rows)\(placeholders)")
+            if withReferences { items = SheetReferences.inserted(into: items) }
+            if let verdicts { items = try SheetVerdicts.applied(from: verdicts, to: items) }
+            guard !items.isEmpty else { throw CommandFailure("no images to put on the sheet (the only input is the sheet itself)") }
+            let pages = perPage.map { size in stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min(items.count, $0 + size)]) } } ?? [items]
+            for (number, page) in pages.enumerated() {
+                let path = perPage == nil ? out : Self.pagePath(out, number + 1)
+                if perPage != nil, let title { options.title = "\(title) (\(number + 1)/\(pages.count))" }
+                let result = try ContactSheet.write(page, options: options, to: path)
+                for failure in result.failureList {
+                    FileHandle.standardError.write(Data(
+                        "klingkit: warning: \(failure.name): \(failure.message) (drawn as a placeholder)\n".utf8))
+                }
+                let layout = result.layout
+                let placeholders = result.failureList.isEmpty ? "" : ", \(result.failureList.count) placeholder"
+                    + (result.failureList.count == 1 ? "" : "s")
+                print("wrote \(path): \(result.width)x\(result.height) \(options.format.rawValue), "
+                    + "\(layout.count) tile\(layout.count == 1 ? "" : "s") in \(layout.columns)x\(layout.rows)\(placeholders)")
+            }
         } catch let error as SheetError {
             throw CommandFailure(error.message)
         }
+    }
+
+    /// `dir/sheet.png`, page 3 → `dir/sheet-003.png`.
+    static func pagePath(_ out: String, _ page: Int) -> String {
+        let url = URL(fileURLWithPath: out)
+        let ext = url.pathExtension
+        let stem = url.deletingPathExtension().lastPathComponent
+        let name = stem + "-" + String(format: "%03d", page) + (ext.isEmpty ? "" : "." + ext)
+        return (out as NSString).deletingLastPathComponent.isEmpty ? name
+            : ((out as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
     }
 }

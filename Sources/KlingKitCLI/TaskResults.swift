@@ -3,6 +3,7 @@ import Foundation
 import KlingClient
 import KlingModels
 import KlingSupport
+import ResultGallery
 
 // What `generate` and `resume` do with a finished task: wait for it, write its manifest, make its sheet.
 
@@ -11,11 +12,30 @@ import KlingSupport
 func writeManifest(entry: JournalEntry, task: TaskObject?, images: [DownloadedImage]) {
     guard let out = entry.outputDirectory, let id = entry.taskID else { return }
     let folder = URL(fileURLWithPath: out).appendingPathComponent(SafePath.component(forTaskID: id))
-    let manifest = TaskManifest(taskID: id, externalTaskID: entry.externalTaskID, provider: entry.provider,
+    let manifest = TaskRecord(taskID: id, externalTaskID: entry.externalTaskID, provider: entry.provider,
                                 files: images.map { URL(fileURLWithPath: $0.path).lastPathComponent },
-                                prompt: entry.prompt, taskStatus: task?.taskStatus?.rawValue)
+                                prompt: entry.prompt, taskStatus: task?.taskStatus?.rawValue,
+                                taskStatusMessage: task?.taskStatusMessage, finalUnitDeduction: task?.finalUnitDeduction,
+                                createdAt: task?.createdAt, updatedAt: task?.updatedAt)
     // Best effort: the images are what matter; a manifest that cannot be written is skipped.
     try? AtomicOutputFile.write(jsonBytes(manifest, sorted: true, pretty: true), to: folder.appendingPathComponent("task.json").path)
+}
+
+/// Writes `<out>/<task>/request.json` (a ``RequestRecord``: prompt, model, settings, references as
+/// absolute paths or URLs) as soon as the task is accepted, so `klingkit gallery` can show how each
+/// result was made and regenerate it, whether `generate` or a later `resume` downloads the images.
+/// Best effort, like the manifest.
+func writeRequestRecord(_ record: RequestRecord, taskID: String, outputDirectory: String) {
+    let folder = URL(fileURLWithPath: outputDirectory).appendingPathComponent(SafePath.component(forTaskID: taskID))
+    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try? AtomicOutputFile.write(jsonBytes(record, sorted: true, pretty: true), to: folder.appendingPathComponent("request.json").path)
+}
+
+/// A reference as recorded: a URL as given, a local file as its absolute path.
+func recordedLocation(_ location: String) -> String {
+    let lower = location.lowercased()
+    if lower.hasPrefix("http://") || lower.hasPrefix("https://") { return location }
+    return URL(fileURLWithPath: location).standardizedFileURL.path
 }
 
 /// Makes the contact sheet of downloaded images (format from the file's extension).

@@ -5,7 +5,7 @@ import Testing
 @testable import ContactSheets
 
 /// ``ContactSheet/write(_:options:to:)`` streams bands through the codecs' streaming writers: its files must
-/// be exactly what ``ContactSheet/render(_:options:)`` makes in memory.
+/// decode to exactly what ``ContactSheet/render(_:options:)`` makes in memory.
 @Suite("Sheets streamed to a file")
 struct StreamedSheetTests {
     func scratch() throws -> String {
@@ -35,7 +35,7 @@ struct StreamedSheetTests {
         return items
     }
 
-    @Test("a PNG sheet file has the same bytes as the in-memory render, light and transparent backgrounds")
+    @Test("a PNG sheet file (parallel deflate) decodes to the in-memory render's pixels and carries the sheet marker, light and transparent backgrounds")
     func pngSameBytes() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -47,7 +47,9 @@ struct StreamedSheetTests {
             let result = try ContactSheet.write(items, options: options, to: path)
             let rendered = try ContactSheet.render(items, options: options)
             let file = try contents(path)
-            #expect(file == rendered.encoded.bytes)
+            #expect(try ImageCodecs.decode(file).image == (try ImageCodecs.decode(rendered.encoded.bytes).image))
+            #expect(ContactSheet.isSheet(Array(file.prefix(4096))))
+            #expect(!ContactSheet.isSheet(rendered.encoded.bytes))
             #expect(result.byteCount == file.count)
             #expect(result.width == rendered.width && result.height == rendered.height)
             #expect(result.layout.rows == 3)

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import KlingServerSupport
@@ -95,6 +96,12 @@ public final class ReferenceImageServer: Sendable {
     public static func start(_ configuration: ReferenceImageServerConfiguration,
                              logger: Logger = Logger(label: "klingkit-serve")) async throws -> ReferenceImageServer {
         if let problem = configuration.problem { throw ReferenceImageServerError(problem) }
+        // An address that cannot be bound is reported before the server starts: a ServiceGroup whose
+        // only service fails to bind, under a task-executor preference, can deadlock in its merged
+        // event stream (a swift-async-algorithms lock against the task's status lock).
+        if let reason = BindProbe.failure(host: configuration.host, port: configuration.port) {
+            throw ReferenceImageServerError("cannot listen on \(configuration.host):\(configuration.port): \(reason)")
+        }
         let routes = ReferenceImageRoutes(limits: configuration.limits, logger: logger)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = buildReferenceImageServer(configuration: configuration, routes: routes, logger: logger) { port in
@@ -102,14 +109,14 @@ public final class ReferenceImageServer: Sendable {
             portContinuation.finish()
         }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        // The server task runs on the cooperative pool; image work runs on the decode pool. (Under a
-        // task-executor preference, a server that fails to bind deadlocked inside ServiceGroup's
-        // merged event stream: a lock of swift-async-algorithms against the task's status lock.)
-        let runner = Task {
+        // Connection and route handlers run on two threads of their own (image work on the decode
+        // pool), so a process whose cooperative pool is busy still gets answers on time.
+        let server = DedicatedServerTask(threads: 2) {
             defer { portContinuation.finish() }
             try await group.run()
         }
-        let stopExecutor: @Sendable () async -> Void = {}
+        let runner = server.task
+        let stopExecutor: @Sendable () async -> Void = { await server.stop() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             // The runner has ended (the stream finishes when it does): no cancellation needed.
@@ -165,5 +172,34 @@ struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
             routes.logger.info("\(request.method) unmatched \(refusal.code.status.code)", metadata: ["status": "\(refusal.code.status.code)"])
             return refusal.response()
         }
+    }
+}
+
+/// Whether `host:port` can be bound now: a listening socket is opened and closed again.
+enum BindProbe {
+    /// Why the address cannot be bound, `nil` when it can (or when port 0 asks for any free port).
+    static func failure(host: String, port: Int) -> String? {
+        guard port != 0 else { return nil }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, let first = list else { return "cannot resolve \(host): \(String(cString: gai_strerror(rc)))" }
+        defer { freeaddrinfo(list) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
+            if fd >= 0 {
+                var yes: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+                let bound = bind(fd, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0
+                let reason = bound ? nil : String(cString: strerror(errno))
+                close(fd)
+                if let reason { return reason }
+            }
+            entry = current.pointee.ai_next
+        }
+        return nil
     }
 }

@@ -162,7 +162,9 @@ let package = Package(
             "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport"]),
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
+            // README's snippets:
+            "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "ReferenceImageServiceTests", dependencies: ["KlingKitTestSupport",
             "ReferenceImageService", "ReferenceImages", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),

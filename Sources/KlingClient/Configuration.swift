@@ -54,6 +54,14 @@ public enum Provider: Sendable, Equatable {
         }
     }
 
+    /// The environment variable that sets this provider's base URL.
+    public var baseURLVariable: String {
+        switch self {
+        case .kling: return "KLING_BASE_URL"
+        case .cometAPI: return "COMETAPI_BASE_URL"
+        }
+    }
+
     /// The path prefix in front of every native route (`/kling` for CometAPI).
     var pathPrefix: String {
         switch self {
@@ -86,8 +94,7 @@ public enum Provider: Sendable, Equatable {
 
     /// The base URL from `KLING_BASE_URL` / `COMETAPI_BASE_URL`, if set.
     public func baseURLFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        let key = self.name == "kling" ? "KLING_BASE_URL" : "COMETAPI_BASE_URL"
-        guard let v = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
+        guard let v = environment[baseURLVariable]?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
         return v
     }
 }
@@ -148,6 +155,9 @@ public struct ClientConfiguration: Sendable {
     /// Checks and prepares local reference images and verifies downloads; `nil` (default) = none, and
     /// then local images and downloads are refused with ``ClientError/Code/configuration``.
     public var images: (any ReferenceImageProcessor)?
+    /// Called before each wait between attempts of one call (for a "retrying 2/5 in 3 s" line);
+    /// `nil` (default) says nothing. Never given secrets: the reason is the error's own message.
+    public var onRetry: (@Sendable (RetryNotice) -> Void)?
 
     public init(provider: Provider, baseURL: String? = nil) {
         self.provider = provider
@@ -193,4 +203,16 @@ extension ClientConfiguration: CustomStringConvertible {
     public var description: String {
         "ClientConfiguration(provider: \(provider), baseURL: \(baseURL), requestTimeout: \(requestTimeout))"
     }
+}
+
+/// One retry about to happen: which attempt comes next, of how many, after what wait, and why.
+public struct RetryNotice: Sendable {
+    /// The attempt that follows the wait (2 for the first retry).
+    public var nextAttempt: Int
+    /// The policy's cap on attempts.
+    public var maxAttempts: Int
+    /// The wait before it.
+    public var delay: Duration
+    /// The failure that is being retried, as one line.
+    public var reason: String
 }

@@ -30,6 +30,10 @@ public final class KlingClient: Sendable {
             timeout: .init(connect: timeAmount(configuration.connectTimeout), read: timeAmount(configuration.requestTimeout)),
             decompression: .enabled(limit: .ratio(50)))
         httpConfig.connectionPool = .init(idleTimeout: .seconds(60))
+        // A refused or unresolvable connection fails the request at once, so it is reported (and
+        // retried or not) by this client's own policy, instead of the pool re-dialling silently
+        // until the connect timeout.
+        httpConfig.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
         switch configuration.provider {
         case .kling(let accessKey, let secretKey):
@@ -118,10 +122,12 @@ public final class KlingClient: Sendable {
         }
         if let deadline = configuration.retry.deadline, configuration.clock.monotonic - start + delay > deadline {
             var e = failure.error
-            e.message += " (retry deadline of \(deadline) reached after \(attempts) attempts)"
+            e.message += " (retry deadline of \(deadline) reached after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
             throw e
         }
         configuration.logger.debug("retrying in \(delay): \(failure.error.code) \(failure.error.businessCode.map(String.init) ?? "")")
+        configuration.onRetry?(RetryNotice(nextAttempt: attempts + 1, maxAttempts: configuration.retry.maxAttempts,
+                                           delay: delay, reason: failure.error.message))
         try await configuration.clock.sleep(for: delay)
     }
 }

@@ -112,7 +112,9 @@ public struct PollingPolicy: Sendable, Equatable {
         return .seconds(double: d * (1 + jitter * (2 * u - 1)))
     }
 
-    /// The waits before each query; the sequence ends when their sum would pass `timeout`.
+    /// The waits before each query. Their sum is exactly `timeout` when the task never ends: the wait
+    /// that would pass it is shortened to end at the timeout (one last query at the deadline), so a
+    /// timeout shorter than the first wait still waits that long instead of giving up at once.
     public func delays(jitter source: some JitterSource) -> Delays { Delays(policy: self, source: source) }
 
     public struct Delays: Sequence, IteratorProtocol {
@@ -121,8 +123,8 @@ public struct PollingPolicy: Sendable, Equatable {
         var index = 0
         var total: Duration = .zero
         public mutating func next() -> Duration? {
-            let d = policy.delay(forPoll: index, unit: source.next())
-            guard total + d <= policy.timeout else { return nil }
+            guard total < policy.timeout else { return nil }
+            let d = Swift.min(policy.delay(forPoll: index, unit: source.next()), policy.timeout - total)
             index += 1
             total += d
             return d

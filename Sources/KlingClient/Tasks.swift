@@ -281,17 +281,20 @@ extension KlingClient {
     public func waitForCompletion(taskID: String, kind: TaskKind = .generation, queryFirst: Bool = false,
                                   progress: (@Sendable (TaskObject) -> Void)? = nil) async throws -> TaskObject {
         var delays = configuration.polling.delays(jitter: configuration.jitter)
+        // The timeout is a deadline on the clock, so slow queries count against it too.
+        let deadline = configuration.clock.monotonic + configuration.polling.timeout
         var first = true
         var lastError: ClientError?
         while true {
             if !(first && queryFirst) {
-                guard let delay = delays.next() else {
+                let remaining = deadline - configuration.clock.monotonic
+                guard remaining > .zero, let next = delays.next() else {
                     throw ClientError(.deadlineExceeded,
                                       "task still not finished after \(configuration.polling.timeout)" +
                                         (lastError.map { " (last error: \($0.description))" } ?? "") + "; resume it later",
                                       taskID: taskID, isRetryable: true)
                 }
-                try await configuration.clock.sleep(for: delay)
+                try await configuration.clock.sleep(for: min(next, remaining))
             }
             first = false
             let task: TaskObject

@@ -158,10 +158,28 @@ extension KlingClient {
                 return ClientError(.transport, "\(what): the server closed the connection before answering", isRetryable: true)
             }
         }
+        if let unreachable = unreachableReason(error) {
+            // Not retried: nothing listens there, or the name does not exist; waiting will not change it.
+            return ClientError(.transport, "\(what): cannot reach \(configuration.baseURL): \(unreachable). "
+                + "Check --base-url (or \(configuration.provider.baseURLVariable)), or start a local server with `klingkit emulator`")
+        }
         if error is NIOTooManyBytesError {
             return ClientError(.invalidResponse, "\(what): answer larger than \(configuration.maxResponseBytes) bytes")
         }
         return ClientError(.transport, "\(what): \(String(describing: error))", isRetryable: true)
+    }
+
+    /// "connection refused" or "unknown host NAME" when `error` says the server cannot be reached at
+    /// all; `nil` for anything that may pass (timeouts, resets).
+    func unreachableReason(_ error: Error) -> String? {
+        if let io = error as? IOError, io.errnoCode == ECONNREFUSED { return "connection refused (nothing listens on that port)" }
+        guard let connection = error as? NIOConnectionError else { return nil }
+        let refused = connection.connectionErrors.contains { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }
+        if refused { return "connection refused (nothing listens on that port)" }
+        if connection.connectionErrors.isEmpty, connection.dnsAError != nil || connection.dnsAAAAError != nil {
+            return "unknown host '\(connection.host)' (the name does not resolve)"
+        }
+        return nil
     }
 
     /// Errors that prove the request never left (safe to resend anything).

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import Hummingbird
 import KlingModels
 import KlingServerSupport
+import KlingSupport
 import Logging
 import NIOCore
 import NIOPosix
@@ -63,6 +64,11 @@ public final class EmulatorServer: Sendable {
         try configuration.validate()
         var log = logger ?? Logger(label: "kling-emulator")
         if logger == nil { log.logLevel = configuration.logRequests ? .info : .warning }
+        if let error = PortProbe.bindError(host: "127.0.0.1", port: configuration.port) {
+            throw EmulatorError(.listen, "cannot listen on 127.0.0.1:\(configuration.port): "
+                + (error == EADDRINUSE ? "the port is in use (choose another --port, or 0 for any free port)"
+                                       : String(cString: strerror(error)).lowercased()))
+        }
         let core = EmulatorCore(configuration: configuration, logger: log)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = buildEmulatorApplication(core: core) { port in
@@ -80,9 +86,14 @@ public final class EmulatorServer: Sendable {
         let stopExecutor: @Sendable () async -> Void = { await server.stop() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
-            runner.cancel()
+            // No port means the runner has ended (the stream finishes when it does): nothing to cancel.
+            // (Cancelling it here could deadlock: see the note on shutdown in `klingkit emulator`.)
             let reason: String
-            do { try await runner.value; reason = "the server stopped" } catch { reason = "\(error)" }
+            do { try await runner.value; reason = "the server stopped" } catch let io as IOError where io.errnoCode == EADDRINUSE {
+                reason = "the port is in use (choose another --port, or 0 for any free port)"
+            } catch let io as IOError {
+                reason = String(cString: strerror(io.errnoCode)).lowercased()
+            } catch { reason = "\(error)" }
             try? await core.imagePool.shutdownGracefully()
             await stopExecutor()
             throw EmulatorError(.listen, "cannot listen on 127.0.0.1:\(configuration.port): \(reason)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KlingClient
+import KlingSupport
 
 // The options and conventions every API command (`generate | status | list | download | resume`)
 // shares. Credentials come only from the environment (KLING_ACCESS_KEY + KLING_SECRET_KEY, or
@@ -93,6 +94,16 @@ struct APIConnectionOptions: ParsableArguments {
         c.images = ReferenceImageChecks()
         c.allowPrivateDownloads = allowPrivateDownloads
         c.requestTimeout = .milliseconds(Int64(timeout * 1000))
+        // --timeout bounds one call as a whole: connecting, and the retries of a failed attempt.
+        c.connectTimeout = min(c.connectTimeout, c.requestTimeout)
+        c.retry.deadline = c.requestTimeout
+        if isatty(STDERR_FILENO) == 1 {
+            c.onRetry = { notice in
+                let seconds = notice.delay.seconds < 10 ? String(format: "%.1f", notice.delay.seconds) : String(Int(notice.delay.seconds))
+                FileHandle.standardError.write(Data(
+                    "klingkit: retrying \(notice.nextAttempt)/\(notice.maxAttempts) in \(seconds) s: \(notice.reason)\n".utf8))
+            }
+        }
         if let pollInterval {
             let interval = Duration.milliseconds(Int64(pollInterval * 1000))
             c.polling.interval = interval

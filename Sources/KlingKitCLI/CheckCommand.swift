@@ -61,9 +61,6 @@ struct CheckCommand: AsyncParsableCommand {
         if minSide < 1 { throw ValidationError("--min-side must be at least 1") }
         if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        for path in files where !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("\(path): no such file or directory")
-        }
     }
 
     func run() async throws {
@@ -114,12 +111,12 @@ enum CheckInputs {
 
     static func expand(_ arguments: [String]) throws -> [String] {
         var result: [String] = []
+        var empty: [String] = []
         for argument in arguments {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-                throw ValidationError("\(argument): no such file or directory")
-            }
-            guard isDirectory.boolValue else {
+            // A missing or unreadable FILE is that item's failure (the reader names it), not a usage
+            // error that stops the other items.
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue else {
                 result.append(argument)
                 continue
             }
@@ -135,12 +132,17 @@ enum CheckInputs {
                     found.append(argument.hasSuffix("/") ? argument + relative : argument + "/" + relative)
                 }
             }
-            if found.isEmpty {
-                FileHandle.standardError.write(Data("klingkit: \(argument): no JPEG or PNG files in this directory\n".utf8))
-            }
+            if found.isEmpty { empty.append(argument) }
             result.append(contentsOf: found.sorted())
         }
-        if result.isEmpty { throw ValidationError("no JPEG or PNG files to check") }
+        for folder in empty where !result.isEmpty {
+            FileHandle.standardError.write(Data("klingkit: \(folder): no JPEG or PNG files (nor HEIC, AVIF, WebP) in this folder\n".utf8))
+        }
+        if result.isEmpty {
+            // A usage error (exit 2) in one line, without the root command's usage text.
+            throw CommandFailure("no JPEG or PNG files (nor HEIC, AVIF, WebP) in \(empty.joined(separator: ", ")): nothing to do",
+                                 exitCode: 2)
+        }
         return result
     }
 

@@ -8,7 +8,7 @@ struct DownloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "download",
         abstract: "Download every image of a finished task to <out>/<task_id>/<index>.<ext>.",
-        discussion: "Each image is size-capped, verified to decode and written atomically. Prints the written paths. Exit 1 if the task has not succeeded or an image fails.")
+        discussion: "Each image is size-capped, verified to decode and written atomically. Prints the written paths. Exit 3 if the task failed, 4 if it has not finished yet, 1 if an image fails.")
 
     @OptionGroup var connection: APIConnectionOptions
 
@@ -31,6 +31,11 @@ struct DownloadCommand: AsyncParsableCommand {
                 let (task, _) = try await client.task(anyKindID: id)
                 if task.taskStatus == .failed {
                     throw ClientError(.taskFailed, task.taskStatusMessage ?? "the service gave no reason", taskID: id)
+                }
+                if let status = task.taskStatus, !status.isTerminal {
+                    // Not finished yet: the same exit as generate's unfinished wait (4), not a failure.
+                    throw ClientError(.deadlineExceeded, "task \(id) is still \(status), nothing to download yet; "
+                                      + "`klingkit resume` waits for it and downloads, or run download again later", taskID: id)
                 }
                 return try await client.download(task, to: URL(fileURLWithPath: out), includeWatermarked: watermarked)
             }

@@ -132,6 +132,13 @@ struct EmulatorCommand: AsyncParsableCommand {
 
                     """, to: .standardError)
                 let received = await signals.next()
+                // A stop that does not finish in 10 s (a hung connection, or the rare shutdown deadlock
+                // between ServiceGroup's cancellation and a task-executor preference, seen once under
+                // gdb) ends the process anyway: on a Dispatch timer, independent of Swift concurrency.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
+                    FileHandle.standardError.write(Data("klingkit emulator: did not stop within 10 s; exiting\n".utf8))
+                    Foundation.exit(1)
+                }
                 return (received, await server.statistics()["requests"] ?? 0)
             }
         } catch let error as EmulatorError {
@@ -156,33 +163,5 @@ struct EmulatorCommand: AsyncParsableCommand {
 
     private func write(_ text: String, to handle: FileHandle) {
         handle.write(Data(text.utf8))
-    }
-}
-
-/// Turns SIGINT/SIGTERM into an awaitable event (the default action would kill the process mid-write).
-final class SignalWaiter: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
-    private let stream: AsyncStream<Int32>
-    private let continuation: AsyncStream<Int32>.Continuation
-
-    init(signals: [Int32]) {
-        (stream, continuation) = AsyncStream<Int32>.makeStream()
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [continuation] in continuation.yield(number) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    /// The first signal received.
-    func next() async -> Int32 {
-        var iterator = stream.makeAsyncIterator()
-        return await iterator.next() ?? SIGTERM
-    }
-
-    deinit {
-        for source in sources { source.cancel() }
     }
 }

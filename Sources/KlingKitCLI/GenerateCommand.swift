@@ -33,7 +33,7 @@ struct GenerateCommand: AsyncParsableCommand {
     var image: String?
 
     @Option(name: .customLong("image-reference"), help: ArgumentHelp("What the image guides: subject or face.", valueName: "subject|face"))
-    var imageReference: String?
+    var imageReference: ImageReference?
 
     @Option(name: .customLong("image-fidelity"), help: ArgumentHelp("0...1 (kling-v1, kling-v1-5).", valueName: "X"))
     var imageFidelity: Double?
@@ -45,16 +45,16 @@ struct GenerateCommand: AsyncParsableCommand {
     var elementIDs: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Model name (default kling-v3; multi-image: kling-v2).", valueName: "NAME"))
-    var model: String?
+    var model: ModelName?
 
     @Option(name: .long, help: ArgumentHelp("Number of images, 1...9.", valueName: "N"))
     var n: Int?
 
     @Option(name: .customLong("aspect-ratio"), help: ArgumentHelp("16:9, 9:16, 1:1, 4:3, 3:4, 3:2, 2:3 or 21:9.", valueName: "R"))
-    var aspectRatio: String?
+    var aspectRatio: AspectRatio?
 
     @Option(name: .long, help: ArgumentHelp("1k or 2k.", valueName: "1k|2k"))
-    var resolution: String?
+    var resolution: Resolution?
 
     @Flag(name: .long, help: "Also produce (and download) watermarked copies.")
     var watermark = false
@@ -143,7 +143,7 @@ struct GenerateCommand: AsyncParsableCommand {
     /// service is the final judge), as `check --face` does. With `--strict-face` a count other than 1
     /// stops the command before anything is sent.
     private func reportFaces() throws {
-        guard imageReference == "face", let image, !image.lowercased().hasPrefix("http://"),
+        guard imageReference == .face, let image, !image.lowercased().hasPrefix("http://"),
               !image.lowercased().hasPrefix("https://"), FileManager.default.fileExists(atPath: image) else { return }
         let count = CheckFaces.detect(path: image)
         note("\(image): " + CheckFaces.text(count, strict: strictFace))
@@ -157,17 +157,17 @@ struct GenerateCommand: AsyncParsableCommand {
         if isMulti {
             let request = MultiImageGenerationRequest(
                 prompt: prompt, subjects: subject.map(ImageInput.parse), scene: scene.map(ImageInput.parse),
-                style: style.map(ImageInput.parse), model: model.map { ModelName($0) } ?? .multiImageDefault, n: n,
-                aspectRatio: aspectRatio.map { AspectRatio($0) }, watermark: watermark ? true : nil,
+                style: style.map(ImageInput.parse), model: model ?? .multiImageDefault, n: n,
+                aspectRatio: aspectRatio, watermark: watermark ? true : nil,
                 callbackURL: callbackURL, externalTaskID: externalTaskID)
             submitted = try await client.submit(request, options: options)
         } else {
             let request = GenerationRequest(
                 prompt: prompt, negativePrompt: negativePrompt, image: image.map(ImageInput.parse),
-                imageReference: imageReference.map { ImageReference($0) }, imageFidelity: imageFidelity,
+                imageReference: imageReference, imageFidelity: imageFidelity,
                 humanFidelity: humanFidelity, elementIDs: elementIDs.compactMap { Int64($0) },
-                model: model.map { ModelName($0) } ?? .recommended, n: n, aspectRatio: aspectRatio.map { AspectRatio($0) },
-                resolution: resolution.map { Resolution($0) }, watermark: watermark ? true : nil,
+                model: model ?? .recommended, n: n, aspectRatio: aspectRatio,
+                resolution: resolution, watermark: watermark ? true : nil,
                 callbackURL: callbackURL, externalTaskID: externalTaskID)
             submitted = try await client.submit(request, options: options)
         }
@@ -191,31 +191,39 @@ struct GenerateCommand: AsyncParsableCommand {
             throw CommandFailure("the journal entry of task \(submitted.taskID) vanished")
         }
         // Ctrl-C or SIGTERM while waiting: the task is safe in the journal; say how to finish it.
-        let interrupts = [Int32(SIGINT), Int32(SIGTERM)].map { (sig: Int32) -> DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("\r\u{1B}[Kklingkit: interrupted; task \(submitted.taskID) is journaled: `klingkit resume` finishes it\n".utf8))
-                Foundation.exit(130)
-            }
-            source.resume()
-            return source
+        // Terminal-only escapes: a redirected stderr gets plain lines.
+        let terminal = isatty(STDERR_FILENO) == 1
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM])
+        let taskID = submitted.taskID
+        let watcher = Task {
+            _ = await signals.next()
+            guard !Task.isCancelled else { return }
+            FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "")
+                + "klingkit: interrupted; task \(taskID) is journaled: `klingkit resume` finishes it\n").utf8))
+            Foundation.exit(130)
         }
         defer {
-            for source in interrupts { source.cancel() }
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
+            watcher.cancel()
+            SignalWaiter.restoreDefaults([SIGINT, SIGTERM])
         }
-        // Said once the interrupt handlers are in place (from here on Ctrl-C leaves a resumable task), as
-        // a transient status: it ends in a carriage return, so the progress line or the final message
-        // overwrites it rather than adding a line.
+        // Said once the interrupt handlers are in place (from here on Ctrl-C leaves a resumable task). On
+        // a terminal it is a transient status ending in a carriage return, so the progress line or the
+        // final message overwrites it; elsewhere it is a line of its own.
         if !json {
-            FileHandle.standardError.write(Data("klingkit: waiting for task \(submitted.taskID); if interrupted, `klingkit resume` finishes it\r".utf8))
+            FileHandle.standardError.write(Data(
+                "klingkit: waiting for task \(taskID); if interrupted, `klingkit resume` finishes it\(terminal ? "\r" : "\n")".utf8))
         }
         let settled = await finish(entry, client: client, queryFirst: submitted.task.taskStatus?.isTerminal == true,
                                    showProgress: !json)
         if let error = settled.error {
             if error.code == .deadlineExceeded {
+                if json {
+                    // A script still gets the task's ids and status on stdout, to resume or poll it.
+                    var summary = TaskSummary(settled.task ?? submitted.task)
+                    summary.externalTaskID = submitted.externalTaskID
+                    summary.files = []
+                    printJSON(summary)
+                }
                 throw CommandFailure("task \(submitted.taskID) is still running; `klingkit resume` will finish it (\(error.message))",
                                      exitCode: APIExit.unfinished)
             }

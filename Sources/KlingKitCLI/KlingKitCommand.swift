@@ -35,6 +35,10 @@ public enum KlingKitVersion {
 /// 0 success, 1 a failed item (set by the command), 2 a usage error.
 public enum KlingKitMain {
     public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        if let first = arguments.first, let message = unknownSubcommandMessage(first) {
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(2)
+        }
         do {
             var command = try KlingKitCommand.parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -63,6 +67,33 @@ public enum KlingKitMain {
             FileHandle.standardError.write(Data(("klingkit: " + String(describing: error) + "\n").utf8))
             Foundation.exit(1)
         }
+    }
+
+    /// For a first word that is no subcommand (and no option): one line naming it, with the closest
+    /// subcommand when one is within two edits (`chek` → `check`), else the list of subcommands.
+    static func unknownSubcommandMessage(_ word: String) -> String? {
+        guard !word.hasPrefix("-") else { return nil }
+        let names = KlingKitCommand.configuration.subcommands.map { $0._commandName } + ["help"]
+        guard !names.contains(word) else { return nil }
+        let ranked = names.map { (name: $0, distance: editDistance(word.lowercased(), $0)) }.min { $0.distance < $1.distance }
+        if let best = ranked, best.distance <= min(2, max(1, word.count / 2)) {
+            return "klingkit: unknown command '\(word)'. Did you mean '\(best.name)'? (klingkit --help lists the commands)"
+        }
+        return "klingkit: unknown command '\(word)'; the commands are: \(names.dropLast().joined(separator: ", "))"
+    }
+
+    /// Levenshtein distance (insertions, deletions, substitutions), two rows of the classic table.
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
     }
 
     private static func isUsage(_ error: Error) -> Bool {

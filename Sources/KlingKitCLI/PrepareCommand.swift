@@ -56,7 +56,7 @@ struct PrepareCommand: AsyncParsableCommand {
     var fit: FitFlag = .pad
 
     @Option(name: .customLong("pad-style"), help: ArgumentHelp("What fills padding: color (--background), edge (repeat the border) or blur.", valueName: "STYLE"))
-    var padStyle: String = "color"
+    var padStyle: PrepareOptions.PadStyle = .color
 
     @Option(name: .customLong("crop-offset"), help: ArgumentHelp("Where --crop keeps its window along the long side: pixels from the left/top (e.g. 120) or a percentage (0% left/top, 50% centre, 100% right/bottom). Default: centre.", valueName: "N|P%"))
     var cropOffset: String?
@@ -74,16 +74,16 @@ struct PrepareCommand: AsyncParsableCommand {
     var maxBytes: Int?
 
     @Option(name: .customLong("format"), help: ArgumentHelp("Output format: jpeg, png, or auto (keep the input's; PNG becomes JPEG when smaller).", valueName: "jpeg|png|auto"))
-    var format: String = "auto"
+    var format: PrepareOptions.OutputFormat = .auto
 
     @Option(name: .customLong("quality"), help: ArgumentHelp("JPEG quality to start from, 1-100 (default 90).", valueName: "Q"))
     var quality: Int?
 
     @Option(name: .customLong("filter"), help: ArgumentHelp("Resampling filter: lanczos3 (default), mitchell, bilinear, box.", valueName: "NAME"))
-    var filter: String = "lanczos3"
+    var filter: ResampleFilter = .lanczos3
 
     @Option(name: .customLong("icc"), help: ArgumentHelp("Embedded ICC profile: keep (default) or srgb (convert RGB pixels to sRGB and drop the profile).", valueName: "keep|srgb"))
-    var icc: String = "keep"
+    var icc: PrepareOptions.ColorProfile = .keep
 
     @Flag(name: .customLong("keep-metadata"), help: "Keep EXIF/XMP/text when the file is copied (re-encoded outputs keep only the ICC profile).")
     var keepMetadata = false
@@ -113,25 +113,22 @@ struct PrepareCommand: AsyncParsableCommand {
         _ = try options(threads: nil)
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        for path in files where !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("\(path): no such file or directory")
-        }
     }
 
     /// The flags as ``PrepareSettings``, the text form `klingkit serve`'s query parameters share.
     var settings: PrepareSettings {
         var settings = PrepareSettings()
         settings.fit = fit.rawValue
-        settings.padStyle = padStyle
+        settings.padStyle = padStyle.rawValue
         settings.cropOffset = cropOffset
         settings.background = background
         settings.minSide = minSide.map(String.init)
         settings.maxSide = maxSide.map(String.init)
         settings.maxBytes = maxBytes.map(String.init)
-        settings.format = format
+        settings.format = format.rawValue
         settings.quality = quality.map(String.init)
-        settings.filter = filter
-        settings.icc = icc
+        settings.filter = filter.rawValue
+        settings.icc = icc.rawValue
         settings.keepMetadata = keepMetadata
         settings.optimizeHuffman = optimizeHuffman
         return settings
@@ -151,7 +148,6 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let outDir = out!
         let inputs = try CheckInputs.expand(files)
-        if inputs.isEmpty { throw ValidationError("no JPEG or PNG files found in \(files.joined(separator: ", "))") }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {

@@ -101,6 +101,14 @@ struct ServeCommand: AsyncParsableCommand {
             """.utf8))
         let received = await signals.next()
         FileHandle.standardError.write(Data("klingkit serve: \(received == SIGTERM ? "SIGTERM" : "SIGINT"): draining\n".utf8))
+        // In-flight requests end within their deadline; a drain that outlasts it by 10 s (a stuck
+        // client, or the rare shutdown deadlock noted in `klingkit emulator`) ends the process anyway,
+        // on a Dispatch timer independent of Swift concurrency.
+        let grace = limits.requestDeadline.components.seconds + 10
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(grace))) {
+            FileHandle.standardError.write(Data("klingkit serve: did not drain within \(grace) s; exiting\n".utf8))
+            Foundation.exit(1)
+        }
         await server.shutdown()
         FileHandle.standardError.write(Data("klingkit serve: stopped; in-flight requests finished.\n".utf8))
     }

@@ -44,7 +44,7 @@ struct SheetCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Caption under each tile: name, task (task id #index and prompt) or none.",
                                             valueName: "MODE"))
-    var captions: String = "name"
+    var captions: CaptionMode = .name
 
     @Option(name: .long, help: ArgumentHelp("A title line above the grid.", valueName: "TEXT"))
     var title: String?
@@ -53,9 +53,6 @@ struct SheetCommand: AsyncParsableCommand {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT (a file or a folder)") }
         _ = try format()
         _ = try theme()
-        guard CaptionMode(rawValue: captions) != nil else {
-            throw ValidationError("--captions must be name, task or none, not '\(captions)'")
-        }
         if let columns, !(1...10_000).contains(columns) {
             throw ValidationError("--columns must be 1...10000, not \(columns)")
         }
@@ -86,7 +83,7 @@ struct SheetCommand: AsyncParsableCommand {
 
     func run() async throws {
         var options = SheetOptions(columns: columns, tile: tile, gap: gap, margin: margin,
-                                   theme: try theme(), captions: CaptionMode(rawValue: captions) ?? .name,
+                                   theme: try theme(), captions: captions,
                                    title: title, format: try format())
         if options.format == .jpeg && options.theme.background.alpha != 255 {
             throw CommandFailure("--background \(background) is transparent, which needs a .png output")

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import KlingSupport
 import KlingServerSupport
 import Logging
 import NIOCore
@@ -96,11 +97,11 @@ public final class ReferenceImageServer: Sendable {
     public static func start(_ configuration: ReferenceImageServerConfiguration,
                              logger: Logger = Logger(label: "klingkit-serve")) async throws -> ReferenceImageServer {
         if let problem = configuration.problem { throw ReferenceImageServerError(problem) }
-        // An address that cannot be bound is reported before the server starts: a ServiceGroup whose
-        // only service fails to bind, under a task-executor preference, can deadlock in its merged
-        // event stream (a swift-async-algorithms lock against the task's status lock).
-        if let reason = BindProbe.failure(host: configuration.host, port: configuration.port) {
-            throw ReferenceImageServerError("cannot listen on \(configuration.host):\(configuration.port): \(reason)")
+        // A busy port refused before the ServiceGroup starts (see `PortProbe` for why).
+        if let error = PortProbe.bindError(host: configuration.host, port: configuration.port) {
+            throw ReferenceImageServerError("cannot listen on \(configuration.host):\(configuration.port): "
+                + (error == EADDRINUSE ? "the port is in use (choose another --port, or 0 for any free port)"
+                                       : String(cString: strerror(error)).lowercased()))
         }
         let routes = ReferenceImageRoutes(limits: configuration.limits, logger: logger)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
@@ -175,31 +176,3 @@ struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Whether `host:port` can be bound now: a listening socket is opened and closed again.
-enum BindProbe {
-    /// Why the address cannot be bound, `nil` when it can (or when port 0 asks for any free port).
-    static func failure(host: String, port: Int) -> String? {
-        guard port != 0 else { return nil }
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &list)
-        guard rc == 0, let first = list else { return "cannot resolve \(host): \(String(cString: gai_strerror(rc)))" }
-        defer { freeaddrinfo(list) }
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let current = entry {
-            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
-            if fd >= 0 {
-                var yes: Int32 = 1
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-                let bound = bind(fd, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0
-                let reason = bound ? nil : String(cString: strerror(errno))
-                close(fd)
-                if let reason { return reason }
-            }
-            entry = current.pointee.ai_next
-        }
-        return nil
-    }
-}

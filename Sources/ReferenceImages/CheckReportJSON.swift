@@ -2,8 +2,8 @@ import KlingSupport
 
 extension ValidationReport {
     /// The report as one `check --json` object, in its documented order and spacing: `path, valid,
-    /// format, width, height, bytes`, then for a format `prepare` converts `convertible, source_format,
-    /// orientation`, with faces `faces, face_boxes[{x, y, width, height, score}]` (and `face_error`),
+    /// format, width, height, bytes, orientation`, then for a format `prepare` converts `convertible,
+    /// source_format`, with faces `faces, face_boxes[{x, y, width, height, score}]` (and `face_error`),
     /// any `notes`, and last `violations[{rule, message}]`; unknown values as `null`.
     ///
     /// The one encoding of a check report: `klingkit check --json` prints it, `klingkit serve`'s
@@ -21,10 +21,11 @@ extension ValidationReport {
         try? line.add("width", width)
         try? line.add("height", height)
         try? line.add("bytes", bytes)
+        // EXIF orientation 1...8 (1 = as stored; 5...8 swap width and height on display), null when unread.
+        try? line.add("orientation", convertible?.orientation ?? (width == nil ? nil : orientation))
         if let convertible {
             try? line.add("convertible", true)
             try? line.add("source_format", convertible.format.rawValue)
-            try? line.add("orientation", convertible.orientation)
         }
         if let faces {
             try? line.add("faces", faces.error == nil ? faces.faces.count : nil)

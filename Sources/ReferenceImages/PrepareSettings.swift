@@ -69,7 +69,9 @@ public struct PrepareSettings: Sendable, Equatable {
         }
         if let minSide {
             let value = try integer("min-side", minSide)
-            guard value >= 1 else { throw invalid("min-side", "must be at least 1") }
+            guard value >= options.rules.minSide else {
+                throw invalid("min-side", "must be at least \(options.rules.minSide) (the API's minimum side), not \(value)")
+            }
             options.minSide = value
             if let error = options.outputLimitError { throw invalid("min-side", "\(value): \(error.message)") }
         }
@@ -82,7 +84,9 @@ public struct PrepareSettings: Sendable, Equatable {
         }
         if let maxBytes {
             let value = try integer("max-bytes", maxBytes)
-            guard value >= 1 else { throw invalid("max-bytes", "must be at least 1") }
+            guard (1...options.rules.maxBytes).contains(value) else {
+                throw invalid("max-bytes", "must be 1...\(options.rules.maxBytes) (the API's file-size limit), not \(value)")
+            }
             options.maxBytes = value
         }
         if let format {

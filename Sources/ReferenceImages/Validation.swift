@@ -18,6 +18,9 @@ public enum ValidationRule: String, Sendable, Codable, CaseIterable {
     case corrupt
     /// The header declares more than ``UploadRules/maxPixels`` pixels; the file is not decoded.
     case tooManyPixels = "too-many-pixels"
+    /// The file cannot be read at all: missing, not permitted, or not a regular file (a directory,
+    /// a device). Nothing about the image is known.
+    case unreadable
 }
 
 /// A broken rule with the measured value and the limit in ``message``.
@@ -101,7 +104,7 @@ public struct ReferenceImageValidator: Sendable {
             return validate(bytes: bytes, name: path, totalBytes: total, complete: bytes.count == total)
         } catch {
             return ValidationReport(name: path, bytes: 0, violations: [
-                Violation(rule: .corrupt, message: "cannot read file: \(error)"),
+                Violation(rule: .unreadable, message: "cannot read the file: \(error)"),
             ])
         }
     }

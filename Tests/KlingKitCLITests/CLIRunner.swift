@@ -66,7 +66,8 @@ enum CLIRunner {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
-            process.terminate()
+            // SIGKILL, not SIGTERM: a child hung in its own shutdown must not hang the test run too.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             Issue.record("klingkit \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
         }

@@ -2,6 +2,7 @@ import KlingSupport
 import Foundation
 import KlingClient
 import KlingEmulator
+import KlingKitTestSupport
 import Testing
 
 /// `klingkit generate | status | list | download | resume`, run as a child process against an emulator
@@ -135,7 +136,10 @@ struct GenerateCommandTests {
             let r = try await s.run(["generate", "--prompt", "x", "--out", s.out.path] + Self.fast)
             #expect(r.exitCode == 3)
             #expect(r.stderr.contains(FaultConfiguration.defaultFailureMessage))
-            #expect(r.stderr.split(separator: "\n").count == 1)
+            // Redirected stderr: the waiting notice is a line of its own (no carriage return), then one line of reason.
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 2 && lines[0].hasPrefix("klingkit: waiting for task "), "\(r.stderr)")
+            #expect(lines.last?.contains(FaultConfiguration.defaultFailureMessage) == true)
         }
     }
 
@@ -267,6 +271,8 @@ struct GenerateCommandTests {
             let text = early + String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
             #expect(p.terminationStatus == 130)
             #expect(text.contains("klingkit resume"))
+            // stderr is a pipe here, not a terminal: plain lines, no carriage returns or erase escapes.
+            #expect(!text.contains("\r") && !text.contains("\u{1B}"), "\(text.debugDescription)")
             #expect(try journal.unfinished().count == 1)
         }
     }
@@ -340,6 +346,26 @@ struct GenerateCommandTests {
                                        "--image-reference", "face", "--strict-face", "--no-wait"])
             #expect(one.exitCode == 0, "\(one.stderr)")
             #expect(one.stderr.contains("faces: 1"), "\(one.stderr)")
+        }
+    }
+
+    @Test("--wait-timeout shorter than the first poll still waits and asks once at the deadline; --json prints the task; exit 4; download of it exits 4")
+    func waitTimeoutUnfinished() async throws {
+        try await Self.withSetup(taskSeconds: 120) { s in
+            let before = await s.requests()
+            let r = try await s.run(["generate", "--prompt", "a lighthouse", "--wait-timeout", "1", "--json", "--out", s.out.path])
+            #expect(r.exitCode == 4, "\(r.stderr)")
+            // The create and at least one status query (the old sequence gave up before any query).
+            #expect(await s.requests() - before >= 2)
+            let line = try #require(r.stdout.split(separator: "\n").last.map(String.init), "no JSON on stdout: \(r.stderr)")
+            let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
+            let taskID = try #require(object["task_id"]?.stringValue)
+            #expect(["submitted", "processing"].contains(object["task_status"]?.stringValue ?? ""), "\(line)")
+            #expect(object["external_task_id"]?.stringValue?.isEmpty == false)
+
+            let download = try await s.run(["download", taskID, "--out", s.out.path])
+            #expect(download.exitCode == 4, "\(download.stderr)")
+            #expect(download.stderr.contains("nothing to download yet"), "\(download.stderr)")
         }
     }
 }

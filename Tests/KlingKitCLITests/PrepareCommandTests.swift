@@ -120,7 +120,10 @@ struct PrepareCommandTests {
         ["prepare", "Package.swift", "--out", "/tmp/x", "--quality", "0"],
         ["prepare", "Package.swift", "--out", "/tmp/x", "--background", "nope"],
         ["prepare", "Package.swift", "--out", "/tmp/x", "--icc", "p3"],
-        ["prepare", "/no/such/file.jpg", "--out", "/tmp/x"],
+        ["prepare", "Package.swift", "--out", "/tmp/x", "--min-side", "100"],
+        ["prepare", "Package.swift", "--out", "/tmp/x", "--max-bytes", "20000000"],
+        ["prepare", "Package.swift", "--out", "/tmp/x", "--filter", "nearest"],
+        ["prepare", "Package.swift", "--out", "/tmp/x", "--pad-style", "mirror"],
     ])
     func usage(arguments: [String]) throws {
         let result = try CLIRunner.run(arguments)

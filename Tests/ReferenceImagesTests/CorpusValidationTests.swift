@@ -106,7 +106,7 @@ struct CorpusValidationTests {
     @Test("a missing file is reported, not thrown")
     func missingFile() {
         let report = Self.validator.validate(fileAt: "/nonexistent/klingkit.jpg")
-        #expect(report.rules == [.corrupt])
+        #expect(report.rules == [.unreadable])
         #expect(report.violations[0].message.contains("No such file or directory"), "\(report.violations[0].message)")
     }
 }

@@ -13,11 +13,14 @@ import Testing
     }
 
     @Test func killsAChildThatOverstaysItsTimeout() async throws {
-        let started = Date()
+        // A unique duration marks this child among any other sleeps on the machine.
+        let seconds = "300.\(UInt32.random(in: 100_000...999_999))"
         await #expect(throws: ChildProcess.Timeout.self) {
-            try await ChildProcess.run("/bin/sleep", ["30"], timeout: 0.5)
+            try await ChildProcess.run("/bin/sleep", [seconds], timeout: 0.5)
         }
-        #expect(Date().timeIntervalSince(started) < 20)
+        // The child is gone (killed), not left running behind the error.
+        let survivors = try await ChildProcess.run("/usr/bin/pgrep", ["-f", "sleep \(seconds)"])
+        #expect(survivors.stdoutText.isEmpty, "still running: \(survivors.stdoutText)")
     }
 }
 

@@ -91,6 +91,7 @@ public final class ReferenceImageRoutes: Sendable {
     func check(_ request: Request) async throws -> Response {
         let face = try Self.flag(request, "face")
         try Self.refuseUnknownQuery(request, known: ["face", "name"])
+        try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
         let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: limits.maxFiles)
             .files(of: request) { self.metrics.read(bytes: $0) }
         let multipart = UploadReader.Kind.raw != (try UploadReader.kind(of: request.headers[.contentType]))
@@ -137,6 +138,7 @@ public final class ReferenceImageRoutes: Sendable {
             refusal.closesConnection = true   // refused before the body is read: do not drain it
             throw refusal
         }
+        try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
         let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: 1)
             .files(of: request) { self.metrics.read(bytes: $0) }
         guard files.count == 1 else {

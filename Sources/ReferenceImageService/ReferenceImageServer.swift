@@ -60,7 +60,7 @@ public func buildReferenceImageServer(configuration: ReferenceImageServerConfigu
     return Application(
         router: buildReferenceImageRouter(routes: routes),
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [ExpectContinueHandler(), ConnectionGuardHandler(headTimeout: head, readTimeout: read)],
+            additionalChannelHandlers: [ExpectContinueHandler(), ConnectionGuardHandler(headTimeout: head, readTimeout: read, lingerTime: .seconds(10))],
             idleTimeout: .seconds(75))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "klingkit-serve"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },
@@ -110,14 +110,14 @@ public final class ReferenceImageServer: Sendable {
             portContinuation.finish()
         }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        // The server task runs on the cooperative pool; image work runs on the decode pool. (Under a
-        // task-executor preference, a server that fails to bind deadlocked inside ServiceGroup's
-        // merged event stream: a lock of swift-async-algorithms against the task's status lock.)
-        let runner = Task {
+        // Connection and route handlers run on two threads of their own (image work on the decode
+        // pool), so a process whose cooperative pool is busy still gets answers on time.
+        let server = DedicatedServerTask(threads: 2) {
             defer { portContinuation.finish() }
             try await group.run()
         }
-        let stopExecutor: @Sendable () async -> Void = {}
+        let runner = server.task
+        let stopExecutor: @Sendable () async -> Void = { await server.stop() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             // The runner has ended (the stream finishes when it does): no cancellation needed.
@@ -175,3 +175,4 @@ struct UnmatchedRouteMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+

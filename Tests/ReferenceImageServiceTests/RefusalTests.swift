@@ -22,7 +22,8 @@ struct RefusalTests {
             }
             try expectRefusal(answer, status: 413, rule: "max-body-bytes")
             #expect(answer.headers["connection"] == "close")
-            #expect(closed < 10, "the connection closed after \(closed) s")
+            // Generous: this bounds "closed, not left open" on a loaded 2-core machine, it times nothing.
+            #expect(closed < 60, "the connection closed after \(closed) s")
             #expect(try await call(server, "GET", "/healthz").status == 200)
         }
     }
@@ -171,7 +172,7 @@ struct RefusalTests {
                 return (try connection.answer(), Date().timeIntervalSince(started))
             }
             try expectRefusal(answer, status: 503, rule: "request-deadline")
-            #expect(elapsed >= 0.9 && elapsed < 10, "\(elapsed) s")
+            #expect(elapsed >= 0.9 && elapsed < 60, "\(elapsed) s")   // answered at the deadline, not never
         }
     }
 

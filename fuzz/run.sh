@@ -24,7 +24,7 @@ cp -f "$root"/fuzz/seeds/* "$work/seeds/"
 "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I "$root/Sources/CImageCodecShims/include" \
     "$root/fuzz/fuzz_codecs.c" "$root"/Sources/CImageCodecShims/*.c \
-    $(pkg-config --cflags --libs libjpeg libpng16 lcms2) -o "$work/fuzz_codecs"
+    $(pkg-config --cflags --libs libjpeg libpng16 lcms2 zlib) -o "$work/fuzz_codecs"
 
 echo "fuzzing for ${seconds}s (${jobs} job(s)); work dir $work" >&2
 cd "$work/artifacts"

@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import Testing
 
 /// What one run of the built `klingkit` binary produced.
@@ -50,8 +51,8 @@ enum CLIRunner {
         try? inPipe.fileHandleForWriting.close()
 
         // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-        let outBox = DataBox()
-        let errBox = DataBox()
+        let outBox = LockedData()
+        let errBox = LockedData()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
@@ -92,11 +93,4 @@ enum CLIRunner {
     static var corpus: URL {
         URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("../shared/corpus").standardizedFileURL
     }
-}
-
-private final class DataBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -25,7 +26,7 @@ struct EmulatorCommandTests {
             // must fail this test, not hang the run.
             let reader = out.fileHandleForReading
             let done = DispatchSemaphore(value: 0)
-            let box = VariablesBox()
+            let box = NIOLockedValueBox<[String: String]>([:])
             DispatchQueue.global().async {
                 var text = ""
                 var found: [String: String] = [:]
@@ -38,7 +39,7 @@ struct EmulatorCommandTests {
                         if parts.count == 2 { found[String(parts[0])] = String(parts[1]) }
                     }
                 }
-                box.set(found)
+                box.withLockedValue { $0 = found }
                 done.signal()
             }
             if done.wait(timeout: .now() + 60) == .timedOut {
@@ -46,7 +47,7 @@ struct EmulatorCommandTests {
                 Issue.record("klingkit emulator printed no environment within 60 s")
                 _ = done.wait(timeout: .now() + 10)
             }
-            variables = box.get()
+            variables = box.withLockedValue { $0 }
         }
 
         /// Sends `signal` and waits (bounded) for the exit; returns the status and stderr.
@@ -122,12 +123,4 @@ struct EmulatorCommandTests {
         #expect(second.exitCode == 1 && second.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(second.stderr)")
         #expect(first.stop(SIGTERM).0 == 0)
     }
-}
-
-/// The variables read by ``EmulatorCommandTests/Running``'s reader thread.
-private final class VariablesBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: [String: String] = [:]
-    func set(_ v: [String: String]) { lock.lock(); value = v; lock.unlock() }
-    func get() -> [String: String] { lock.lock(); defer { lock.unlock() }; return value }
 }

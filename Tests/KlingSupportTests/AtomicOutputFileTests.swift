@@ -1,4 +1,5 @@
 import Foundation
+import KlingKitTestSupport
 import KlingSupport
 import Testing
 
@@ -30,27 +31,31 @@ struct AtomicOutputFileTests {
     }
 
     @Test("a FIFO is written into in place: a reader gets the bytes and the FIFO is still a FIFO")
-    func fifo() async throws {
+    func fifo() throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/pipe"
         #expect(mkfifo(path, 0o600) == 0)
         // A reader that reads until the writer closes (opening a FIFO blocks until both ends are open).
-        let reader = Task.detached { () -> [UInt8] in
+        // It blocks, so it runs on a Dispatch thread: a blocked task on the 2-thread cooperative pool
+        // could wait for a thread the writer below holds.
+        let received = LockedData()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            defer { done.signal() }
             let fd = open(path, O_RDONLY)
-            guard fd >= 0 else { return [] }
+            guard fd >= 0 else { return }
             defer { close(fd) }
-            var got: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n = read(fd, &chunk, chunk.count)
                 if n <= 0 { break }
-                got += chunk[0..<n]
+                received.append(Data(chunk[0..<n]))
             }
-            return got
         }
         try AtomicOutputFile.write(Array("through the pipe".utf8), to: path)
-        let got = await reader.value
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        let got = [UInt8](received.get())
         #expect(String(decoding: got, as: UTF8.self) == "through the pipe")
         var info = stat()
         #expect(lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO)
@@ -98,3 +103,4 @@ struct AtomicOutputFileTests {
         #expect(FileManager.default.fileExists(atPath: live) && FileManager.default.fileExists(atPath: other))
     }
 }
+

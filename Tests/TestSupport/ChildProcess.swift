@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// What one finished child process produced.
 public struct ChildResult: Sendable {
@@ -140,11 +141,10 @@ public enum ChildProcess {
 }
 
 /// Bytes handed from a Dispatch thread to the waiting task.
-public final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
+public final class LockedData: Sendable {
+    private let box = NIOLockedValueBox(Data())
     public init() {}
-    public func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
-    public func append(_ value: Data) { lock.lock(); data.append(value); lock.unlock() }
-    public func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+    public func set(_ value: Data) { box.withLockedValue { $0 = value } }
+    public func append(_ value: Data) { box.withLockedValue { $0.append(value) } }
+    public func get() -> Data { box.withLockedValue { $0 } }
 }

@@ -123,3 +123,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 }
+
+/// `"text"` where a `JSONValue` is expected (request bodies built in tests).
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}

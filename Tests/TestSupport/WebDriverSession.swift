@@ -258,7 +258,3 @@ public final class WebDriverSession: Sendable {
         return try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))
     }
 }
-
-extension JSONValue: ExpressibleByStringLiteral {
-    public init(stringLiteral value: String) { self = .string(value) }
-}

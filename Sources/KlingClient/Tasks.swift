@@ -32,8 +32,7 @@ extension KlingClient {
 
     static func check(_ violations: [FieldViolation]) throws {
         guard let first = violations.first else { return }
-        let all = violations.map(\.message).joined(separator: "; ")
-        throw ClientError(.invalidRequest, all, field: first.field)
+        throw ClientError(.invalidRequest, FieldViolation.summary(violations), field: first.field)
     }
 
     static func encodeBody<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -175,21 +174,27 @@ extension KlingClient {
         try journal.record(entry)
     }
 
-    /// Waits (first come, first served) until `slots` images fit under the client-side limit,
-    /// refreshing the tasks that hold slots so finished ones give theirs back.
+    /// Waits (first come, first served) until `slots` images fit under the client-side limit. The first
+    /// in line refreshes the tasks that hold slots so finished ones give theirs back; the rest wait for
+    /// the queue to change. Gives up after `polling.timeout`.
     private func waitForSlots(ticket: Int, slots: Int) async throws {
         let start = configuration.clock.monotonic
-        while !(await queue.tryAcquire(ticket: ticket, slots: slots)) {
+        while true {
+            switch try await queue.turn(ticket: ticket, slots: slots) {
+            case .acquired:
+                return
+            case .changed:
+                break
+            case .refresh(let holders):
+                for holder in holders { _ = try? await task(id: holder.id, kind: holder.kind) }
+                if await queue.tryAcquire(ticket: ticket, slots: slots) { return }
+                try await configuration.clock.sleep(for: configuration.polling.interval)
+            }
             try Task.checkCancellation()
             if configuration.clock.monotonic - start > configuration.polling.timeout {
                 throw ClientError(.deadlineExceeded, "no free slot under the concurrency limit of \(queue.limit ?? 0) images after \(configuration.polling.timeout); nothing was submitted",
                                   isRetryable: true)
             }
-            for holder in await queue.holders {
-                _ = try? await task(id: holder.id, kind: holder.kind)
-            }
-            if await queue.tryAcquire(ticket: ticket, slots: slots) { return }
-            try await configuration.clock.sleep(for: configuration.polling.interval)
         }
     }
 

@@ -1,21 +1,23 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Turns SIGINT/SIGTERM into an awaitable event (the default action would kill the process mid-write).
-/// An actor: the signal sources it keeps alive are not `Sendable`, and only it touches them.
+///
+/// The handler is installed with `sigaction(2)` before `init` returns, so a signal sent the moment
+/// after (a test that interrupts as soon as a command says it is waiting) is never lost. A Dispatch
+/// signal source is not used for this: on Linux it arms itself asynchronously on libdispatch's manager
+/// thread after `resume()` returns, and a signal in that window was dropped (seen as a `generate` that
+/// ignored its first Ctrl-C). The handler only writes the signal number to a pipe (the self-pipe
+/// pattern: `write(2)` is async-signal-safe); a thread of its own reads the pipe and wakes the waiters.
 actor SignalWaiter {
-    private let sources: [any DispatchSourceSignal]
     private let stream: AsyncStream<Int32>
+    private let subscription: Int
 
     init(signals: [Int32]) {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         self.stream = stream
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
+        subscription = SignalRelay.shared.subscribe(continuation)
+        for number in signals { SignalRelay.shared.install(number) }
     }
 
     /// The first signal received.
@@ -30,6 +32,77 @@ actor SignalWaiter {
     }
 
     isolated deinit {
-        for source in sources { source.cancel() }
+        SignalRelay.shared.unsubscribe(subscription)
+    }
+}
+
+/// The write end of the relay's pipe, read by the signal handler. Set once, before any handler is installed.
+nonisolated(unsafe) private var relayWriteEnd: Int32 = -1
+
+/// The signal handler: one `write(2)` of the signal number, `errno` preserved.
+private func relaySignal(_ number: Int32) {
+    let saved = errno
+    var byte = UInt8(truncatingIfNeeded: number)
+    _ = write(relayWriteEnd, &byte, 1)
+    errno = saved
+}
+
+/// The process's one signal pipe and the thread that reads it.
+private final class SignalRelay: Sendable {
+    static let shared = SignalRelay()
+
+    private let waiters = NIOLockedValueBox<(next: Int, all: [Int: AsyncStream<Int32>.Continuation])>((0, [:]))
+
+    private init() {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }   // no pipe: signals keep their default action
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        // A full pipe (a flood of signals nobody reads) drops the extra bytes instead of blocking the handler.
+        _ = fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK)
+        relayWriteEnd = ends[1]
+        let readEnd = ends[0]
+        let waiters = self.waiters
+        let reader = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(readEnd, &byte, 1)
+                if n == 1 {
+                    for continuation in waiters.withLockedValue({ Array($0.all.values) }) { continuation.yield(Int32(byte)) }
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+        reader.name = "klingkit-signals"
+        reader.start()
+    }
+
+    /// Routes `number` to the pipe (done synchronously: the handler is in place when this returns).
+    func install(_ number: Int32) {
+        guard relayWriteEnd >= 0 else { return }
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = relaySignal
+        #else
+        action.__sigaction_u.__sa_handler = relaySignal
+        #endif
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(number, &action, nil)
+    }
+
+    func subscribe(_ continuation: AsyncStream<Int32>.Continuation) -> Int {
+        waiters.withLockedValue { state in
+            state.next += 1
+            state.all[state.next] = continuation
+            return state.next
+        }
+    }
+
+    func unsubscribe(_ id: Int) {
+        let continuation = waiters.withLockedValue { $0.all.removeValue(forKey: id) }
+        continuation?.finish()
     }
 }

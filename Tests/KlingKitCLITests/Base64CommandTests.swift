@@ -16,44 +16,44 @@ struct Base64CommandTests {
     static func write(_ bytes: [UInt8], _ url: URL) throws { try Data(bytes).write(to: url) }
 
     @Test("encodes a file to exactly its base64 text on a pipe: no prefix, no line break, no newline")
-    func encodeStdout() throws {
+    func encodeStdout() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = Self.bytes(100_001, seed: 1)
         let file = dir.appendingPathComponent("in.bin")
         try Self.write(input, file)
-        let result = try CLIRunner.run(["base64", file.path])
+        let result = try await CLIRunner.run(["base64", file.path])
         #expect(result.exitCode == 0)
         #expect(result.stdout == Data(input).base64EncodedString())
         #expect(result.stderr.isEmpty)
     }
 
     @Test("-o /dev/null writes into the device: it stays a character device (never renamed over)")
-    func outputToDevice() throws {
+    func outputToDevice() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("in.bin")
         try Self.write(Self.bytes(1000, seed: 3), file)
-        let result = try CLIRunner.run(["base64", file.path, "-o", "/dev/null"])
+        let result = try await CLIRunner.run(["base64", file.path, "-o", "/dev/null"])
         #expect(result.exitCode == 0, "\(result.stderr)")
         var info = stat()
         #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
     }
 
     @Test("every kernel gives the same bytes (KLINGKIT_BASE64_KERNEL)", arguments: ["scalar", "ssse3", "avx2", "avx512vbmi"])
-    func kernels(kernel: String) throws {
+    func kernels(kernel: String) async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = Self.bytes(70_000, seed: 2)
         let file = dir.appendingPathComponent("in.bin")
         try Self.write(input, file)
-        let result = try CLIRunner.run(["base64", file.path], environment: ["KLINGKIT_BASE64_KERNEL": kernel])
+        let result = try await CLIRunner.run(["base64", file.path], environment: ["KLINGKIT_BASE64_KERNEL": kernel])
         #expect(result.exitCode == 0)
         #expect(result.stdout == Data(input).base64EncodedString())
     }
 
     @Test("-o writes atomically, --decode restores the bytes, - reads standard input")
-    func roundTripFiles() throws {
+    func roundTripFiles() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = Self.bytes(3_000_000, seed: 3)
@@ -61,21 +61,21 @@ struct Base64CommandTests {
         let text = dir.appendingPathComponent("in.b64")
         let back = dir.appendingPathComponent("back.bin")
         try Self.write(input, file)
-        #expect(try CLIRunner.run(["base64", file.path, "-o", text.path]).exitCode == 0)
+        #expect(try await CLIRunner.run(["base64", file.path, "-o", text.path]).exitCode == 0)
         #expect(try Data(contentsOf: text) == Data(input).base64EncodedData())
-        let decoded = try CLIRunner.run(["base64", "--decode", text.path, "-o", back.path])
+        let decoded = try await CLIRunner.run(["base64", "--decode", text.path, "-o", back.path])
         #expect(decoded.exitCode == 0 && decoded.stdout.isEmpty)
         #expect(try Array(Data(contentsOf: back)) == input)
-        let piped = try CLIRunner.run(["base64", "-"], stdin: Data(input.prefix(1000)))
+        let piped = try await CLIRunner.run(["base64", "-"], stdin: Data(input.prefix(1000)))
         #expect(piped.stdout == Data(input.prefix(1000)).base64EncodedString())
-        let decodedPipe = try CLIRunner.run(["base64", "-d", "-"], stdin: Data("Zm9vYmFy".utf8))
+        let decodedPipe = try await CLIRunner.run(["base64", "-d", "-"], stdin: Data("Zm9vYmFy".utf8))
         #expect(decodedPipe.exitCode == 0 && decodedPipe.stdout == "foobar")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect(names == ["back.bin", "in.b64", "in.bin"])
     }
 
     @Test("a corpus image survives the round trip")
-    func corpusImage() throws {
+    func corpusImage() async throws {
         let image = CLIRunner.corpus.appendingPathComponent("png-suite/PngSuite.png")
         guard FileManager.default.fileExists(atPath: image.path) else {
             Issue.record("corpus image missing at \(image.path)")
@@ -83,17 +83,17 @@ struct Base64CommandTests {
         }
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let encoded = try CLIRunner.run(["base64", image.path])
+        let encoded = try await CLIRunner.run(["base64", image.path])
         #expect(encoded.stdout == (try Data(contentsOf: image)).base64EncodedString())
         let text = dir.appendingPathComponent("img.b64")
         try Data(encoded.stdout.utf8).write(to: text)
         let out = dir.appendingPathComponent("img.png")
-        #expect(try CLIRunner.run(["base64", "-d", text.path, "-o", out.path]).exitCode == 0)
+        #expect(try await CLIRunner.run(["base64", "-d", text.path, "-o", out.path]).exitCode == 0)
         #expect(try Data(contentsOf: out) == Data(contentsOf: image))
     }
 
     @Test("invalid input exits 1 naming the offset and leaves no output file")
-    func invalidInput() throws {
+    func invalidInput() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cases: [(String, String)] = [
@@ -107,7 +107,7 @@ struct Base64CommandTests {
             let file = dir.appendingPathComponent("bad\(index).b64")
             try Data(text.utf8).write(to: file)
             let out = dir.appendingPathComponent("out\(index).bin")
-            let result = try CLIRunner.run(["base64", "--decode", file.path, "-o", out.path])
+            let result = try await CLIRunner.run(["base64", "--decode", file.path, "-o", out.path])
             #expect(result.exitCode == 1, "\(text)")
             #expect(result.stderr.contains(message), "\(result.stderr)")
             #expect(result.stderr.contains(file.path))
@@ -118,26 +118,26 @@ struct Base64CommandTests {
     }
 
     @Test("options: URL-safe, no padding, whitespace skipping, data: URL prefix")
-    func options() throws {
+    func options() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("in.bin")
         try Self.write([0xFB, 0xFF, 0xBF, 0xFB], file)
-        #expect(try CLIRunner.run(["base64", file.path]).stdout == "+/+/+w==")
-        #expect(try CLIRunner.run(["base64", "--url-safe", "--no-padding", file.path]).stdout == "-_-_-w")
+        #expect(try await CLIRunner.run(["base64", file.path]).stdout == "+/+/+w==")
+        #expect(try await CLIRunner.run(["base64", "--url-safe", "--no-padding", file.path]).stdout == "-_-_-w")
         let wrapped = dir.appendingPathComponent("wrapped.b64")
         try Data("Zm9v\r\nYmFy\n".utf8).write(to: wrapped)
-        #expect(try CLIRunner.run(["base64", "-d", "--ignore-whitespace", wrapped.path]).stdout == "foobar")
+        #expect(try await CLIRunner.run(["base64", "-d", "--ignore-whitespace", wrapped.path]).stdout == "foobar")
         let pasted = dir.appendingPathComponent("pasted.txt")
         try Data("data:image/png;base64,Zm9vYmFy".utf8).write(to: pasted)
-        let stripped = try CLIRunner.run(["base64", "-d", "--data-url", pasted.path])
+        let stripped = try await CLIRunner.run(["base64", "-d", "--data-url", pasted.path])
         #expect(stripped.exitCode == 0 && stripped.stdout == "foobar" && stripped.stderr.contains("image/png"))
-        let refused = try CLIRunner.run(["base64", "-d", pasted.path])
+        let refused = try await CLIRunner.run(["base64", "-d", pasted.path])
         #expect(refused.exitCode == 1 && refused.stderr.contains("offset 4"))
     }
 
     @Test("a trailing newline is added only when standard output is a terminal")
-    func terminalNewline() throws {
+    func terminalNewline() async throws {
         let script = "/usr/bin/script"  // util-linux: runs the command on a pseudo-terminal
         guard FileManager.default.isExecutableFile(atPath: script) else { return }
         let dir = try CLIRunner.temporaryDirectory()
@@ -157,14 +157,14 @@ struct Base64CommandTests {
         // The terminal driver turns the newline into CR LF.
         #expect(String(decoding: output, as: UTF8.self).hasSuffix("Zm9vYmFy\r\n"))
         // Through a pipe, the same command prints no newline at all.
-        #expect(try CLIRunner.run(["base64", file.path]).stdout == "Zm9vYmFy")
+        #expect(try await CLIRunner.run(["base64", file.path]).stdout == "Zm9vYmFy")
     }
 
     @Test("usage and I/O errors")
-    func errors() throws {
-        let missing = try CLIRunner.run(["base64", "/nonexistent/file.bin"])
+    func errors() async throws {
+        let missing = try await CLIRunner.run(["base64", "/nonexistent/file.bin"])
         #expect(missing.exitCode == 1 && missing.stderr.contains("/nonexistent/file.bin"))
-        #expect(try CLIRunner.run(["base64"]).exitCode == 2)
-        #expect(try CLIRunner.run(["base64", "--ignore-whitespace", "x"]).exitCode == 2)
+        #expect(try await CLIRunner.run(["base64"]).exitCode == 2)
+        #expect(try await CLIRunner.run(["base64", "--ignore-whitespace", "x"]).exitCode == 2)
     }
 }

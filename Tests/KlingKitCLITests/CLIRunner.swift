@@ -24,61 +24,21 @@ enum CLIRunner {
             .appendingPathComponent(".build/debug/klingkit")
     }
 
-    /// Runs `klingkit ARGUMENTS` with an optional environment overlay and standard input,
-    /// killing it after `timeout` seconds (a hang is a failure, not a stuck test run).
+    /// Runs `klingkit ARGUMENTS` with an optional environment overlay and standard input, killing it
+    /// after `timeout` seconds (a hang is a failure, not a stuck test run). The wait happens on
+    /// Dispatch threads (``ChildProcess``), so a test that runs the CLI never blocks the cooperative
+    /// pool that an in-process emulator or server needs to answer the child.
+    /// - Throws: ``ChildProcess/Timeout`` when the child had to be killed.
     static func run(
         _ arguments: [String],
         environment: [String: String] = [:],
         stdin: Data? = nil,
         currentDirectory: URL? = nil,
         timeout: TimeInterval = 120
-    ) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        let inPipe = Pipe()
-        process.standardInput = inPipe
-        try process.run()
-        if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-        try? inPipe.fileHandleForWriting.close()
-
-        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-        let outBox = LockedData()
-        let errBox = LockedData()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            outBox.set(outPipe.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
-        group.enter()
-        DispatchQueue.global().async {
-            errBox.set(errPipe.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            // SIGKILL, not SIGTERM: a child hung in its own shutdown must not hang the test run too.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            Issue.record("klingkit \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
-        group.wait()
-        return CLIResult(
-            exitCode: process.terminationStatus,
-            stdout: String(decoding: outBox.get(), as: UTF8.self),
-            stderr: String(decoding: errBox.get(), as: UTF8.self)
-        )
+    ) async throws -> CLIResult {
+        let r = try await ChildProcess.run(binary.path, arguments, environment: environment, stdin: stdin,
+                                           currentDirectory: currentDirectory, timeout: timeout)
+        return CLIResult(exitCode: r.exitCode, stdout: r.stdoutText, stderr: r.stderrText)
     }
 
     /// A fresh empty directory under the system temporary directory.

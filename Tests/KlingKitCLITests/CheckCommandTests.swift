@@ -9,8 +9,8 @@ struct CheckCommandTests {
     func path(_ relative: String) -> String { Self.corpus.appendingPathComponent(relative).path }
 
     @Test("a valid file prints one 'valid' line and exits 0")
-    func validFile() throws {
-        let result = try CLIRunner.run(["check", path("jpeg/pillow_flower.jpg")])
+    func validFile() async throws {
+        let result = try await CLIRunner.run(["check", path("jpeg/pillow_flower.jpg")])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 1)
@@ -18,10 +18,10 @@ struct CheckCommandTests {
     }
 
     @Test("any invalid file makes the exit status 1; lines keep argument order and list every violation")
-    func mixed() throws {
+    func mixed() async throws {
         let files = [path("png/pillow_standard_embedded.png"), path("jpeg/pillow_flower.jpg"),
                      path("malformed/pillow_truncated_jpeg.jpg"), path("malformed/pillow_zero_width.gif")]
-        let result = try CLIRunner.run(["check"] + files)
+        let result = try await CLIRunner.run(["check"] + files)
         #expect(result.exitCode == 1)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == 4)
@@ -34,10 +34,10 @@ struct CheckCommandTests {
     }
 
     @Test("--json prints one object per line with exactly the documented keys")
-    func json() throws {
+    func json() async throws {
         let files = [path("png/pillow_standard_embedded.png"), path("jpeg/pillow_flower.jpg"),
                      path("malformed/pillow_zero_width.gif")]
-        let result = try CLIRunner.run(["check", "--json"] + files)
+        let result = try await CLIRunner.run(["check", "--json"] + files)
         #expect(result.exitCode == 1)
         let lines = result.stdout.split(separator: "\n")
         try #require(lines.count == 3)
@@ -62,7 +62,7 @@ struct CheckCommandTests {
     }
 
     @Test("directories expand recursively to image files; other files are skipped")
-    func directories() throws {
+    func directories() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let nested = dir.appendingPathComponent("nested")
@@ -73,7 +73,7 @@ struct CheckCommandTests {
         try FileManager.default.copyItem(atPath: path("png/pillow_hopper_bw_500.png"), toPath: nested.appendingPathComponent("c.data").path)
         try Data("notes".utf8).write(to: dir.appendingPathComponent("README.txt"))
 
-        let result = try CLIRunner.run(["check", dir.path])
+        let result = try await CLIRunner.run(["check", dir.path])
         #expect(result.exitCode == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
@@ -81,29 +81,29 @@ struct CheckCommandTests {
 
         // The same directory with a broken PNG fails.
         try Data([0x89, 0x50, 0x4E, 0x47]).write(to: dir.appendingPathComponent("broken.png"))
-        let again = try CLIRunner.run(["check", dir.path])
+        let again = try await CLIRunner.run(["check", dir.path])
         #expect(again.exitCode == 1)
         #expect(again.stdout.contains("broken.png: invalid"))
     }
 
     @Test("JSON escapes awkward file names")
-    func awkwardNames() throws {
+    func awkwardNames() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let name = dir.appendingPathComponent("quote\"back\\slash\ttab ünï.png").path
         try FileManager.default.copyItem(atPath: path("png/pillow_test-card.png"), toPath: name)
-        let result = try CLIRunner.run(["check", "--json", name])
+        let result = try await CLIRunner.run(["check", "--json", name])
         #expect(result.exitCode == 0)
         let object = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["path"] as? String == name)
     }
 
     @Test("a directory without images is a usage error, in one line without the root usage")
-    func emptyDirectory() throws {
+    func emptyDirectory() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data("notes".utf8).write(to: dir.appendingPathComponent("README.txt"))
-        let result = try CLIRunner.run(["check", dir.path])
+        let result = try await CLIRunner.run(["check", dir.path])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("no JPEG or PNG files"))
         #expect(!result.stderr.contains("Usage: klingkit <subcommand>"), "\(result.stderr)")
@@ -113,7 +113,7 @@ struct CheckCommandTests {
     /// Runs the binary under util-linux `script`, which gives it a terminal, to see the progress line.
     @Test("a long batch on a terminal shows a progress line on stderr, and none when piped",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
-    func progressLine() throws {
+    func progressLine() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         for i in 0..<30 {
@@ -130,22 +130,22 @@ struct CheckCommandTests {
         process.waitUntilExit()
         #expect(output.contains("checking: [") && output.contains("30/30 files"))
 
-        let piped = try CLIRunner.run(["check", dir.path])
+        let piped = try await CLIRunner.run(["check", dir.path])
         #expect(!piped.stderr.contains("checking:"))
         #expect(piped.stdout.split(separator: "\n").count == 30)
     }
 
     @Test("usage errors exit 2", arguments: [["check"], ["check", "--max-bytes", "0", "x"]])
-    func usage(_ arguments: [String]) throws {
-        let result = try CLIRunner.run(arguments)
+    func usage(_ arguments: [String]) async throws {
+        let result = try await CLIRunner.run(arguments)
         #expect(result.exitCode == 2, "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         #expect(!result.stderr.isEmpty)
     }
 
     @Test("limits are configurable: --max-bytes turns a valid file into a file-size violation")
-    func limits() throws {
-        let result = try CLIRunner.run(["check", "--json", "--max-bytes", "10000", path("jpeg/pillow_flower.jpg")])
+    func limits() async throws {
+        let result = try await CLIRunner.run(["check", "--json", "--max-bytes", "10000", path("jpeg/pillow_flower.jpg")])
         #expect(result.exitCode == 1)
         #expect(result.stdout.contains("\"rule\": \"file-size\""))
         #expect(result.stdout.contains("32,764 bytes is more than the limit of 10,000 bytes"))
@@ -155,10 +155,10 @@ struct CheckCommandTests {
     /// disagreement (see CorpusValidationTests): JPEGs the table counts as decodable whose entropy data
     /// libjpeg reports as corrupt, which strict mode refuses. Recognised by the decoder's message.
     @Test("the corpus, checked in one parallel run, matches corpus.tsv")
-    func corpus() throws {
+    func corpus() async throws {
         let table = try String(contentsOf: Self.corpus.appendingPathComponent("corpus.tsv"), encoding: .utf8)
         let rows = table.split(separator: "\n").dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-        let result = try CLIRunner.run(["check", "--json"] + rows.map { path($0[0]) }, timeout: 300)
+        let result = try await CLIRunner.run(["check", "--json"] + rows.map { path($0[0]) }, timeout: 300)
         #expect(result.exitCode == 1)
         let lines = result.stdout.split(separator: "\n")
         try #require(lines.count == rows.count)

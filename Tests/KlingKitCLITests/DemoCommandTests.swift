@@ -5,10 +5,10 @@ import Testing
 @Suite("klingkit demo")
 struct DemoCommandTests {
     @Test("runs the whole job with no key and no network, ending with a contact sheet of the results")
-    func wholeJob() throws {
+    func wholeJob() async throws {
         let out = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try CLIRunner.run(["demo", "--out", out.path, "--task-seconds", "1"], timeout: 300)
+        let result = try await CLIRunner.run(["demo", "--out", out.path, "--task-seconds", "1"], timeout: 300)
         #expect(result.exitCode == 0, "\(result.stderr)")
 
         // Every sample was checked and the corrupt one refused, not "fixed".
@@ -40,10 +40,10 @@ struct DemoCommandTests {
     }
 
     @Test("an unknown provider is a usage error (exit 2) and nothing is written")
-    func badProvider() throws {
+    func badProvider() async throws {
         let out = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try CLIRunner.run(["demo", "--out", out.appendingPathComponent("x").path, "--provider", "openai"])
+        let result = try await CLIRunner.run(["demo", "--out", out.appendingPathComponent("x").path, "--provider", "openai"])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("--provider"))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("x").path))

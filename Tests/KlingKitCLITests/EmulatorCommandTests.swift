@@ -100,7 +100,7 @@ struct EmulatorCommandTests {
     }
 
     @Test("usage errors exit 2 naming the option")
-    func usageErrors() throws {
+    func usageErrors() async throws {
         for (arguments, fragment) in [
             (["--failure-rate", "1.5"], "task failure rate"),
             (["--port", "70000"], "port"),
@@ -108,18 +108,18 @@ struct EmulatorCommandTests {
             (["--concurrency-limit", "0"], "concurrency limit"),
             (["--cometapi-key", ""], "key"),
         ] {
-            let result = try CLIRunner.run(["emulator"] + arguments, timeout: 60)
+            let result = try await CLIRunner.run(["emulator"] + arguments, timeout: 60)
             #expect(result.exitCode == 2, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
         }
     }
 
     @Test("a port already in use is a one-line failure, exit 1")
-    func portInUse() throws {
+    func portInUse() async throws {
         let first = try Running(["--port", "0"])
         let base = try #require(first.variables["KLING_BASE_URL"])
         let port = try #require(base.split(separator: ":").last.map(String.init))
-        let second = try CLIRunner.run(["emulator", "--port", port], timeout: 60)
+        let second = try await CLIRunner.run(["emulator", "--port", port], timeout: 60)
         #expect(second.exitCode == 1 && second.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(second.stderr)")
         #expect(first.stop(SIGTERM).0 == 0)
     }

@@ -11,25 +11,25 @@ struct FirstHourTests {
                                   .appendingPathComponent("klingkit-first-hour-journal-\(UUID().uuidString)").path]
 
     @Test("a missing input is that item's failure (exit 1); the other files are still checked")
-    func missingInputIsOneItem() throws {
+    func missingInputIsOneItem() async throws {
         let valid = Self.samples.appendingPathComponent("portrait-valid.jpg").path
-        let result = try CLIRunner.run(["check", valid, "/nonexistent/klingkit.png"])
+        let result = try await CLIRunner.run(["check", valid, "/nonexistent/klingkit.png"])
         #expect(result.exitCode == 1, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         try #require(lines.count == 2, "\(result.stdout)")
         #expect(lines[0].hasPrefix(valid + ": valid"))
         #expect(lines[1].hasPrefix("/nonexistent/klingkit.png: invalid") && lines[1].contains("unreadable:"), "\(lines[1])")
 
-        let json = try CLIRunner.run(["check", "--json", "/nonexistent/klingkit.png"])
+        let json = try await CLIRunner.run(["check", "--json", "/nonexistent/klingkit.png"])
         #expect(json.exitCode == 1)
         #expect(json.stdout.contains("\"rule\": \"unreadable\""), "\(json.stdout)")
     }
 
     @Test("prepare: a missing input fails alone, the others are prepared")
-    func prepareMissingInput() throws {
+    func prepareMissingInput() async throws {
         let out = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try CLIRunner.run(["prepare", "/nonexistent/a.jpg",
+        let result = try await CLIRunner.run(["prepare", "/nonexistent/a.jpg",
                                         Self.samples.appendingPathComponent("avatar-tiny.png").path, "--out", out.path])
         #expect(result.exitCode == 1, "\(result.stderr)")
         #expect(result.stderr.contains("/nonexistent/a.jpg"))
@@ -37,32 +37,32 @@ struct FirstHourTests {
     }
 
     @Test("check --json gives the EXIF orientation")
-    func jsonOrientation() throws {
-        let result = try CLIRunner.run(["check", "--json", Self.samples.appendingPathComponent("phone-photo-exif6.jpg").path])
+    func jsonOrientation() async throws {
+        let result = try await CLIRunner.run(["check", "--json", Self.samples.appendingPathComponent("phone-photo-exif6.jpg").path])
         #expect(result.exitCode == 0)
         #expect(result.stdout.contains("\"orientation\": 6"), "\(result.stdout)")
     }
 
     @Test("a mistyped command gets a did-you-mean, exit 2", arguments: [("chek", "check"), ("prepar", "prepare"), ("genrate", "generate")])
-    func didYouMean(typo: String, meant: String) throws {
-        let result = try CLIRunner.run([typo, "x"])
+    func didYouMean(typo: String, meant: String) async throws {
+        let result = try await CLIRunner.run([typo, "x"])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("unknown command '\(typo)'. Did you mean '\(meant)'?"), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
     @Test("an unknown command far from any lists the commands")
-    func unknownCommand() throws {
-        let result = try CLIRunner.run(["frobnicate"])
+    func unknownCommand() async throws {
+        let result = try await CLIRunner.run(["frobnicate"])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("the commands are: check, prepare"), "\(result.stderr)")
     }
 
     @Test("generate against a closed port fails at once with one line naming the URL, not retried")
-    func refusedConnection() throws {
+    func refusedConnection() async throws {
         let port = try ChildProcess.freeLoopbackPort()   // nothing listens there now
         let url = "http://127.0.0.1:\(port)"
-        let result = try CLIRunner.run(["generate", "--prompt", "a lighthouse", "--base-url", url],
+        let result = try await CLIRunner.run(["generate", "--prompt", "a lighthouse", "--base-url", url],
                                        environment: Self.credentials, timeout: 60)
         #expect(result.exitCode == 1, "\(result.stderr)")
         let lines = result.stderr.split(separator: "\n")
@@ -73,18 +73,18 @@ struct FirstHourTests {
     }
 
     @Test("generate against an unknown host names the host, not retried")
-    func unknownHost() throws {
-        let result = try CLIRunner.run(["generate", "--prompt", "x", "--base-url", "http://klingkit-no-such-host.invalid"],
+    func unknownHost() async throws {
+        let result = try await CLIRunner.run(["generate", "--prompt", "x", "--base-url", "http://klingkit-no-such-host.invalid"],
                                        environment: Self.credentials, timeout: 60)
         #expect(result.exitCode == 1, "\(result.stderr)")
         #expect(result.stderr.contains("unknown host 'klingkit-no-such-host.invalid'"), "\(result.stderr)")
     }
 
     @Test("--timeout bounds a call to a server that never answers: one attempt, the deadline named")
-    func silentServer() throws {
+    func silentServer() async throws {
         let listener = try SilentListener()
         defer { listener.close() }
-        let result = try CLIRunner.run(["generate", "--prompt", "x", "--base-url", "http://127.0.0.1:\(listener.port)",
+        let result = try await CLIRunner.run(["generate", "--prompt", "x", "--base-url", "http://127.0.0.1:\(listener.port)",
                                         "--timeout", "1"], environment: Self.credentials, timeout: 60)
         #expect(result.exitCode == 1, "\(result.stderr)")
         #expect(result.stderr.contains("got no answer within 1.0 seconds"), "\(result.stderr)")
@@ -92,10 +92,10 @@ struct FirstHourTests {
     }
 
     @Test("emulator --port on a busy port says so in words")
-    func busyPort() throws {
+    func busyPort() async throws {
         let listener = try SilentListener()
         defer { listener.close() }
-        let result = try CLIRunner.run(["emulator", "--port", String(listener.port)], timeout: 60)
+        let result = try await CLIRunner.run(["emulator", "--port", String(listener.port)], timeout: 60)
         #expect(result.exitCode == 1, "\(result.stderr)")
         #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(listener.port): the port is in use"), "\(result.stderr)")
         #expect(!result.stderr.contains("errno"), "\(result.stderr)")

@@ -27,15 +27,11 @@ struct GenerateCommandTests {
             return ["submitted", "processing", "succeed", "failed"].reduce(0) { $0 + (s[$1] ?? 0) }
         }
         func requests() async -> Int { await server.statistics()["requests"] ?? 0 }
-        /// Runs the binary on a thread outside Swift's cooperative pool: `CLIRunner.run` blocks while the
-        /// child runs, and the emulator the child talks to needs the pool to answer.
+        /// Runs the binary with this setup's environment (see ``CLIRunner/run(_:environment:stdin:currentDirectory:timeout:)``),
+        /// in the setup's own folder: a command that writes into its working directory by default (`generate`
+        /// without `--out`) never writes into the package.
         func run(_ args: [String], env extra: [String: String] = [:], timeout: TimeInterval = 120) async throws -> CLIResult {
-            let environment = env.merging(extra) { $1 }
-            return try await withCheckedThrowingContinuation { continuation in
-                Thread.detachNewThread {
-                    continuation.resume(with: Result { try CLIRunner.run(args, environment: environment, timeout: timeout) })
-                }
-            }
+            try await CLIRunner.run(args, environment: env.merging(extra) { $1 }, currentDirectory: dir, timeout: timeout)
         }
     }
 
@@ -262,11 +258,18 @@ struct GenerateCommandTests {
             }
             #expect(early.contains("waiting for task"), "\(early)")
             p.interrupt()
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // Bounded: a lost signal fails this test instead of hanging the suite.
+            let exited: Bool = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {
-                    p.waitUntilExit()
-                    continuation.resume()
+                    let deadline = Date().addingTimeInterval(30)
+                    while p.isRunning && Date() < deadline { usleep(20_000) }
+                    continuation.resume(returning: !p.isRunning)
                 }
+            }
+            guard exited else {
+                kill(p.processIdentifier, SIGKILL)
+                Issue.record("generate was still running 30 s after SIGINT: the signal was lost")
+                return
             }
             let text = early + String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
             #expect(p.terminationStatus == 130)
@@ -282,7 +285,7 @@ struct GenerateCommandTests {
         try await Self.withSetup { s in
             // The state a kill leaves between journaling and the create's answer: `submitting`, no task id.
             let journal = try TaskJournal(directory: s.journal)
-            let created = try await s.run(["generate", "--prompt", "x", "--no-wait", "--external-task-id", "ext-1",
+            let created = try await s.run(["generate", "--prompt", "x", "--no-wait", "--external-task-id", "ext-1", "--out", s.out.path,
                                      "--journal", s.dir.appendingPathComponent("other-journal").path])
             #expect(created.exitCode == 0)
             try journal.record(JournalEntry(externalTaskID: "ext-1", kind: .generation, provider: "kling",

@@ -13,7 +13,7 @@ struct PrepareCommandTests {
     }
 
     @Test("a mixed batch: fixes, copies, refuses the undecodable with no output, exit 1, exact JSON keys, .b64 beside")
-    func mixedBatch() throws {
+    func mixedBatch() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out").path
@@ -27,7 +27,7 @@ struct PrepareCommandTests {
         let photo = try Data(contentsOf: URL(fileURLWithPath: Self.corpus("exif-orientation/Landscape_1.jpg")))
         try photo.prefix(photo.count / 3).write(to: undecodable)
         args.append(undecodable.path)
-        let result = try CLIRunner.run(["prepare"] + args + ["--out", out, "--json", "--base64"])
+        let result = try await CLIRunner.run(["prepare"] + args + ["--out", out, "--json", "--base64"])
         #expect(result.exitCode == 1, "\(result.stderr)")
         let objects = try Self.objects(result.stdout)
         #expect(objects.count == args.count)
@@ -68,12 +68,12 @@ struct PrepareCommandTests {
 
         // Every output passes `klingkit check`.
         let outputs = objects.compactMap { $0["output"] as? String }
-        let check = try CLIRunner.run(["check"] + outputs)
+        let check = try await CLIRunner.run(["check"] + outputs)
         #expect(check.exitCode == 0, "\(check.stdout)\(check.stderr)")
     }
 
     @Test("all inputs fixed: exit 0, text output names each action; clashing names get a suffix")
-    func textAndNames() throws {
+    func textAndNames() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = dir.appendingPathComponent("a"), b = dir.appendingPathComponent("b")
@@ -82,7 +82,7 @@ struct PrepareCommandTests {
         try FileManager.default.copyItem(atPath: Self.corpus("png-suite/cdhn2c08.png"), toPath: a.appendingPathComponent("x.png").path)
         try FileManager.default.copyItem(atPath: Self.corpus("png-suite/cdfn2c08.png"), toPath: b.appendingPathComponent("x.png").path)
         let out = dir.appendingPathComponent("out").path
-        let result = try CLIRunner.run(["prepare", a.path, b.path, "--out", out, "--crop", "--format", "png"])
+        let result = try await CLIRunner.run(["prepare", a.path, b.path, "--out", out, "--crop", "--format", "png"])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 2)
@@ -91,23 +91,23 @@ struct PrepareCommandTests {
     }
 
     @Test("the input is never overwritten, even when --out is its own directory")
-    func noOverwrite() throws {
+    func noOverwrite() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("photo.jpg")
         try FileManager.default.copyItem(atPath: Self.corpus("exif-orientation/Landscape_3.jpg"), toPath: input.path)
         let before = try Data(contentsOf: input)
-        let result = try CLIRunner.run(["prepare", input.path, "--out", dir.path])
+        let result = try await CLIRunner.run(["prepare", input.path, "--out", dir.path])
         #expect(result.exitCode == 1)
         #expect(result.stderr.contains("overwrite"))
         #expect(try Data(contentsOf: input) == before)
     }
 
     @Test("a directory with no images is a usage error")
-    func emptyDirectory() throws {
+    func emptyDirectory() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try CLIRunner.run(["prepare", dir.path, "--out", dir.appendingPathComponent("out").path])
+        let result = try await CLIRunner.run(["prepare", dir.path, "--out", dir.appendingPathComponent("out").path])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("no JPEG or PNG files"))
     }
@@ -125,8 +125,8 @@ struct PrepareCommandTests {
         ["prepare", "Package.swift", "--out", "/tmp/x", "--filter", "nearest"],
         ["prepare", "Package.swift", "--out", "/tmp/x", "--pad-style", "mirror"],
     ])
-    func usage(arguments: [String]) throws {
-        let result = try CLIRunner.run(arguments)
+    func usage(arguments: [String]) async throws {
+        let result = try await CLIRunner.run(arguments)
         #expect(result.exitCode == 2, "\(arguments): \(result.stderr)")
     }
 }

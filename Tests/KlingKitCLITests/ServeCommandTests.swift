@@ -59,7 +59,7 @@ struct ServeCommandTests {
         let port = try await RawHTTP.async(timeout: 60) { try running.waitForPort() }
         for name in ["portrait-valid.jpg", "avatar-tiny.png", "corrupt-truncated.jpg"] {
             let path = Self.samples.appendingPathComponent(name).path
-            let printed = try await RawHTTP.async { try CLIRunner.run(["check", "--json", path], timeout: 60) }
+            let printed = try await CLIRunner.run(["check", "--json", path], timeout: 60)
             let body = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             let encodedPath = path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? path
             let answer = try await RawHTTP.async { try RawHTTP.request(port: port, method: "POST", path: "/v1/check?name=\(encodedPath)", body: body) }
@@ -103,13 +103,13 @@ struct ServeCommandTests {
     @Test("usage errors exit 2 naming the option; a port in use exits 1")
     func usage() async throws {
         for (arguments, fragment) in [(["--port", "70000"], "port"), (["--max-files", "0"], "max-files"), (["--deadline", "0"], "--deadline")] {
-            let result = try await RawHTTP.async { try CLIRunner.run(["serve"] + arguments, timeout: 60) }
+            let result = try await CLIRunner.run(["serve"] + arguments, timeout: 60)
             #expect(result.exitCode == 2, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
         }
         let first = try Running(["--quiet"])
         let port = try await RawHTTP.async(timeout: 60) { try first.waitForPort() }
-        let second = try await RawHTTP.async { try CLIRunner.run(["serve", "--port", String(port)], timeout: 60) }
+        let second = try await CLIRunner.run(["serve", "--port", String(port)], timeout: 60)
         #expect(second.exitCode == 1 && second.stderr.contains("cannot listen"), "\(second.stderr)")
         #expect(await (try? RawHTTP.async { first.stop(SIGTERM).0 }) == 0)
     }

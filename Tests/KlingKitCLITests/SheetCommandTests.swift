@@ -18,11 +18,11 @@ struct SheetCommandTests {
     }
 
     @Test("geometry follows --columns/--tile/--gap/--margin exactly")
-    func geometry() throws {
+    func geometry() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("sheet.png")
-        let run = try CLIRunner.run(["sheet"] + inputs + ["--out", out.path, "--columns", "3", "--tile", "64",
+        let run = try await CLIRunner.run(["sheet"] + inputs + ["--out", out.path, "--columns", "3", "--tile", "64",
                                                        "--gap", "4", "--margin", "8", "--captions", "none"])
         #expect(run.exitCode == 0, "\(run.stderr)")
         #expect(run.stderr.isEmpty)
@@ -34,14 +34,14 @@ struct SheetCommandTests {
     }
 
     @Test("a damaged input is a warning naming it; the sheet is still written")
-    func damagedInput() throws {
+    func damagedInput() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let broken = dir.appendingPathComponent("broken.jpg")
         let good = try Data(contentsOf: URL(fileURLWithPath: inputs[0]))
         try good.prefix(good.count / 2).write(to: broken)
         let out = dir.appendingPathComponent("sheet.png")
-        let run = try CLIRunner.run(["sheet", inputs[0], broken.path, "--out", out.path, "--title", "two"])
+        let run = try await CLIRunner.run(["sheet", inputs[0], broken.path, "--out", out.path, "--title", "two"])
         #expect(run.exitCode == 0, "\(run.stderr)")
         #expect(run.stderr.contains("warning: broken.jpg"))
         #expect(run.stderr.split(separator: "\n").count == 1)
@@ -50,7 +50,7 @@ struct SheetCommandTests {
     }
 
     @Test("JPEG output from the extension; folders and generate output folders as inputs")
-    func jpegAndFolders() throws {
+    func jpegAndFolders() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let task = dir.appendingPathComponent("gen/8421")
@@ -60,7 +60,7 @@ struct SheetCommandTests {
         }
         try Data(#"{"task_id":"8421","prompt":"a fox"}"#.utf8).write(to: task.appendingPathComponent("task.json"))
         let out = dir.appendingPathComponent("sheet.JPG")
-        let run = try CLIRunner.run(["sheet", dir.appendingPathComponent("gen").path, "--out", out.path,
+        let run = try await CLIRunner.run(["sheet", dir.appendingPathComponent("gen").path, "--out", out.path,
                                      "--captions", "task", "--background", "dark"])
         #expect(run.exitCode == 0, "\(run.stderr)")
         let bytes = [UInt8](try Data(contentsOf: out))
@@ -69,20 +69,20 @@ struct SheetCommandTests {
     }
 
     @Test("no sheet can be made: exit 1, one line naming the problem, no output file")
-    func failures() throws {
+    func failures() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("sheet.png")
-        let missing = try CLIRunner.run(["sheet", "/nonexistent/klingkit/pictures", "--out", out.path])
+        let missing = try await CLIRunner.run(["sheet", "/nonexistent/klingkit/pictures", "--out", out.path])
         #expect(missing.exitCode == 1)
         #expect(missing.stderr.contains("/nonexistent/klingkit/pictures"))
         #expect(missing.stderr.split(separator: "\n").count == 1)
 
-        let unwritable = try CLIRunner.run(["sheet", inputs[0], "--out", dir.appendingPathComponent("no/such/dir.png").path])
+        let unwritable = try await CLIRunner.run(["sheet", inputs[0], "--out", dir.appendingPathComponent("no/such/dir.png").path])
         #expect(unwritable.exitCode == 1)
         #expect(unwritable.stderr.contains("cannot write"))
 
-        let transparentJPEG = try CLIRunner.run(["sheet", inputs[0], "--out", dir.appendingPathComponent("s.jpg").path,
+        let transparentJPEG = try await CLIRunner.run(["sheet", inputs[0], "--out", dir.appendingPathComponent("s.jpg").path,
                                                  "--background", "transparent"])
         #expect(transparentJPEG.exitCode == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
@@ -92,8 +92,8 @@ struct SheetCommandTests {
         ["--out", "x.gif"], ["--out", "x.png", "--captions", "titles"], ["--out", "x.png", "--tile", "2"],
         ["--out", "x.png", "--columns", "0"], ["--out", "x.png", "--background", "mauve-ish"], ["--out", "x.png", "--gap", "-3"],
     ])
-    func usage(arguments: [String]) throws {
-        let run = try CLIRunner.run(["sheet", inputs[0]] + arguments)
+    func usage(arguments: [String]) async throws {
+        let run = try await CLIRunner.run(["sheet", inputs[0]] + arguments)
         #expect(run.exitCode == 2, "\(arguments): \(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "x.png"))
     }

@@ -12,7 +12,7 @@ struct SpecialInputTests {
     }
 
     @Test("check, prepare and sheet refuse a FIFO at once (one line naming it), never hang", arguments: ["check", "prepare", "sheet"])
-    func fifoRefused(command: String) throws {
+    func fifoRefused(command: String) async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try Self.fifo(in: dir)
@@ -21,7 +21,7 @@ struct SpecialInputTests {
         case "sheet": ["sheet", path, "--out", dir.appendingPathComponent("sheet.png").path]
         default: ["check", path]
         }
-        let result = try CLIRunner.run(arguments)
+        let result = try await CLIRunner.run(arguments)
         let text = result.stdout + result.stderr
         #expect(text.contains("not a regular file (a FIFO or pipe)"), "\(text)")
         #expect(text.contains("upload.jpg"), "\(text)")

@@ -1,4 +1,6 @@
-// Scalar reference kernels, run-time kernel selection, and the strict (streaming) decoder.
+// Scalar reference kernels, run-time kernel selection, and the strict (streaming) decoder. Past 400
+// lines on purpose: the scalar kernels are the reference the SIMD kernels (base64_*.c) are tested
+// against, and the streaming decoder's state machine must be read beside them.
 #include "klingkit_base64.h"
 #include "base64_internal.h"
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
+#include <limits.h>
 #include <jpeglib.h>
 #include <jerror.h>
 
@@ -259,4 +260,66 @@ void kk_jpeg_writer_free(kk_jpeg_writer *w) {
     if (w->created) jpeg_destroy_compress(&w->cinfo);
     free(w->dest.buffer);
     free(w);
+}
+
+// MARK: - Encoder set-up and the one-shot encode
+
+void kk_jpeg_start_compress(struct jpeg_compress_struct *cinfo, uint32_t width, uint32_t height, int channels,
+                          const kk_jpeg_encode_params *params, const void *icc, size_t icc_size, int planar) {
+    cinfo->image_width = width;
+    cinfo->image_height = height;
+    cinfo->input_components = channels;
+    cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : planar ? JCS_YCbCr : JCS_RGB;
+    jpeg_set_defaults(cinfo);
+    cinfo->raw_data_in = planar ? TRUE : FALSE;
+    int quality = params->quality < 1 ? 1 : params->quality > 100 ? 100 : params->quality;
+    jpeg_set_quality(cinfo, quality, TRUE);
+    if (channels == 3) {
+        int h = params->subsampling == 444 ? 1 : 2;
+        cinfo->comp_info[0].h_samp_factor = h;
+        cinfo->comp_info[0].v_samp_factor = h;
+        cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
+        cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;
+    }
+    cinfo->optimize_coding = params->optimize ? TRUE : FALSE;
+    cinfo->dct_method = JDCT_ISLOW;
+    if (params->progressive) jpeg_simple_progression(cinfo);
+    jpeg_start_compress(cinfo, TRUE);
+    if (icc && icc_size > 0 && icc_size <= UINT_MAX)
+        jpeg_write_icc_profile(cinfo, (const JOCTET *)icc, (unsigned int)icc_size);
+    if (params->comment_size > 0 && params->comment_size <= KK_JPEG_COMMENT_MAX)
+        jpeg_write_marker(cinfo, JPEG_COM, params->comment, params->comment_size);
+}
+
+int kk_jpeg_check_encode(uint32_t width, uint32_t height, int channels, kk_status *status) {
+    if (channels != 1 && channels != 3) {
+        status->code = KK_INVALID_ARGUMENT;
+        kk_copy_message(status, "JPEG encodes 1 (gray) or 3 (RGB) channels");
+        return KK_INVALID_ARGUMENT;
+    }
+    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
+        status->code = KK_INVALID_ARGUMENT;
+        snprintf(status->message, sizeof status->message, "JPEG cannot store %ux%u (each side 1...%d)",
+                 width, height, (int)JPEG_MAX_DIMENSION);
+        return KK_INVALID_ARGUMENT;
+    }
+    return KK_OK;
+}
+
+int kk_jpeg_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                   const kk_jpeg_encode_params *params, const void *icc, size_t icc_size,
+                   void **out, size_t *out_size, kk_status *status) {
+    // The one JPEG writer with a memory destination, all rows in one call: the same bytes as any
+    // band-by-band writer with the same settings.
+    *out = NULL;
+    *out_size = 0;
+    kk_jpeg_writer *writer = NULL;
+    int code = kk_jpeg_writer_open_memory(width, height, channels, params, icc, icc_size, NULL, &writer, status);
+    if (code != KK_OK) return code;
+    uint64_t bytes = 0;
+    code = kk_jpeg_writer_write_rows(writer, pixels, (size_t)width * (size_t)channels, height, status);
+    if (code == KK_OK) code = kk_jpeg_writer_finish(writer, &bytes, out, status);
+    if (code == KK_OK) *out_size = (size_t)bytes;
+    kk_jpeg_writer_free(writer);
+    return code;
 }

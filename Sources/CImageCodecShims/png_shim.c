@@ -1,4 +1,6 @@
-// libpng under setjmp: header read, decode (full or verify-only), encode.
+// libpng under setjmp: header read, decode (full or verify-only), encode, and the streaming writer.
+// Past 400 lines on purpose: the reader and both writers share one error/warning policy and one
+// encoder set-up, which stay file-static rather than become a second internal header's API.
 // See include/klingkit_codec_shims.h for the contract.
 #include <stdlib.h>
 #include <string.h>

@@ -129,7 +129,8 @@ public enum ContactSheet {
     ///
     /// PNG output is encoded on ``SheetOptions/pngThreads`` cores (``ParallelPNGStreamWriter``: parallel
     /// deflate segments) and carries the sheet marker (``isSheet(_:)``); its pixels are exactly
-    /// ``render(_:options:)``'s, its bytes are not (other deflate flush points). JPEG output uses standard Huffman tables
+    /// ``render(_:options:)``'s, its bytes are not (other deflate flush points). JPEG output carries the
+    /// marker as a COM segment and uses standard Huffman tables
     /// (optimised ones would make libjpeg keep every coefficient of the sheet), so the file is a few percent
     /// larger than ``render(_:options:)``'s while its pixels are the same.
     /// - Returns: the file's length, the sheet's size and layout, and the damaged inputs.
@@ -151,6 +152,7 @@ public enum ContactSheet {
             case .jpeg:
                 var jpeg = JPEGStreamWriter.boundedOptions
                 jpeg.quality = options.jpegQuality
+                jpeg.comment = jpegSheetComment
                 sink = .jpeg(try JPEGStreamWriter(path: path, width: layout.width, height: layout.height,
                                                   format: format, options: jpeg))
             }
@@ -176,14 +178,20 @@ public enum ContactSheet {
     }
 
     /// The tEXt chunks of a PNG sheet file: `Software` and the marker ``isSheet(_:)`` recognises, so a
-    /// sheet made into a folder is never taken as an input of the next sheet of that folder.
+    /// sheet made into a folder is never taken as an input of the next sheet of that folder (JPEG
+    /// sheets carry ``jpegSheetComment``).
     static let sheetMarker: [(keyword: String, text: String)] = [("Software", "KlingKit"), (markerKeyword, markerText)]
     static let markerKeyword = "KlingKit"
     static let markerText = "contact-sheet/1"
+    /// The same marker in a JPEG sheet's COM segment.
+    static let jpegSheetComment = markerKeyword + " " + markerText
 
-    /// Whether the file starting with `head` (its first few KiB) is a KlingKit PNG sheet.
+    /// Whether the file starting with `head` (its first few KiB) is a sheet KlingKit wrote: a PNG with
+    /// the marker tEXt chunk, or a JPEG whose first COM segment is the marker (any version).
     public static func isSheet(_ head: [UInt8]) -> Bool {
-        ImageCodecs.pngHasText(head, keyword: markerKeyword, textPrefix: "contact-sheet/")
+        if ImageCodecs.pngHasText(head, keyword: markerKeyword, textPrefix: "contact-sheet/") { return true }
+        guard head.starts(with: [0xFF, 0xD8, 0xFF]), let header = try? ImageCodecs.probe(head, options: DecodeOptions(maxPixels: .max)) else { return false }
+        return header.comment?.hasPrefix(markerKeyword + " contact-sheet/") == true
     }
 
     /// The output options ``render(_:options:)`` and ``write(_:options:to:)`` refuse.

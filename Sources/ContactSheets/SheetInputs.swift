@@ -75,7 +75,7 @@ extension ContactSheet {
     }
 
     /// A directory's JPEG/PNG files and subfolders, each in natural order, as full paths: hidden names,
-    /// KlingKit's own PNG sheets (``isSheetFile(_:)``) and watermarked copies beside their originals left out.
+    /// KlingKit's own sheets (``isSheetFile(_:)``) and watermarked copies beside their originals left out.
     /// The one folder listing of sheets and galleries.
     /// - Throws: ``SheetError`` `.input` naming the folder when it cannot be listed.
     public static func imageListing(_ directory: String) throws(SheetError) -> (files: [String], folders: [String]) {
@@ -102,7 +102,7 @@ extension ContactSheet {
             } else if let dot = name.lastIndex(of: "."),
                       imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
                 // A sheet made into this folder earlier is not one of its images.
-                if name.lowercased().hasSuffix(".png"), isSheetFile(full) { continue }
+                if isSheetFile(full) { continue }
                 files.append(full)
             }
         }
@@ -120,7 +120,7 @@ extension ContactSheet {
     /// The suffix `klingkit generate` gives a watermarked copy's stem.
     private static let watermarkSuffix = "-watermark"
 
-    /// Whether the file at `path` is a PNG sheet KlingKit wrote (its marker chunk, in the first 4 KiB).
+    /// Whether the file at `path` is a sheet KlingKit wrote (its marker, in the first 4 KiB).
     public static func isSheetFile(_ path: String) -> Bool {
         guard let file = try? InputFile(path: path) else { return false }
         guard let head = try? file.read(from: 0, count: min(file.size, 4096)) else { return false }

@@ -66,9 +66,13 @@ public struct JPEGEncodeOptions: Sendable, Equatable {
     public var optimizeHuffman: Bool = true
     /// An ICC profile to embed (APP2 segments). Default none.
     public var iccProfile: [UInt8]? = nil
+    /// A COM segment written after the header (``ImageHeader/comment`` reads it back), 1...255 bytes
+    /// of UTF-8; longer comments are refused by the encoders. Default none.
+    public var comment: String? = nil
 
     public init(quality: Int = 90, subsampling: JPEGSubsampling = .s420, progressive: Bool = false,
-                optimizeHuffman: Bool = true, iccProfile: [UInt8]? = nil) {
+                optimizeHuffman: Bool = true, iccProfile: [UInt8]? = nil, comment: String? = nil) {
+        self.comment = comment
         self.quality = quality
         self.subsampling = subsampling
         self.progressive = progressive

@@ -60,6 +60,7 @@ enum HeaderProbe {
         var frame: (precision: Int, height: Int, width: Int, components: Int, ids: [UInt8], progressive: Bool)?
         var orientation: Int?
         var adobeTransform: Int?
+        var comment: String?
         var sawJFIF = false
         var sawScan = false
         scan: while true {
@@ -104,6 +105,8 @@ enum HeaderProbe {
                    body[3] == 0x66, body[4] == 0, body[5] == 0 {
                     orientation = EXIF.orientation(tiff: UnsafeRawBufferPointer(rebasing: body[6...]))
                 }
+            case 0xFE:
+                if comment == nil { comment = String(decoding: body, as: UTF8.self) }
             case 0xEE:
                 if body.count >= 12, body[0] == 0x41, body[1] == 0x64, body[2] == 0x6F, body[3] == 0x62, body[4] == 0x65 {
                     adobeTransform = Int(body[11])
@@ -132,7 +135,7 @@ enum HeaderProbe {
         }
         return ImageHeader(format: .jpeg, width: frame.width, height: frame.height, bitDepth: frame.precision,
                            colorType: colorType, hasAlpha: false, isProgressive: frame.progressive,
-                           orientation: orientation ?? 1)
+                           orientation: orientation ?? 1, comment: comment)
     }
 
     // MARK: - PNG

@@ -175,7 +175,7 @@ enum NativeCodec {
 
     static func encodeJPEG(_ image: Image, options: JPEGEncodeOptions) throws -> EncodedImage {
         let source = image.format.hasAlpha ? flattenOntoWhite(image) : image
-        var p = NativeCodec.jpegParams(options)
+        var p = try NativeCodec.jpegParams(options)
         return try encode(.jpeg, icc: options.iccProfile) { icc, iccCount, out, outSize, status in
             source.pixels.withUnsafeBytes { px in
                 kk_jpeg_encode(px.baseAddress, UInt32(source.width), UInt32(source.height),

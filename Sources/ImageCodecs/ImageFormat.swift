@@ -82,9 +82,13 @@ public struct ImageHeader: Sendable, Equatable {
     public var isProgressive: Bool
     /// The EXIF orientation, 1...8; 1 when absent or out of range.
     public var orientation: Int
+    /// A JPEG's first COM segment as UTF-8 (invalid bytes replaced); `nil` when it has none, and for
+    /// PNG (whose text chunks are not read here).
+    public var comment: String?
 
     public init(format: ImageFormat, width: Int, height: Int, bitDepth: Int, colorType: ImageColorType,
-                hasAlpha: Bool, isProgressive: Bool, orientation: Int) {
+                hasAlpha: Bool, isProgressive: Bool, orientation: Int, comment: String? = nil) {
+        self.comment = comment
         self.format = format
         self.width = width
         self.height = height

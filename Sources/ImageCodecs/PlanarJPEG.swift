@@ -116,7 +116,7 @@ public final class JPEGPlanarWriter {
         guard width > 0, height > 0, width <= 65_500, height <= 65_500 else {
             throw CodecError(.invalidArgument, "JPEG cannot store \(width)x\(height) (each side 1...65500)")
         }
-        var p = NativeCodec.jpegParams(options)
+        var p = try NativeCodec.jpegParams(options)
         var handle: OpaquePointer?
         var planes = kk_jpeg_planes()
         var status = kk_status()

@@ -80,7 +80,7 @@ public final class JPEGMemoryWriter {
         guard width > 0, height > 0, width <= 65_500, height <= 65_500 else {
             throw CodecError(.invalidArgument, "JPEG cannot store \(width)x\(height) (each side 1...65500)")
         }
-        var p = NativeCodec.jpegParams(options)
+        var p = try NativeCodec.jpegParams(options)
         var handle: OpaquePointer?
         var status = kk_status()
         let rc: Int32 = NativeCodec.withICC(options.iccProfile) { icc, iccCount in

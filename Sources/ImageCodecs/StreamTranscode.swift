@@ -73,7 +73,7 @@ extension ImageCodecs {
                  UnsafeMutablePointer<Int>, UnsafeMutablePointer<kk_status>) -> Int32
     ) throws -> TranscodedJPEG {
         var p = NativeCodec.params(decodeOptions, fast: false, scale: 1)
-        var jp = NativeCodec.jpegParams(options)
+        var jp = try NativeCodec.jpegParams(options)
         var bg: (UInt8, UInt8, UInt8) = (background.red, background.green, background.blue)
         var result = kk_png_to_jpeg_result()
         var out: UnsafeMutableRawPointer?

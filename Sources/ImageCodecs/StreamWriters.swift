@@ -140,7 +140,7 @@ public final class JPEGStreamWriter {
             throw CodecError(.invalidArgument, "cannot write \(path): JPEG sides must be 1...65500 px, not \(width)x\(height)")
         }
         let file = try AtomicOutputFile.codecOutput(path: path)
-        var params = NativeCodec.jpegParams(options)
+        var params = try NativeCodec.jpegParams(options)
         var handle: OpaquePointer?
         var status = kk_status()
         let colour = format.hasAlpha ? format.channels - 1 : format.channels
@@ -317,12 +317,22 @@ extension NativeCodec {
         }
     }
 
-    static func jpegParams(_ options: JPEGEncodeOptions) -> kk_jpeg_encode_params {
+    /// The C encoder's settings for `options`.
+    /// - Throws: ``CodecError`` `.invalidArgument` for a comment longer than 255 bytes.
+    static func jpegParams(_ options: JPEGEncodeOptions) throws -> kk_jpeg_encode_params {
         var p = kk_jpeg_encode_params()
         p.quality = Int32(clamping: options.quality)
         p.subsampling = options.subsampling == .s444 ? 444 : 420
         p.progressive = options.progressive ? 1 : 0
         p.optimize = options.optimizeHuffman ? 1 : 0
+        if let comment = options.comment {
+            let bytes = Array(comment.utf8)
+            guard bytes.count <= Int(KK_JPEG_COMMENT_MAX) else {
+                throw CodecError(.invalidArgument, "a JPEG comment is at most \(KK_JPEG_COMMENT_MAX) bytes, got \(bytes.count)")
+            }
+            withUnsafeMutableBytes(of: &p.comment) { $0.copyBytes(from: bytes) }
+            p.comment_size = UInt32(bytes.count)
+        }
         return p
     }
 

@@ -1,6 +1,10 @@
 import Dispatch
 import Foundation
 
+// The separable resampler in one file on purpose (past 400 lines): the filter kernels, the weight
+// tables built from them and the two passes that consume those tables are one algorithm, and the
+// passes' float rounding and clamping must be read beside the weights they assume.
+
 /// A reconstruction filter for ``Image/resized(to:filter:threads:)``.
 ///
 /// Each filter is a separable kernel applied first down the columns, then along the rows.

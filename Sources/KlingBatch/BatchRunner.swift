@@ -3,6 +3,9 @@ import KlingClient
 import KlingModels
 import KlingSupport
 
+// One loop's state machine (claim, submit, poll, download, renew) in one file, a little past 400
+// lines on purpose: every step updates the same lease and budget bookkeeping.
+
 /// Takes a batch through the API under an n-weighted slot budget, exactly once per line.
 ///
 /// - **Budget:** a line's `n` slots are taken in the journal (with the line's move to `submitting`)

@@ -1,6 +1,9 @@
 import ContactSheets
 import Foundation
 
+// Reading the gallery's inputs (folders and manifests) into drafts; just past 400 lines because both
+// input kinds share the same bounded-JSON helpers at the end.
+
 /// A picture found in the inputs, before it is measured and thumbnailed.
 struct DraftPicture: Sendable {
     /// An absolute file path, or an http(s) URL (references only; never fetched).

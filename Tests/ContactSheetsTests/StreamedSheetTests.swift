@@ -62,7 +62,7 @@ struct StreamedSheetTests {
         }
     }
 
-    @Test("a JPEG sheet file decodes to the same pixels as the in-memory render")
+    @Test("a JPEG sheet file decodes to the same pixels as the in-memory render and carries the marker as a COM segment")
     func jpegSamePixels() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -75,7 +75,11 @@ struct StreamedSheetTests {
         let file = try contents(path)
         let header = try ImageCodecs.probe(file)
         #expect(header.format == .jpeg && header.width == result.width && header.height == result.height)
+        #expect(header.comment == "KlingKit contact-sheet/1")
+        #expect(ContactSheet.isSheet(Array(file.prefix(4096))))
         let rendered = try ContactSheet.render(items, options: options)
+        #expect(!ContactSheet.isSheet(rendered.encoded.bytes))
+        #expect(try ImageCodecs.probe(rendered.encoded.bytes).comment == nil)
         // Standard Huffman tables in the file, optimised ones in memory: other bytes, the same pixels.
         #expect(try ImageCodecs.decode(file).image == (try ImageCodecs.decode(rendered.encoded.bytes).image))
     }

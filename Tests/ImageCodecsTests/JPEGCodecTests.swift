@@ -127,6 +127,23 @@ struct JPEGCodecTests {
         #expect(try ImageCodecs.decode(tagged.bytes).iccProfile == profile)
     }
 
+    @Test("a comment is written as one COM segment, read back by the probe; over 255 bytes is refused")
+    func comment() throws {
+        let picture = try testPicture(width: 8, height: 8, format: .rgb)
+        let text = "KlingKit contact-sheet/1 — ünïcode"
+        let tagged = try ImageCodecs.encodeJPEG(picture, options: JPEGEncodeOptions(comment: text))
+        #expect(try ImageCodecs.probe(tagged.bytes).comment == text)
+        #expect(try ImageCodecs.decode(tagged.bytes).image == (try ImageCodecs.decode(ImageCodecs.encodeJPEG(picture).bytes).image))
+        #expect(try ImageCodecs.probe(ImageCodecs.encodeJPEG(picture).bytes).comment == nil)
+        // libjpeg-turbo's testimg.jpg carries no comment; one written by another tool is read as is.
+        #expect(try ImageCodecs.probe(Corpus.bytes("jpeg/ljt_testimgint.jpg")).comment == nil)
+        #expect(try ImageCodecs.probe(Corpus.bytes("jpeg/moz_jpg-cmyk-2.jpg")).comment == "CMYK test image")
+        let long = String(repeating: "x", count: 256)
+        let error = try #require(throws: CodecError.self) { try ImageCodecs.encodeJPEG(picture, options: JPEGEncodeOptions(comment: long)) }
+        #expect(error.code == .invalidArgument && error.message.contains("255"))
+        #expect(try ImageCodecs.probe(ImageCodecs.encodeJPEG(picture, options: JPEGEncodeOptions(comment: String(long.dropLast()))).bytes).comment?.count == 255)
+    }
+
     @Test("JPEG size limit is an invalid-argument error, not a crash")
     func tooWide() throws {
         let wide = try Image(width: 65_501, height: 1, format: .gray, fill: .white)

@@ -28,11 +28,7 @@ struct SheetPagesTests {
 
     static func rgb(_ c: Color) -> [UInt8] { [c.red, c.green, c.blue] }
 
-    func run(_ args: [String]) async throws -> CLIResult {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try CLIRunner.run(args) }) }
-        }
-    }
+    func run(_ args: [String]) async throws -> CLIResult { try await CLIRunner.run(args) }
 
     @Test("--per-page 4 over ten images writes sheet-001…003, each with its tiles in order")
     func pages() async throws {
@@ -88,7 +84,7 @@ struct SheetPagesTests {
         #expect(Self.centre(image, column: 3, rowTop: rowTwo) == background)
     }
 
-    @Test("a sheet made into its input folder is not an input of the next one, whatever its name")
+    @Test("a PNG or JPEG sheet made into its input folder is not an input of the next one, whatever its name")
     func olderSheets() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -104,6 +100,16 @@ struct SheetPagesTests {
         try Self.writeSolid(7, to: dir.path + "/in/7.png")
         let third = try await run(["sheet", dir.path + "/in", "--out", dir.path + "/in/other.png", "--tile", "32"])
         #expect(third.stdout.contains("6 tiles"), "\(third.stdout)")
+        // A JPEG sheet carries the marker in a COM segment, and is left out the same way, renamed too.
+        let jpeg = try await run(["sheet", dir.path + "/in", "--out", dir.path + "/in/sheet.jpg", "--tile", "32"])
+        #expect(jpeg.exitCode == 0 && jpeg.stdout.contains("6 tiles"), "\(jpeg.stdout)\(jpeg.stderr)")
+        try FileManager.default.copyItem(atPath: dir.path + "/in/sheet.jpg", toPath: dir.path + "/in/8.jpg")
+        let header = try ImageCodecs.probe([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path + "/in/8.jpg"))))
+        #expect(header.comment == "KlingKit contact-sheet/1")
+        // An ordinary JPEG (no marker) is an input.
+        try FileManager.default.copyItem(atPath: CLIRunner.corpus.path + "/jpeg/pillow_flower.jpg", toPath: dir.path + "/in/9.jpg")
+        let fourth = try await run(["sheet", dir.path + "/in", "--out", dir.path + "/in/other.jpg", "--tile", "32"])
+        #expect(fourth.exitCode == 0 && fourth.stdout.contains("7 tiles"), "\(fourth.stdout)\(fourth.stderr)")
     }
 
     @Test("gallery: a missing input or a bad option is one line and no page")

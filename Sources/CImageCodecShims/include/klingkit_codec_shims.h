@@ -91,12 +91,17 @@ int kk_jpeg_decode(const void *data, size_t size, const kk_decode_params *params
                    void *pixels, size_t pixels_size, kk_jpeg_info *info,
                    void **icc, size_t *icc_size, kk_status *status);
 
+/// The longest JPEG comment the encoder writes (bytes); a marker, not a place for documents.
+#define KK_JPEG_COMMENT_MAX 255
+
 /// JPEG encoder settings.
 typedef struct kk_jpeg_encode_params {
     int quality;        ///< 1...100
     int subsampling;    ///< 420 or 444
     int progressive;
     int optimize;       ///< optimised Huffman tables
+    uint32_t comment_size;           ///< bytes of `comment` to write as a COM segment (0: none)
+    unsigned char comment[KK_JPEG_COMMENT_MAX];  ///< a COM segment's text, written after the header
 } kk_jpeg_encode_params;
 
 /// Encodes gray (channels 1) or RGB (channels 3) pixels, rows packed, into a malloc'd JPEG stream.

@@ -192,6 +192,22 @@ struct ConvertibleFormatTests {
         }
     }
 
+    @Test("A stream whose frame is larger than its header declares is refused before the frame is allocated")
+    func frameBomb() throws {
+        // Found by fuzz/run-formats.sh: 'ispe' says 150x100, the HEVC stream decodes to 57840x38746
+        // (2.2 GB of planes). The header is honest enough to probe; the decode must refuse, not allocate.
+        let bytes = try FormatFixtures.bytes("frame-bomb.heic")
+        let header = try ImageCodecs.probeConvertible(bytes)
+        #expect(header.width == 150 && header.height == 100)
+        do {
+            _ = try ImageCodecs.decodeConvertible(bytes)
+            Issue.record("the frame bomb was decoded")
+        } catch let error as CodecError {
+            #expect(error.code == .resourceLimit, "\(error)")
+            #expect(error.message.contains("57840x38746"), "\(error)")
+        }
+    }
+
     @Test("The grid bomb is an honest grid: with a high enough tile limit it is probed")
     func gridHeader() throws {
         let header = try ImageCodecs.probeConvertible(FormatFixtures.bytes("grid-bomb.avif"), maxTiles: 5000)

@@ -106,7 +106,7 @@ struct TaskRoutes: Sendable {
         } else {
             code = .invalidParameter
         }
-        return HTTPAnswers.envelope(code: code, message: violations.map(\.message).joined(separator: "; "), requestID: requestID)
+        return HTTPAnswers.envelope(code: code, message: FieldViolation.summary(violations), requestID: requestID)
     }
 
     private func nonEmpty(_ text: String?) -> String? {

@@ -1,6 +1,8 @@
-import KlingSupport
+import DequeModule
 import Foundation
+import HeapModule
 import KlingModels
+import KlingSupport
 
 /// Which front door a request came through. Each provider is a separate account: its own tasks,
 /// external ids and concurrency limit.
@@ -48,11 +50,22 @@ enum CreateRefusal: Error, Sendable {
 /// injected clock whenever a task is touched, so a query at the instant a task ends already sees it
 /// ended; a background driver makes the same transitions on time so callbacks fire without queries.
 actor TaskStore {
+    /// One account's tasks. Every operation on it is O(log n) or better in the number of tasks held
+    /// (creates stay flat to `maxRetainedTasks`): slots in use are a running sum, and the transitions
+    /// that are due come off a min-heap instead of a scan of every running task.
     private struct Account {
         var tasks: [String: StoredTask] = [:]
-        var order: [String] = []              // creation order, oldest first
+        /// Creation order, oldest first. Evicted ids are dropped lazily (``list`` skips them) and the
+        /// deque is compacted when they outnumber the live ones.
+        var order: Deque<String> = []
+        /// Ended tasks in the order they ended: eviction takes from the front.
+        var ended: Deque<String> = []
         var byExternalID: [String: String] = [:]
         var running: Set<String> = []
+        /// `n` summed over `running`.
+        var runningSlots = 0
+        /// Each running task's coming transitions (processing, then end), earliest first.
+        var due = Heap<Transition>()
         /// Creates answered 429 / 1303 because the account's concurrency limit was reached.
         var concurrencyRefusals = 0
         /// The most image slots ever running at once (after an accepted create).
@@ -60,6 +73,16 @@ actor TaskStore {
         /// Tasks ever created (eviction does not lower it).
         var created = 0
     }
+    /// When a task's next status is due. Ties go in creation order, so tasks that end at the same
+    /// millisecond end (and are later forgotten) in a fixed order.
+    private struct Transition: Comparable {
+        var at: Int64
+        var sequence: UInt64
+        var id: String
+        static func < (a: Transition, b: Transition) -> Bool { (a.at, a.sequence) < (b.at, b.sequence) }
+    }
+    // Always reached through `accounts[provider, default: Account()]`, whose modify accessor edits the
+    // account in place: copying an account out and back costs O(tasks) per request.
     private var accounts: [EmulatorProvider: Account] = [.native: Account(), .cometAPI: Account()]
     private var rng: SplitMix64
     private var sequence: UInt64 = 0
@@ -88,13 +111,12 @@ actor TaskStore {
     func create(_ new: NewTask, provider: EmulatorProvider) -> Result<StoredTask, CreateRefusal> {
         let now = clock.unixMilliseconds
         refreshRunning(provider, now: now)
-        var account = accounts[provider]!
-        if let external = new.externalID, let existing = account.byExternalID[external] {
+        if let external = new.externalID, let existing = accounts[provider, default: Account()].byExternalID[external] {
             return .failure(.duplicateExternalID(external, existing: existing))
         }
-        let running = account.running.reduce(0) { $0 + (account.tasks[$1]?.n ?? 0) }
+        let running = accounts[provider, default: Account()].runningSlots
         if running + new.n > configuration.concurrencyLimit {
-            accounts[provider]!.concurrencyRefusals += 1
+            accounts[provider, default: Account()].concurrencyRefusals += 1
             return .failure(.concurrency(running: running, requested: new.n, limit: configuration.concurrencyLimit))
         }
         let total = Int64((configuration.taskSeconds * 1000).rounded())
@@ -104,37 +126,47 @@ actor TaskStore {
             createdAt: now, processingAt: now + total / 4, endsAt: now + total, willFail: willFail,
             failureMessage: configuration.faults.taskFailureMessage, n: new.n, watermark: new.watermark,
             callbackURL: new.callbackURL, render: new.render, status: .submitted, updatedAt: now)
-        account.tasks[task.id] = task
-        account.order.append(task.id)
-        if let external = new.externalID { account.byExternalID[external] = task.id }
-        account.running.insert(task.id)
-        account.created += 1
-        account.peakRunningSlots = max(account.peakRunningSlots, running + new.n)
-        evictIfNeeded(&account)
-        accounts[provider] = account
+        let limit = configuration.maxRetainedTasks
+        Self.insert(task, sequence: sequence, into: &accounts[provider, default: Account()], retaining: limit)
         emit(task)
         startDriver(for: task)
         return .success(task)
     }
 
+    private static func insert(_ task: StoredTask, sequence: UInt64, into account: inout Account, retaining limit: Int) {
+        account.tasks[task.id] = task
+        account.order.append(task.id)
+        if let external = task.externalID { account.byExternalID[external] = task.id }
+        account.running.insert(task.id)
+        account.runningSlots += task.n
+        account.due.insert(Transition(at: task.processingAt, sequence: sequence, id: task.id))
+        account.due.insert(Transition(at: task.endsAt, sequence: sequence, id: task.id))
+        account.created += 1
+        account.peakRunningSlots = max(account.peakRunningSlots, account.runningSlots)
+        evict(&account, retaining: limit)
+    }
+
     /// The task with `id` (or, failing that, with external id `id`) of this account and route family.
     func task(id: String, provider: EmulatorProvider, kind: TaskKind) -> StoredTask? {
-        let resolved = accounts[provider]!.tasks[id] != nil ? id : accounts[provider]!.byExternalID[id]
-        guard let resolved, let task = refresh(resolved, provider: provider), task.kind == kind else { return nil }
+        refreshRunning(provider, now: clock.unixMilliseconds)
+        let account = accounts[provider, default: Account()]
+        guard let task = account.tasks[id] ?? account.byExternalID[id].flatMap({ account.tasks[$0] }), task.kind == kind else { return nil }
         return task
     }
 
     /// The task whose external id is `externalID`.
     func task(externalID: String, provider: EmulatorProvider, kind: TaskKind) -> StoredTask? {
-        guard let id = accounts[provider]!.byExternalID[externalID], let task = refresh(id, provider: provider),
-              task.kind == kind else { return nil }
+        refreshRunning(provider, now: clock.unixMilliseconds)
+        let account = accounts[provider, default: Account()]
+        guard let task = account.byExternalID[externalID].flatMap({ account.tasks[$0] }), task.kind == kind else { return nil }
         return task
     }
 
     /// Any task by id, whatever its family (for result downloads).
     func anyTask(id: String) -> StoredTask? {
-        for provider in EmulatorProvider.allCases where accounts[provider]!.tasks[id] != nil {
-            return refresh(id, provider: provider)
+        for provider in EmulatorProvider.allCases {
+            refreshRunning(provider, now: clock.unixMilliseconds)
+            if let task = accounts[provider, default: Account()].tasks[id] { return task }
         }
         return nil
     }
@@ -142,7 +174,7 @@ actor TaskStore {
     /// One page of the account's tasks of a family, newest first.
     func list(provider: EmulatorProvider, kind: TaskKind, page: PageQuery) -> [StoredTask] {
         refreshRunning(provider, now: clock.unixMilliseconds)
-        let account = accounts[provider]!
+        let account = accounts[provider, default: Account()]
         var out: [StoredTask] = []
         var skip = (page.pageNum - 1) * page.pageSize
         for id in account.order.reversed() {
@@ -157,8 +189,7 @@ actor TaskStore {
     /// Slots in use: `n` summed over the account's tasks that have not ended.
     func runningSlots(provider: EmulatorProvider) -> Int {
         refreshRunning(provider, now: clock.unixMilliseconds)
-        let account = accounts[provider]!
-        return account.running.reduce(0) { $0 + (account.tasks[$1]?.n ?? 0) }
+        return accounts[provider, default: Account()].runningSlots
     }
 
     /// Counts of tasks per status, over both accounts (for the load test and `/_emulator/stats`), and
@@ -169,7 +200,7 @@ actor TaskStore {
         var counts: [String: Int] = [:]
         for provider in EmulatorProvider.allCases {
             refreshRunning(provider, now: clock.unixMilliseconds)
-            let account = accounts[provider]!
+            let account = accounts[provider, default: Account()]
             for task in account.tasks.values { counts[task.status.rawValue, default: 0] += 1 }
             let prefix = provider == .native ? "native_" : "cometapi_"
             counts[prefix + "tasks_created"] = account.created
@@ -205,13 +236,17 @@ actor TaskStore {
         return id + String(sequence, radix: 36)
     }
 
+    /// Makes every transition that is due by `now`, earliest first.
     private func refreshRunning(_ provider: EmulatorProvider, now: Int64) {
-        for id in accounts[provider]!.running { _ = refresh(id, provider: provider, now: now) }
+        while let next = accounts[provider, default: Account()].due.min, next.at <= now {
+            _ = accounts[provider, default: Account()].due.removeMin()
+            refresh(next.id, provider: provider, now: next.at)   // as of its own time: changes stay in time order
+        }
     }
 
     @discardableResult
     private func refresh(_ id: String, provider: EmulatorProvider, now: Int64? = nil) -> StoredTask? {
-        guard var task = accounts[provider]!.tasks[id] else { return nil }
+        guard var task = accounts[provider, default: Account()].tasks[id] else { return nil }
         if task.isTerminal { return task }
         let now = now ?? clock.unixMilliseconds
         // Walk every transition that is due, emitting one change per step.
@@ -227,9 +262,13 @@ actor TaskStore {
             }
             emit(task)
         }
-        accounts[provider]!.tasks[id] = task
+        accounts[provider, default: Account()].tasks[id] = task
         if task.isTerminal {
-            accounts[provider]!.running.remove(id)
+            if accounts[provider, default: Account()].running.remove(id) != nil {
+                accounts[provider, default: Account()].runningSlots -= task.n
+                accounts[provider, default: Account()].ended.append(id)
+                Self.evict(&accounts[provider, default: Account()], retaining: configuration.maxRetainedTasks)
+            }
             drivers.removeValue(forKey: id)?.cancel()
         }
         return task
@@ -252,22 +291,21 @@ actor TaskStore {
         }
     }
 
+    /// A driver's deadline came: make every transition due by now (this task's among them), in order.
     private func tick(_ id: String, provider: EmulatorProvider) {
-        refresh(id, provider: provider)
+        refreshRunning(provider, now: clock.unixMilliseconds)
     }
 
-    private func evictIfNeeded(_ account: inout Account) {
-        guard account.tasks.count > configuration.maxRetainedTasks else { return }
-        var index = 0
-        while account.tasks.count > configuration.maxRetainedTasks, index < account.order.count {
-            let id = account.order[index]
-            if let task = account.tasks[id], task.isTerminal {
-                account.tasks[id] = nil
-                if let external = task.externalID { account.byExternalID[external] = nil }
-                account.order.remove(at: index)
-            } else {
-                index += 1
+    /// Forgets the tasks that ended first, beyond `limit` tasks (running ones are kept whatever their
+    /// age). O(1) per forgotten task, amortised.
+    private static func evict(_ account: inout Account, retaining limit: Int) {
+        while account.tasks.count > limit, let id = account.ended.popFirst() {
+            if let task = account.tasks.removeValue(forKey: id), let external = task.externalID {
+                account.byExternalID[external] = nil
             }
+        }
+        if account.order.count > 2 * account.tasks.count + 64 {
+            account.order = Deque(account.order.filter { account.tasks[$0] != nil })
         }
     }
 }

@@ -87,6 +87,9 @@ struct FieldReader {
     /// Prefix of reported field paths (`watermark_info.` inside that object).
     var path: String = ""
     var violations: [FieldViolation] = []
+    /// Longest list read entry by entry: 100. The contract's lists hold at most 10 references
+    /// (`element_list`, `subject_image_list`); a longer list is refused as a whole, unread.
+    static let maxListEntries = 100
 
     init(_ container: KeyedDecodingContainer<FieldKey>, path: String = "") {
         self.container = container
@@ -134,6 +137,12 @@ struct FieldReader {
         guard isPresent(name) else { return nil }
         guard var list = try? container.nestedUnkeyedContainer(forKey: FieldKey(name)) else {
             mismatch(name, expected: "an array")
+            return nil
+        }
+        // Bounded before any entry is looked at: a 10 MB body can hold millions of entries.
+        if let count = list.count, count > Self.maxListEntries {
+            let field = path + name
+            violations.append(.init(field: field, rule: .count, message: "\(field): at most \(Self.maxListEntries) entries, got \(count)"))
             return nil
         }
         var out: [KeyedDecodingContainer<FieldKey>?] = []

@@ -50,6 +50,20 @@ public struct FieldViolation: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// The messages of `violations` as one line for an error answer: the first `limit` messages, each cut
+    /// at `maxMessageCharacters`, then how many more there were. Bounded whatever the request held (a body
+    /// of millions of bad list entries gets a short answer, not one line per entry).
+    public static func summary(_ violations: [FieldViolation], limit: Int = 20) -> String {
+        var parts = violations.prefix(limit).map { v in
+            v.message.count > maxMessageCharacters ? String(v.message.prefix(maxMessageCharacters)) + "…" : v.message
+        }
+        if violations.count > limit { parts.append("and \(violations.count - limit) more") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Longest message kept by ``summary(_:limit:)``: 300 characters.
+    public static let maxMessageCharacters = 300
 }
 
 /// The request rules of kling-api.md §3, as pure functions shared by the client (refuse before sending)

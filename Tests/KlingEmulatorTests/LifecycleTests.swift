@@ -68,6 +68,40 @@ struct LifecycleTests {
         }
     }
 
+    @Test("retention: beyond maxRetainedTasks the tasks that ended first are forgotten, running ones never")
+    func retention() async throws {
+        try await Harness.with({ $0.maxRetainedTasks = 3 }) { h in
+            func create(_ external: String) async throws -> String {
+                let answer = try await h.post("/v1/images/generations", ["prompt": external, "external_task_id": external])
+                return try #require(answer.task?.taskID, "\(answer.text)")
+            }
+            func known(_ id: String) async throws -> Bool {
+                try await h.get("/v1/images/generations/\(id)").task?.taskID == id
+            }
+            let first = try await create("r1"), second = try await create("r2")
+            await h.advance(seconds: 2)
+            let third = try await create("r3")
+            await h.advance(seconds: 2)       // r1 and r2 have ended; r3 runs until +6 s
+            let fourth = try await create("r4")   // four held: r1 (ended first) goes
+            #expect(try await !known(first))
+            for id in [second, third, fourth] { #expect(try await known(id)) }
+            // A forgotten task's external id is free again; the next eviction takes r2, never a running task.
+            let again = try await create("r1")
+            #expect(try await !known(second))
+            for id in [third, fourth, again] { #expect(try await known(id)) }
+            let more = [try await create("r5"), try await create("r6")]   // all running: nothing can go
+            for id in [third, fourth, again] + more { #expect(try await known(id)) }
+            // All five end by +8 s: r3 first (at +6 s), then r4, r1, r5, r6 (at +8 s, in creation order).
+            // Each that ends beyond the limit makes the earliest ended go: r3, then r4; r7 then pushes out r1.
+            await h.advance(seconds: 4)
+            let seventh = try await create("r7")
+            for id in [third, fourth, again] { #expect(try await !known(id)) }
+            for id in more + [seventh] { #expect(try await known(id)) }
+            let list = try #require(try await h.get("/v1/images/generations?pageNum=1&pageSize=50").tasks)
+            #expect(list.compactMap(\.taskID) == [seventh, more[1], more[0]], "\(list.map { ($0.externalTaskID ?? "", $0.updatedAt ?? 0) })")
+        }
+    }
+
     @Test("list: newest first, pageNum/pageSize paging and bounds, one route family per list")
     func pagination() async throws {
         try await Harness.with { h in

@@ -100,8 +100,7 @@ struct APIConnectionOptions: ParsableArguments {
         if isatty(STDERR_FILENO) == 1 {
             c.onRetry = { notice in
                 let seconds = notice.delay.seconds < 10 ? String(format: "%.1f", notice.delay.seconds) : String(Int(notice.delay.seconds))
-                FileHandle.standardError.write(Data(
-                    "klingkit: retrying \(notice.nextAttempt)/\(notice.maxAttempts) in \(seconds) s: \(notice.reason)\n".utf8))
+                note("klingkit: retrying \(notice.nextAttempt)/\(notice.maxAttempts) in \(seconds) s: \(notice.reason)")
             }
         }
         if let pollInterval {
@@ -122,10 +121,6 @@ struct APIConnectionOptions: ParsableArguments {
     }
 }
 
-/// A line on standard error.
-func note(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
 
 /// Maps a client error to a one-line command failure with the right exit code.
 func failure(_ error: ClientError) -> CommandFailure {

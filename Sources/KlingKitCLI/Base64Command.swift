@@ -58,7 +58,7 @@ struct Base64Command: AsyncParsableCommand {
             if decode {
                 let summary = try Base64.decode(from: input, to: destination, options: options, stripDataURLPrefix: dataURL)
                 if let mediaType = summary.mediaType {
-                    FileHandle.standardError.write(Data("klingkit: stripped data: URL prefix (media type \(mediaType))\n".utf8))
+                    note("klingkit: stripped data: URL prefix (media type \(mediaType))")
                 }
             } else {
                 try Base64.encode(from: input, to: destination, options: options)

@@ -57,13 +57,13 @@ struct BatchValidateCommand: AsyncParsableCommand {
         let file = try input.load()
         let validation = await BatchValidator(images: ReferenceImageChecks(), prepare: input.prepare, budget: budget).validate(file)
         for p in validation.problems {
-            if json { printJSON(p) } else { print(p.description) }
+            if json { printJSON(p) } else { output(p.description) }
         }
         if json {
             printJSON(BatchValidationSummary(file: input.file, lines: validation.lines, problems: validation.problems.count,
                                              distinctImages: validation.distinctImages, batchID: file.contentID))
         } else if validation.isValid {
-            print("\(input.file): \(validation.lines) line(s) valid, \(validation.distinctImages) distinct reference image(s); batch \(file.contentID)")
+            output("\(input.file): \(validation.lines) line(s) valid, \(validation.distinctImages) distinct reference image(s); batch \(file.contentID)")
         }
         if !validation.isValid {
             if !json { note("klingkit: \(input.file): \(validation.problems.count) problem(s); nothing sent") }
@@ -107,8 +107,8 @@ struct BatchStatusCommand: AsyncParsableCommand {
             let counts = try await journal.counts(batch: id)
             if lines {
                 for job in try await journal.jobs(batch: id) {
-                    if json { print(try ManifestEntry(job).json()) } else {
-                        print("\(job.line)\t\(job.lineID)\t\(job.state.rawValue)\t\(job.taskID ?? "-")\t\(job.message ?? "")")
+                    if json { FileHandle.standardOutput.write(Data((try ManifestEntry(job).json() + "\n").utf8)) } else {
+                        output("\(job.line)\t\(job.lineID)\t\(job.state.rawValue)\t\(job.taskID ?? "-")\t\(job.message ?? "")")
                     }
                 }
             }
@@ -116,7 +116,7 @@ struct BatchStatusCommand: AsyncParsableCommand {
                 printJSON(BatchStatusSummary(batchID: id, counts: counts))
             } else {
                 let parts = JobState.allCases.map { "\(counts.byState[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-                print("batch \(id): \(counts.total) line(s): \(parts); slots in use \(counts.slotsInUse)/\(counts.budget)")
+                output("batch \(id): \(counts.total) line(s): \(parts); slots in use \(counts.slotsInUse)/\(counts.budget)")
             }
             await journal.close()
             if !counts.isFinished { throw ExitCode(APIExit.unfinished) }

@@ -3,6 +3,7 @@ import ContactSheets
 import Foundation
 import KlingBatch
 import KlingClient
+import KlingSupport
 import NIOConcurrencyHelpers
 
 /// How a batch is worked: budget, workers, leases, outputs (shared by `batch run` and `batch resume`).
@@ -220,10 +221,10 @@ struct BatchExecution {
                     note("klingkit: line \(job.line) (\(job.lineID)): failed: \(job.message ?? "no reason")"
                          + (job.businessCode.map { " (code \($0))" } ?? "") + (job.requestID.map { " [request \($0)]" } ?? ""))
                 }
-                print("batch \(batchID): \(succeeded) succeeded, \(failed) failed of \(jobs.count) line(s); \(images) image(s); "
+                output("batch \(batchID): \(succeeded) succeeded, \(failed) failed of \(jobs.count) line(s); \(images) image(s); "
                       + "\(created) task(s) created here, \(limited) concurrency refusal(s); \(String(format: "%.1f", elapsed)) s")
-                print(out.appendingPathComponent("manifest.jsonl").path)
-                for s in sheets { print(s) }
+                output(out.appendingPathComponent("manifest.jsonl").path)
+                for s in sheets { output(s) }
             }
             if succeeded + failed < jobs.count { throw CommandFailure("batch \(batchID) is not finished", exitCode: APIExit.unfinished) }
             if failed > 0 { throw ExitCode(APIExit.taskFailed) }
@@ -242,7 +243,7 @@ struct BatchExecution {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
-                FileHandle.standardError.write(Data("\r\u{1B}[Kklingkit: interrupted; the batch is journaled: `klingkit batch resume --out \(out)` finishes it\n".utf8))
+                FileHandle.standardError.write(Data("\r\u{1B}[Kklingkit: interrupted; the batch is journaled: `klingkit batch resume --out \(TerminalText.escaped(out))` finishes it\n".utf8))
                 Foundation.exit(130)
             }
             source.resume()

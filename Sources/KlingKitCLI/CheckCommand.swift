@@ -92,9 +92,11 @@ struct CheckCommand: AsyncParsableCommand {
                     let faceFails = strictFace && faces.map { !$0.isSingle } == true
                     if !ready.isValid || faceFails { anyInvalid = true }
                     progress.clear()
-                    let line = json ? CheckOutput.json(ready, faces: faces, strictFace: strictFace)
-                        : CheckOutput.text(ready, faces: faces, strictFace: strictFace)
-                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    if json {
+                        FileHandle.standardOutput.write(Data((CheckOutput.json(ready, faces: faces, strictFace: strictFace) + "\n").utf8))
+                    } else {
+                        output(CheckOutput.text(ready, faces: faces, strictFace: strictFace))
+                    }
                     printed += 1
                     progress.update(done: printed)
                 }
@@ -136,7 +138,7 @@ enum CheckInputs {
             result.append(contentsOf: found.sorted())
         }
         for folder in empty where !result.isEmpty {
-            FileHandle.standardError.write(Data("klingkit: \(folder): no JPEG or PNG files (nor HEIC, AVIF, WebP) in this folder\n".utf8))
+            note("klingkit: \(folder): no JPEG or PNG files (nor HEIC, AVIF, WebP) in this folder")
         }
         if result.isEmpty {
             // A usage error (exit 2) in one line, without the root command's usage text.

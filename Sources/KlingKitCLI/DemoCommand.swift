@@ -229,8 +229,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     private func say(_ line: String) {
-        // Unbuffered, so progress shows as it happens even when stdout is a pipe.
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        output(line)   // unbuffered, so progress shows as it happens even when stdout is a pipe
     }
 }
 

@@ -42,7 +42,7 @@ struct DownloadCommand: AsyncParsableCommand {
             if json {
                 printJSON(DownloadSummary(taskID: id, files: images.map(\.path)))
             } else {
-                for image in images { print(image.path) }
+                for image in images { output(image.path) }
             }
         } catch let e as ClientError {
             throw failure(e)

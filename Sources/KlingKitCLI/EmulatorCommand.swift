@@ -136,7 +136,7 @@ struct EmulatorCommand: AsyncParsableCommand {
                 // between ServiceGroup's cancellation and a task-executor preference, seen once under
                 // gdb) ends the process anyway: on a Dispatch timer, independent of Swift concurrency.
                 DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
-                    FileHandle.standardError.write(Data("klingkit emulator: did not stop within 10 s; exiting\n".utf8))
+                    note("klingkit emulator: did not stop within 10 s; exiting")
                     Foundation.exit(1)
                 }
                 return (received, await server.statistics()["requests"] ?? 0)

@@ -60,7 +60,7 @@ struct GalleryCommand: AsyncParsableCommand {
         }
         for warning in result.warnings { note("klingkit: warning: \(warning)") }
         for failure in result.failures { note("klingkit: warning: \(failure) (listed without a thumbnail)") }
-        print("wrote \(result.page): \(result.results) result\(result.results == 1 ? "" : "s"), "
+        output("wrote \(result.page): \(result.results) result\(result.results == 1 ? "" : "s"), "
             + "\(result.references) reference\(result.references == 1 ? "" : "s") in \(result.groups) group\(result.groups == 1 ? "" : "s")"
             + (result.failures.isEmpty ? "" : ", \(result.failures.count) unreadable"))
     }

@@ -206,7 +206,7 @@ struct GenerateCommand: AsyncParsableCommand {
                 summary.externalTaskID = submitted.externalTaskID
                 printJSON(summary)
             } else {
-                print(submitted.taskID)
+                output(submitted.taskID)
             }
             return
         }
@@ -263,8 +263,8 @@ struct GenerateCommand: AsyncParsableCommand {
             summary.sheet = sheetPath
             printJSON(summary)
         } else {
-            for image in settled.images { print(image.path) }
-            if let sheetPath { print(sheetPath) }
+            for image in settled.images { output(image.path) }
+            if let sheetPath { output(sheetPath) }
         }
     }
 }

@@ -38,7 +38,7 @@ public enum KlingKitVersion {
 public enum KlingKitMain {
     public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         if let first = arguments.first, let message = unknownSubcommandMessage(first) {
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            note(message)
             Foundation.exit(2)
         }
         do {
@@ -52,21 +52,23 @@ public enum KlingKitMain {
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data(("klingkit: " + failure.message + "\n").utf8))
+            note("klingkit: " + failure.message)
             Foundation.exit(failure.exitCode)
         } catch {
             let code = KlingKitCommand.exitCode(for: error)
             if code == .success || code.rawValue == ExitCode.validationFailure.rawValue || isUsage(error) {
                 // Help and version requests print to stdout and exit 0; usage errors exit 2.
-                let message = KlingKitCommand.fullMessage(for: error)
+                // Help and usage text is several lines; each is escaped on its own (a usage error quotes
+                // what was typed).
+                let lines = KlingKitCommand.fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 if code == .success {
-                    print(message)
+                    lines.forEach(output)
                     Foundation.exit(0)
                 }
-                FileHandle.standardError.write(Data((message + "\n").utf8))
+                lines.forEach(note)
                 Foundation.exit(2)
             }
-            FileHandle.standardError.write(Data(("klingkit: " + String(describing: error) + "\n").utf8))
+            note("klingkit: " + String(describing: error))
             Foundation.exit(1)
         }
     }

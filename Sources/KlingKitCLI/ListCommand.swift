@@ -41,7 +41,7 @@ struct ListCommand: AsyncParsableCommand {
             let formatter = ISO8601DateFormatter()
             for t in tasks {
                 let created = t.createdAt.map { formatter.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "-"
-                print([t.taskID ?? "-", t.taskStatus?.rawValue ?? "-", created, "\(t.images.count)", t.externalTaskID ?? "-"]
+                output([t.taskID ?? "-", t.taskStatus?.rawValue ?? "-", created, "\(t.images.count)", t.externalTaskID ?? "-"]
                     .joined(separator: "\t"))
             }
         } catch let e as ClientError {

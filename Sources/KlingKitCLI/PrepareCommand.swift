@@ -188,9 +188,9 @@ struct PrepareCommand: AsyncParsableCommand {
                     if json {
                         FileHandle.standardOutput.write(Data((ready.json + "\n").utf8))
                     } else if ready.error != nil {
-                        FileHandle.standardError.write(Data(("klingkit: " + ready.text + "\n").utf8))
+                        note("klingkit: " + ready.text)
                     } else {
-                        FileHandle.standardOutput.write(Data((ready.text + "\n").utf8))
+                        output(ready.text)
                     }
                     printed += 1
                     progress.update(done: printed, failed: failures)

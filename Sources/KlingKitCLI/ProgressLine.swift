@@ -1,4 +1,5 @@
 import Foundation
+import KlingSupport
 import NIOConcurrencyHelpers
 
 /// The one progress display of the commands: a single line on standard error, redrawn in place, shown
@@ -68,7 +69,7 @@ final class ProgressLine: Sendable {
             s.shown = true
             return true
         }
-        if due { write("\r\(label): \(text)\u{1B}[K") }
+        if due { write("\r\(TerminalText.escaped(label)): \(TerminalText.escaped(text))\u{1B}[K") }
     }
 
     /// Batch face: `done` of the total finished, `failed` of them failed.
@@ -121,7 +122,7 @@ final class ProgressLine: Sendable {
         let line: String? = state.withLockedValue { s in
             guard !s.finished else { return nil }
             s.shown = true
-            return "\r\(frame) \(label): \(s.status) (\(Int(Date().timeIntervalSince(started))) s)\u{1B}[K"
+            return "\r\(frame) \(TerminalText.escaped(label)): \(TerminalText.escaped(s.status)) (\(Int(Date().timeIntervalSince(started))) s)\u{1B}[K"
         }
         if let line { write(line) }
     }

@@ -77,12 +77,12 @@ struct ResumeCommand: AsyncParsableCommand {
         } else {
             let id = settled.entry.taskID ?? "(external \(entry.externalTaskID))"
             if let e = settled.error {
-                print("\(id) \(settled.entry.state.rawValue): \(e.description)")
+                output("\(id) \(settled.entry.state.rawValue): \(e.description)")
             } else if let sheetError {
-                print("\(id) completed, but the sheet failed: \(sheetError)")
+                output("\(id) completed, but the sheet failed: \(sheetError)")
             } else {
-                print("\(id) completed: \(settled.images.count) image(s) in \(entry.outputDirectory ?? "-")")
-                for image in settled.images { print("  \(image.path)") }
+                output("\(id) completed: \(settled.images.count) image(s) in \(entry.outputDirectory ?? "-")")
+                for image in settled.images { output("  \(image.path)") }
             }
         }
         return settled.error == nil && sheetError == nil

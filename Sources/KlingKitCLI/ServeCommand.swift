@@ -106,10 +106,10 @@ struct ServeCommand: AsyncParsableCommand {
         // on a Dispatch timer independent of Swift concurrency.
         let grace = limits.requestDeadline.components.seconds + 10
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(grace))) {
-            FileHandle.standardError.write(Data("klingkit serve: did not drain within \(grace) s; exiting\n".utf8))
+            note("klingkit serve: did not drain within \(grace) s; exiting")
             Foundation.exit(1)
         }
         await server.shutdown()
-        FileHandle.standardError.write(Data("klingkit serve: stopped; in-flight requests finished.\n".utf8))
+        note("klingkit serve: stopped; in-flight requests finished.")
     }
 }

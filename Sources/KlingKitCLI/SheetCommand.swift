@@ -131,13 +131,12 @@ struct SheetCommand: AsyncParsableCommand {
                 if perPage != nil, let title { options.title = "\(title) (\(number + 1)/\(pages.count))" }
                 let result = try ContactSheet.write(page, options: options, to: path)
                 for failure in result.failureList {
-                    FileHandle.standardError.write(Data(
-                        "klingkit: warning: \(failure.name): \(failure.message) (drawn as a placeholder)\n".utf8))
+                    note("klingkit: warning: \(failure.name): \(failure.message) (drawn as a placeholder)")
                 }
                 let layout = result.layout
                 let placeholders = result.failureList.isEmpty ? "" : ", \(result.failureList.count) placeholder"
                     + (result.failureList.count == 1 ? "" : "s")
-                print("wrote \(path): \(result.width)x\(result.height) \(options.format.rawValue), "
+                output("wrote \(path): \(result.width)x\(result.height) \(options.format.rawValue), "
                     + "\(layout.count) tile\(layout.count == 1 ? "" : "s") in \(layout.columns)x\(layout.rows)\(placeholders)")
             }
         } catch let error as SheetError {

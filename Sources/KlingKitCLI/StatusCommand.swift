@@ -37,8 +37,8 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 var line = "\(task.taskID ?? id) \(task.taskStatus?.rawValue ?? "unknown")"
                 if let m = task.taskStatusMessage, !m.isEmpty { line += " \(m)" }
-                print(line)
-                for img in task.images { print("  #\(img.index ?? 0) \(img.url ?? "")") }
+                output(line)
+                for img in task.images { output("  #\(img.index ?? 0) \(img.url ?? "")") }
             }
         } catch let e as ClientError {
             throw failure(e)

@@ -82,28 +82,29 @@ extension ContactSheet {
         try listing(directory)
     }
 
-    /// A directory's image files and subfolders, each in natural order, as full paths.
+    /// A directory's image files and subfolders, each in natural order, as full paths. Read with
+    /// ``FolderListing`` (the listing of every image command): symbolic links are followed, and an
+    /// image-named entry that cannot be opened (a link that loops or points nowhere, a name that is not
+    /// valid UTF-8) is listed anyway, so it becomes a placeholder with its reason instead of vanishing.
     private static func listing(_ directory: String) throws(SheetError) -> (files: [String], folders: [String]) {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
+        guard let entries = FolderListing.entries(of: directory) else {
             throw SheetError(.input, "\(directory): cannot list the folder")
         }
         var files: [String] = []
         var folders: [String] = []
-        let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-        for name in names.sorted(by: naturalOrder) where !name.hasPrefix(".") {
-            let full = base + "/" + name
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                folders.append(full)
-            } else if let dot = name.lastIndex(of: "."),
-                      imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
+        for entry in entries.sorted(by: { naturalOrder($0.name, $1.name) }) {
+            let imageName = entry.name.lastIndex(of: ".").map { imageExtensions.contains(entry.name[entry.name.index(after: $0)...].lowercased()) } ?? false
+            switch entry.kind {
+            case .folder:
+                folders.append(entry.path)
+            case .file where imageName:
                 // A sheet made into this folder earlier is not one of its images.
-                if isSheetFile(full) { continue }
-                files.append(full)
+                if isSheetFile(entry.path) { continue }
+                files.append(entry.path)
+            case .unusable(let reason) where imageName || reason.contains("UTF-8"):
+                files.append(entry.path)
+            case .file, .unusable:
+                continue
             }
         }
         // `klingkit generate` keeps a watermarked copy as `<index>-watermark.<ext>` beside `<index>.<ext>`:

@@ -120,8 +120,17 @@ public struct ClientConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Time allowed for one API call (send + full answer). Default 30 s.
     public var requestTimeout: Duration
-    /// Time allowed for one image download. Default 120 s.
+    /// Time allowed for one image download, as one deadline over the answer's head and its whole body
+    /// (a body trickling in does not extend it). A download that misses it is retried per ``retry``.
+    /// Default 120 s.
     public var downloadTimeout: Duration
+    /// The slowest accepted download: a body that delivers fewer than this many bytes per second,
+    /// averaged over any ``downloadRateWindow``, is abandoned (and retried per ``retry``). 0 turns the
+    /// rule off. Default 8 KiB/s (a 1 MiB result then takes at most about two minutes).
+    public var minimumDownloadRate: Int = 8 << 10
+    /// The window ``minimumDownloadRate`` is averaged over; the rule applies once a download has run
+    /// this long. Default 10 s.
+    public var downloadRateWindow: Duration = .seconds(10)
     /// Largest accepted API answer body. Default 8 MiB.
     public var maxResponseBytes: Int
     /// Largest accepted result image. Default 50 MiB.

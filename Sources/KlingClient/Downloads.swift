@@ -85,7 +85,27 @@ extension KlingClient {
         }
     }
 
+    /// Fetches one result image, retrying per ``ClientConfiguration/retry`` what may succeed on a second
+    /// try (a missed deadline, a too-slow body, a dropped connection, HTTP 5xx/429).
     func fetchImage(url: String, index: Int, watermarked: Bool, folder: URL, taskID: String) async throws -> DownloadedImage {
+        var delays = configuration.retry.delays(jitter: configuration.jitter)
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                return try await fetchImageOnce(url: url, index: index, watermarked: watermarked, folder: folder, taskID: taskID)
+            } catch var error as ClientError where error.isRetryable {
+                guard let delay = delays.next() else {
+                    if attempts > 1 { error.message += " (gave up after \(attempts) attempts)" }
+                    throw error
+                }
+                configuration.logger.debug("download of \(url) failed (\(error.message)); retrying in \(delay)")
+                try await configuration.clock.sleep(for: delay)
+            }
+        }
+    }
+
+    private func fetchImageOnce(url: String, index: Int, watermarked: Bool, folder: URL, taskID: String) async throws -> DownloadedImage {
         let label = watermarked ? "watermarked image \(index)" : "image \(index)"
         let cap = configuration.maxImageBytes
         let guardrail = DownloadGuard(baseURL: configuration.baseURL, allowPrivate: configuration.allowPrivateDownloads)
@@ -95,6 +115,10 @@ extension KlingClient {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: configuration.userAgent)
         let bytes: [UInt8]
+        let start = ContinuousClock.now
+        let reader = DownloadBodyReader(cap: cap, deadline: start + configuration.downloadTimeout,
+                                        minimumRate: configuration.minimumDownloadRate, window: configuration.downloadRateWindow,
+                                        start: start)
         do {
             let response = try await http.execute(request, timeout: timeAmount(configuration.downloadTimeout), logger: configuration.logger)
             guard response.status.code == 200 else {
@@ -105,12 +129,18 @@ extension KlingClient {
             if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > cap {
                 throw ClientError(.download, "\(label) is \(declared) bytes, over the \(cap)-byte cap", taskID: taskID)
             }
-            var buffer = try await response.body.collect(upTo: cap)
-            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            bytes = try await reader.read(response.body)
         } catch let error as ClientError {
             throw error
-        } catch is NIOTooManyBytesError {
+        } catch DownloadBodyReader.Failure.tooLarge {
             throw ClientError(.download, "\(label) is over the \(cap)-byte cap", taskID: taskID)
+        } catch DownloadBodyReader.Failure.deadline(let received) {
+            throw ClientError(.download, "\(label) did not arrive within the download deadline of \(configuration.downloadTimeout) "
+                              + "(\(received) bytes received)", taskID: taskID, isRetryable: true)
+        } catch DownloadBodyReader.Failure.tooSlow(let received, let moved) {
+            throw ClientError(.download, "\(label) arrived slower than \(configuration.minimumDownloadRate) bytes/s "
+                              + "(\(moved) bytes in the last \(configuration.downloadRateWindow), \(received) in all); abandoned",
+                              taskID: taskID, isRetryable: true)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

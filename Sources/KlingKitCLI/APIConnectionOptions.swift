@@ -57,6 +57,15 @@ struct APIConnectionOptions: ParsableArguments {
         "Give up waiting after this many seconds (the task stays journaled: `klingkit resume` finishes it).", valueName: "SECONDS"))
     var waitTimeout: Double = 900
 
+    @Option(name: .customLong("download-timeout"), help: ArgumentHelp(
+        "Seconds one result image may take to download, head and body together; a miss is retried.", valueName: "SECONDS"))
+    var downloadTimeout: Double = 120
+
+    @Option(name: .customLong("min-download-rate"), help: ArgumentHelp(
+        "Abandon (and retry) a download that brings fewer bytes per second than this over any 10 s; 0 = no floor.",
+        valueName: "BYTES"))
+    var minDownloadRate: Int = 8192
+
     @Flag(name: .customLong("allow-private-downloads"), help: ArgumentHelp(
         "Fetch result images from private, link-local or loopback addresses (an on-premise relay)."))
     var allowPrivateDownloads = false
@@ -73,6 +82,10 @@ struct APIConnectionOptions: ParsableArguments {
             throw ValidationError("--poll-interval must be a positive number of seconds")
         }
         guard waitTimeout > 0, waitTimeout.isFinite else { throw ValidationError("--wait-timeout must be a positive number of seconds") }
+        guard downloadTimeout > 0, downloadTimeout.isFinite else {
+            throw ValidationError("--download-timeout must be a positive number of seconds")
+        }
+        guard minDownloadRate >= 0 else { throw ValidationError("--min-download-rate must be 0 or more bytes per second") }
         if let baseURL {
             guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
                   url.host != nil else {
@@ -93,6 +106,8 @@ struct APIConnectionOptions: ParsableArguments {
         }
         c.images = ReferenceImageChecks()
         c.allowPrivateDownloads = allowPrivateDownloads
+        c.downloadTimeout = .milliseconds(Int64(downloadTimeout * 1000))
+        c.minimumDownloadRate = minDownloadRate
         c.requestTimeout = .milliseconds(Int64(timeout * 1000))
         // --timeout bounds one call as a whole: connecting, and the retries of a failed attempt.
         c.connectTimeout = min(c.connectTimeout, c.requestTimeout)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KlingSupport
 import KlingModels
 import ImageCodecs
 import ReferenceImages
@@ -64,7 +65,8 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let paths = try CheckInputs.expand(files)
+        let (paths, skipped) = try CheckInputs.expand(files)
+        for line in skipped { note("klingkit: " + line) }
         let validator = ReferenceImageValidator(rules: UploadRules(maxBytes: maxBytes, minSide: minSide, maxPixels: maxPixels))
         let width = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         let progress = ProgressLine.batch(verb: "checking", total: paths.count, minimumBatch: 20)
@@ -103,7 +105,7 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         progress.clear()
-        if anyInvalid { throw ExitCode(1) }
+        if anyInvalid || !skipped.isEmpty { throw ExitCode(1) }
     }
 }
 
@@ -111,8 +113,14 @@ struct CheckCommand: AsyncParsableCommand {
 enum CheckInputs {
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "png", "heic", "heif", "avif", "webp"]
 
-    static func expand(_ arguments: [String]) throws -> [String] {
+    /// The files to work on, and one line for each entry of a folder that looks like an image but cannot
+    /// be opened (a name that is not valid UTF-8, a symbolic link that loops or points nowhere) or is a
+    /// symbolic link to a folder (not followed, so a link cannot make the walk loop). Those lines are the
+    /// caller's to print; each counts as a failed item.
+    /// - Throws: ``CommandFailure`` (exit 2) when no argument yields any file.
+    static func expand(_ arguments: [String]) throws -> (paths: [String], skipped: [String]) {
         var result: [String] = []
+        var skipped: [String] = []
         var empty: [String] = []
         for argument in arguments {
             var isDirectory: ObjCBool = false
@@ -122,30 +130,42 @@ enum CheckInputs {
                 result.append(argument)
                 continue
             }
-            let base = URL(fileURLWithPath: argument)
-            guard let walker = FileManager.default.enumerator(
-                at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else { continue }
             var found: [String] = []
-            for case let url as URL in walker {
-                guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-                if imageExtensions.contains(url.pathExtension.lowercased()) || looksLikeImage(url.path) {
-                    // Keep the path as the user spelled the directory.
-                    let relative = String(url.path.dropFirst(base.path.count).drop { $0 == "/" })
-                    found.append(argument.hasSuffix("/") ? argument + relative : argument + "/" + relative)
-                }
-            }
+            walk(argument, into: &found, skipped: &skipped)
             if found.isEmpty { empty.append(argument) }
             result.append(contentsOf: found.sorted())
         }
         for folder in empty where !result.isEmpty {
             note("klingkit: \(folder): no JPEG or PNG files (nor HEIC, AVIF, WebP) in this folder")
         }
-        if result.isEmpty {
+        if result.isEmpty && skipped.isEmpty {
             // A usage error (exit 2) in one line, without the root command's usage text.
             throw CommandFailure("no JPEG or PNG files (nor HEIC, AVIF, WebP) in \(empty.joined(separator: ", ")): nothing to do",
                                  exitCode: 2)
         }
-        return result
+        return (result, skipped)
+    }
+
+    /// `folder`'s image files, its subfolders' in turn (paths spelled from `folder` as given).
+    private static func walk(_ folder: String, into found: inout [String], skipped: inout [String]) {
+        guard let entries = FolderListing.entries(of: folder) else {
+            skipped.append("\(folder): cannot list the folder")
+            return
+        }
+        for entry in entries {
+            let imageName = imageExtensions.contains((entry.name as NSString).pathExtension.lowercased())
+            switch entry.kind {
+            case .folder where entry.isLink:
+                skipped.append("\(entry.path): a symbolic link to a folder is not followed (pass it as an argument)")
+            case .folder:
+                walk(entry.path, into: &found, skipped: &skipped)
+            case .file:
+                if imageName || looksLikeImage(entry.path) { found.append(entry.path) }
+            case .unusable(let reason):
+                // Only what could be an image is worth a line; a name that is not UTF-8 always is.
+                if imageName || reason.contains("UTF-8") { skipped.append("\(entry.path): skipped: \(reason)") }
+            }
+        }
     }
 
     /// Whether the file's first bytes are a JPEG or PNG signature.

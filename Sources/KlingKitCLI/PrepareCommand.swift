@@ -147,7 +147,8 @@ struct PrepareCommand: AsyncParsableCommand {
 
     func run() async throws {
         let outDir = out!
-        let inputs = try CheckInputs.expand(files)
+        let (inputs, skipped) = try CheckInputs.expand(files)
+        for line in skipped { note("klingkit: " + line) }
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
@@ -198,7 +199,7 @@ struct PrepareCommand: AsyncParsableCommand {
             }
         }
         progress.clear()
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 || !skipped.isEmpty { throw ExitCode(1) }
     }
 }
 

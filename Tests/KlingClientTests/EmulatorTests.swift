@@ -565,6 +565,11 @@ struct DownloadStubTests {
              configure: (inout ClientConfiguration) -> Void = { _ in }) async throws -> (Result<[DownloadedImage], ClientError>, URL) {
         let stub = try StubServer { req, _ in reply(Int(req.path.split(separator: "/").last ?? "0") ?? 0) }
         defer { stub.shutdown() }
+        return try await run(stub: stub, id: id, count: count, configure: configure)
+    }
+
+    func run(stub: StubServer, id: String = "T", count: Int = 1,
+             configure: (inout ClientConfiguration) -> Void = { _ in }) async throws -> (Result<[DownloadedImage], ClientError>, URL) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("dl-\(UUID().uuidString)")
         var c = ClientConfiguration(provider: .cometAPI(key: "k"), baseURL: stub.baseURL)
         c.images = ReferenceImageChecks()
@@ -597,6 +602,38 @@ struct DownloadStubTests {
         guard case .failure(let e) = result else { Issue.record("expected a failure"); return }
         #expect(e.code == .download)
         #expect(files(in: out).filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") || $0.hasSuffix(".tmp") }.isEmpty)
+    }
+
+    @Test("a body that trickles is abandoned by the rate floor, retried, and leaves no file")
+    func trickle() async throws {
+        let stub = try StubServer { _, _ in .trickle(contentType: "image/png", body: Self.png, bytesPerSecond: 400) }
+        defer { stub.shutdown() }
+        let (result, out) = try await run(stub: stub) {
+            $0.minimumDownloadRate = 2000
+            $0.downloadRateWindow = .seconds(1)
+            $0.retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10))
+        }
+        guard case .failure(let e) = result else { Issue.record("expected a failure"); return }
+        #expect(e.code == .download && e.isRetryable, "\(e)")
+        #expect(e.message.contains("arrived slower than 2000 bytes/s") && e.message.contains("gave up after 2 attempts"), "\(e.message)")
+        #expect(stub.requests.count == 2)
+        #expect(files(in: out).filter { $0.contains(".png") || $0.contains(".tmp") }.isEmpty)
+    }
+
+    @Test("a body that stops without closing misses the one download deadline (head and body together)")
+    func stall() async throws {
+        let stub = try StubServer { _, _ in .stall(contentType: "image/png", body: Self.png, sent: 100) }
+        defer { stub.shutdown() }
+        let started = ContinuousClock.now
+        let (result, _) = try await run(stub: stub) {
+            $0.downloadTimeout = .seconds(1)
+            $0.minimumDownloadRate = 0
+            $0.retry = .none
+        }
+        guard case .failure(let e) = result else { Issue.record("expected a failure"); return }
+        #expect(e.message.contains("did not arrive within the download deadline of 1.0 seconds (100 bytes received)"), "\(e.message)")
+        // The deadline held: far from the stub's 60 s of silence.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test("a complete body that is a cut-off image fails to decode and leaves no file")

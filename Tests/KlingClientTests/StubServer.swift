@@ -26,6 +26,12 @@ indirect enum StubReply: Sendable {
     case drop
     /// Waits (real time) and then answers.
     case after(seconds: Double, StubReply)
+    /// Declares the whole length, then sends the body at `bytesPerSecond` (ten chunks a second) until
+    /// done or the client goes away.
+    case trickle(contentType: String, body: [UInt8], bytesPerSecond: Int)
+    /// Declares the whole length, sends the first `sent` bytes, then neither sends nor closes until the
+    /// client does (at most 60 s).
+    case stall(contentType: String, body: [UInt8], sent: Int)
 
     static func json(_ status: Int, _ text: String) -> StubReply { .http(status: status, body: Array(text.utf8)) }
 }
@@ -132,16 +138,39 @@ final class StubServer: @unchecked Sendable {
         case .truncated(let declared, let type, let body):
             let head = "HTTP/1.1 200 OK\r\nContent-Type: \(type)\r\nContent-Length: \(declared)\r\nConnection: close\r\n\r\n"
             send(Array(head.utf8) + body, conn)
+        case .trickle(let type, let body, let rate):
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            guard send(Array(head.utf8), conn) else { return }
+            let chunk = max(1, rate / 10)
+            var offset = 0
+            while offset < body.count {
+                let end = min(body.count, offset + chunk)
+                guard send(Array(body[offset..<end]), conn) else { return }
+                offset = end
+                usleep(100_000)
+            }
+        case .stall(let type, let body, let sent):
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            guard send(Array(head.utf8) + body.prefix(sent), conn) else { return }
+            // Hold the connection open, sending nothing, until the client closes it.
+            var pollfd = Glibc.pollfd(fd: conn, events: Int16(POLLIN), revents: 0)
+            var byte: UInt8 = 0
+            for _ in 0..<600 {
+                if poll(&pollfd, 1, 100) > 0, recv(conn, &byte, 1, 0) <= 0 { return }
+            }
         }
     }
 
-    private func send(_ bytes: [UInt8], _ conn: Int32) {
+    /// Sends all of `bytes`; false when the peer has gone.
+    @discardableResult
+    private func send(_ bytes: [UInt8], _ conn: Int32) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(conn, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             offset += n
         }
+        return true
     }
 
     private func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {

@@ -126,6 +126,18 @@ struct GenerateCommandTests {
         }
     }
 
+    @Test("--download-timeout is one deadline per result download: a trickling server fails it, retried, in seconds")
+    func downloadDeadline() async throws {
+        try await Self.withSetup(faults: FaultConfiguration(slowDownloadBytesPerSecond: 200)) { s in
+            let r = try await s.run(["generate", "--prompt", "x", "--out", s.out.path, "--download-timeout", "1", "--timeout", "3"] + Self.fast)
+            #expect(r.exitCode != 0)
+            #expect(r.stderr.contains("did not arrive within the download deadline of 1.0 seconds"), "\(r.stderr)")
+            #expect(r.stderr.contains("gave up after"), "\(r.stderr)")
+            let usage = try await s.run(["generate", "--prompt", "x", "--min-download-rate", "-1"])
+            #expect(usage.exitCode == 2 && usage.stderr.contains("--min-download-rate"), "\(usage.stderr)")
+        }
+    }
+
     @Test("a failed task exits 3 with the service's reason")
     func failedTask() async throws {
         try await Self.withSetup(faults: FaultConfiguration(taskFailureRate: 1)) { s in

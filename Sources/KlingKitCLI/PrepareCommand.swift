@@ -236,9 +236,11 @@ enum PrepareJob {
             if sameFile(path, input) {
                 throw PrepareError(.output, "the output \(path) would overwrite the input; choose another --out", file: input)
             }
-            try AtomicOutputFile.write(prepared.encoded.bytes, to: path)
             if base64 {
-                try AtomicOutputFile.write(Base64.encode(prepared.encoded.bytes), to: path + ".b64")
+                // The image and its base64 commit together: a failure (a full disk) leaves neither.
+                try AtomicOutputFile.writeTogether([(prepared.encoded.bytes, path), (Base64.encode(prepared.encoded.bytes), path + ".b64")])
+            } else {
+                try AtomicOutputFile.write(prepared.encoded.bytes, to: path)
             }
             outcome.output = path
             outcome.actions = prepared.actions.map(\.description)

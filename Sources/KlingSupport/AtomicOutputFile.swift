@@ -35,6 +35,8 @@ public final class AtomicOutputFile {
     public let writesInPlace: Bool
     /// What ``commit()`` renames onto: ``path`` with its symbolic links followed.
     public let resolvedPath: String
+    /// Whether the temporary file exists on disk (written, maybe flushed, not yet renamed or removed).
+    private var temporaryExists = false
 
     /// The longest file name the temporary name may have, in bytes (Linux's and macOS's `NAME_MAX`).
     static let maxNameBytes = 255
@@ -70,6 +72,7 @@ public final class AtomicOutputFile {
         temporaryPath = directory + "/." + Self.shortened(name, toBytes: Self.maxNameBytes - 1 - suffix.utf8.count) + suffix
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
         guard descriptor >= 0 else { throw FileWriteError.system(.create, path, errno) }
+        temporaryExists = true
     }
 
     /// `path` with every symbolic link in its last component followed (at most 40 levels, as Linux);
@@ -138,6 +141,13 @@ public final class AtomicOutputFile {
     /// - Throws: ``FileWriteError`` (`.sync`, `.rename`, `.closed`) with the system's reason; the
     ///   temporary file is removed then.
     public func commit() throws(FileWriteError) {
+        try flush()
+        try publish()
+    }
+
+    /// The first half of ``commit()``: every byte on disk (`fsync`) and the descriptor closed; the
+    /// destination is still untouched. On failure the temporary file is removed.
+    func flush() throws(FileWriteError) {
         guard descriptor >= 0 else { throw FileWriteError(.closed, path: path, "cannot write \(path): the output was already closed") }
         if writesInPlace {
             // A device or FIFO: nothing to flush or rename (fsync fails with EINVAL on most of them).
@@ -155,9 +165,15 @@ public final class AtomicOutputFile {
         descriptor = -1
         if closed != 0 {
             let code = errno
-            unlink(temporaryPath)
+            discard()
             throw FileWriteError.system(.sync, path, code)
         }
+    }
+
+    /// The second half of ``commit()``: the flushed temporary file renamed onto the destination.
+    func publish() throws(FileWriteError) {
+        guard !writesInPlace, temporaryExists else { return }
+        temporaryExists = false
         if rename(temporaryPath, resolvedPath) != 0 {
             let code = errno
             unlink(temporaryPath)
@@ -167,10 +183,14 @@ public final class AtomicOutputFile {
 
     /// Closes and removes the temporary file; the destination is untouched. Safe to call twice.
     public func discard() {
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        descriptor = -1
-        if !writesInPlace { unlink(temporaryPath) }
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        if temporaryExists {
+            unlink(temporaryPath)
+            temporaryExists = false
+        }
     }
 
     /// Writes all of `bytes` to the temporary file (retrying short writes and `EINTR`).
@@ -187,6 +207,32 @@ public final class AtomicOutputFile {
                 throw FileWriteError.system(.write, path, code)
             }
             offset += n
+        }
+    }
+
+    /// Writes several files as one output: every file is written and flushed before any is renamed
+    /// into place, so a failed write (a full disk) leaves none of the new files, and a rename that fails
+    /// after earlier ones succeeded removes those (`prepare --base64`: the image and its `.b64` appear
+    /// together or not at all). Files written in place (devices, FIFOs) cannot be taken back.
+    /// - Throws: ``FileWriteError`` naming the file that failed.
+    public static func writeTogether(_ files: [(bytes: [UInt8], path: String)], permissions: mode_t = 0o644) throws(FileWriteError) {
+        var opened: [AtomicOutputFile] = []
+        for file in files {
+            let output = try AtomicOutputFile(path: file.path, permissions: permissions)   // earlier ones discard on deinit
+            opened.append(output)
+            let appended: Result<Void, FileWriteError> = file.bytes.withUnsafeBytes { raw in
+                do throws(FileWriteError) { try output.append(raw); return .success(()) } catch { return .failure(error) }
+            }
+            try appended.get()
+        }
+        for output in opened { try output.flush() }
+        for (index, output) in opened.enumerated() {
+            do {
+                try output.publish()
+            } catch {
+                for earlier in opened[..<index] where !earlier.writesInPlace { unlink(earlier.resolvedPath) }
+                throw error
+            }
         }
     }
 

@@ -77,6 +77,25 @@ struct AtomicOutputFileTests {
         do { try AtomicOutputFile.write([1], to: dir + "/a") } catch { #expect(error.code == .symlinkLoop) }
     }
 
+    @Test("files written together appear together, or none of them does (a full disk, a missing folder)")
+    func together() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AtomicOutputFile.writeTogether([(Array("image".utf8), dir + "/a.jpg"), (Array("aW1hZ2U=".utf8), dir + "/a.jpg.b64")])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a.jpg", "a.jpg.b64"])
+        #expect(try String(contentsOfFile: dir + "/a.jpg.b64", encoding: .utf8) == "aW1hZ2U=")
+        // The second write fails (/dev/full: ENOSPC, as on a full disk): the first never appears.
+        #expect(throws: FileWriteError.self) {
+            try AtomicOutputFile.writeTogether([(Array("new image".utf8), dir + "/b.jpg"), (Array("bytes".utf8), "/dev/full")])
+        }
+        // The second cannot even be created: the first is gone too, and an older first file is untouched.
+        #expect(throws: FileWriteError.self) {
+            try AtomicOutputFile.writeTogether([(Array("replaced?".utf8), dir + "/a.jpg"), (Array("x".utf8), dir + "/missing/a.jpg.b64")])
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a.jpg", "a.jpg.b64"])
+        #expect(try String(contentsOfFile: dir + "/a.jpg", encoding: .utf8) == "image")
+    }
+
     @Test("a 255-byte file name can be written (the temporary name is shortened to fit)")
     func longName() throws {
         let dir = try Self.temporaryDirectory()

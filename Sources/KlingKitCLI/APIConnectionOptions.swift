@@ -113,9 +113,9 @@ struct APIConnectionOptions: ParsableArguments {
         c.connectTimeout = min(c.connectTimeout, c.requestTimeout)
         c.retry.deadline = c.requestTimeout
         if isatty(STDERR_FILENO) == 1 {
-            c.onRetry = { notice in
-                let seconds = notice.delay.seconds < 10 ? String(format: "%.1f", notice.delay.seconds) : String(Int(notice.delay.seconds))
-                note("klingkit: retrying \(notice.nextAttempt)/\(notice.maxAttempts) in \(seconds) s: \(notice.reason)")
+            c.onRetry = { retry in
+                let seconds = retry.delay.seconds < 10 ? String(format: "%.1f", retry.delay.seconds) : String(Int(retry.delay.seconds))
+                notice("klingkit: retrying \(retry.nextAttempt)/\(retry.maxAttempts) in \(seconds) s: \(retry.reason)")
             }
         }
         if let pollInterval {

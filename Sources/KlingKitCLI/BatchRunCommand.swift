@@ -67,7 +67,10 @@ struct BatchRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-id"), help: ArgumentHelp("Name the batch yourself (default: a hash of its content).", valueName: "ID"))
     var batchID: String?
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         let file = try input.load()
         let source = BatchSource(path: URL(fileURLWithPath: input.file).standardizedFileURL.path, set: input.set,
                                  prepare: input.prepare, content: file.contentID)
@@ -90,7 +93,10 @@ struct BatchResumeCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-id"), help: ArgumentHelp("Which batch of the journal (default: the newest).", valueName: "ID"))
     var batchID: String?
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         let journal = try await openBatchJournal(connection.journal, out: work.out, mustExist: true)
         let descriptor: BatchDescriptor
         do {

@@ -56,6 +56,8 @@ struct CheckCommand: AsyncParsableCommand {
     @Flag(name: .customLong("strict-face"), help: "With --face: a file without exactly one face is invalid.")
     var strictFace = false
 
+    @OptionGroup var display: DisplayOptions
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one FILE or directory to check") }
         if maxBytes < 1 { throw ValidationError("--max-bytes must be at least 1") }
@@ -65,6 +67,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        display.apply()
         let (paths, skipped) = try CheckInputs.expand(files)
         for line in skipped { note("klingkit: " + line) }
         let validator = ReferenceImageValidator(rules: UploadRules(maxBytes: maxBytes, minSide: minSide, maxPixels: maxPixels))
@@ -72,6 +75,8 @@ struct CheckCommand: AsyncParsableCommand {
         let progress = ProgressLine.batch(verb: "checking", total: paths.count, minimumBatch: 20)
         let json = self.json
         var anyInvalid = false
+        var valid = 0
+        var brokenRules: [String: Int] = [:]   // files per rule broken
 
         let face = self.face || strictFace, strictFace = self.strictFace
         await withTaskGroup(of: (Int, ValidationReport, CheckFaces.Result?).self) { group in
@@ -92,7 +97,9 @@ struct CheckCommand: AsyncParsableCommand {
                 pending[index] = (report, faces)
                 while let (ready, faces) = pending.removeValue(forKey: printed) {
                     let faceFails = strictFace && faces.map { !$0.isSingle } == true
-                    if !ready.isValid || faceFails { anyInvalid = true }
+                    if !ready.isValid || faceFails { anyInvalid = true } else { valid += 1 }
+                    for rule in Set(ready.violations.map(\.rule.rawValue)) { brokenRules[rule, default: 0] += 1 }
+                    if faceFails { brokenRules["face-count", default: 0] += 1 }
                     progress.clear()
                     if json {
                         FileHandle.standardOutput.write(Data((CheckOutput.json(ready, faces: faces, strictFace: strictFace) + "\n").utf8))
@@ -105,6 +112,11 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         progress.clear()
+        if paths.count + skipped.count > 1 {
+            var summary = batchSummary(verb: "checked", total: paths.count, good: valid, goodWord: "valid", badWord: "invalid", rules: brokenRules)
+            if !skipped.isEmpty { summary += "; \(skipped.count) skipped" }
+            notice(summary)
+        }
         if anyInvalid || !skipped.isEmpty { throw ExitCode(1) }
     }
 }

@@ -24,7 +24,10 @@ struct DownloadCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         let config = try connection.configuration(withJournal: false)
         do {
             let images = try await KlingClient.withClient(config) { client in

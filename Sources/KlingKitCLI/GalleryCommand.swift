@@ -42,7 +42,10 @@ struct GalleryCommand: AsyncParsableCommand {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256, not \(threads)") }
     }
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         var options = GalleryOptions()
         options.thumbnailSize = thumbnailSize
         options.title = title

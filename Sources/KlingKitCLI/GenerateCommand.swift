@@ -122,7 +122,10 @@ struct GenerateCommand: AsyncParsableCommand {
         }
     }
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         let configuration = try connection.configuration()
         try reportFaces()
         let outDir = URL(fileURLWithPath: out).standardizedFileURL
@@ -233,7 +236,7 @@ struct GenerateCommand: AsyncParsableCommand {
         // Said once the interrupt handlers are in place (from here on Ctrl-C leaves a resumable task). On
         // a terminal it is a transient status ending in a carriage return, so the progress line or the
         // final message overwrites it; elsewhere it is a line of its own.
-        if !json {
+        if !json && Display.notices {
             FileHandle.standardError.write(Data(
                 "klingkit: waiting for task \(taskID); if interrupted, `klingkit resume` finishes it\(terminal ? "\r" : "\n")".utf8))
         }

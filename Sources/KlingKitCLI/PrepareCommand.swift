@@ -97,6 +97,8 @@ struct PrepareCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per line and input instead of text.")
     var json = false
 
+    @OptionGroup var display: DisplayOptions
+
     @Option(name: [.short, .customLong("jobs")], help: "Images prepared at once (default: the number of cores).")
     var jobs: Int?
 
@@ -146,6 +148,7 @@ struct PrepareCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        display.apply()
         let outDir = out!
         let (inputs, skipped) = try CheckInputs.expand(files)
         for line in skipped { note("klingkit: " + line) }
@@ -165,6 +168,7 @@ struct PrepareCommand: AsyncParsableCommand {
         let json = self.json
         let progress = ProgressLine.batch(verb: "preparing", total: inputs.count, minimumBatch: 10)
         var failures = 0
+        var failedRules: [String: Int] = [:]
 
         await withTaskGroup(of: (Int, PrepareOutcome).self) { group in
             var next = 0
@@ -185,7 +189,10 @@ struct PrepareCommand: AsyncParsableCommand {
                 pending[index] = outcome
                 while let ready = pending.removeValue(forKey: printed) {
                     progress.clear()
-                    if ready.error != nil { failures += 1 }
+                    if let error = ready.error {
+                        failures += 1
+                        failedRules[error.rule, default: 0] += 1
+                    }
                     if json {
                         FileHandle.standardOutput.write(Data((ready.json + "\n").utf8))
                     } else if ready.error != nil {
@@ -199,6 +206,12 @@ struct PrepareCommand: AsyncParsableCommand {
             }
         }
         progress.clear()
+        if inputs.count + skipped.count > 1 {
+            var summary = batchSummary(verb: "prepared", total: inputs.count, good: inputs.count - failures, goodWord: "written",
+                                       badWord: "failed", rules: failedRules)
+            if !skipped.isEmpty { summary += "; \(skipped.count) skipped" }
+            notice(summary)
+        }
         if failures > 0 || !skipped.isEmpty { throw ExitCode(1) }
     }
 }

@@ -29,7 +29,7 @@ final class ProgressLine: Sendable {
 
     private init(face: Face, enabled: Bool) {
         self.face = face
-        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+        self.enabled = enabled && Display.progress && isatty(STDERR_FILENO) == 1
     }
 
     /// A bar for a batch of `total` files, shown when the batch has at least `minimumBatch` files.

@@ -22,7 +22,10 @@ struct ResumeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per entry (JSON lines).")
     var json = false
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         let journal = try connection.openJournal()
         let scanned: [JournalEntry]
         let unreadable: [TaskJournal.UnreadableEntry]

@@ -104,7 +104,10 @@ struct SheetCommand: AsyncParsableCommand {
         }
     }
 
+    @OptionGroup var display: DisplayOptions
+
     func run() async throws {
+        display.apply()
         var options = SheetOptions(columns: columns, tile: tile, gap: gap, margin: margin,
                                    theme: try theme(), captions: captions,
                                    title: title, format: try format())

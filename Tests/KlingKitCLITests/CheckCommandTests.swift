@@ -33,6 +33,25 @@ struct CheckCommandTests {
         #expect(lines[3].contains("unsupported-format"))
     }
 
+    @Test("a batch ends with one summary line on stderr (rules by files, most first); --quiet leaves only the results")
+    func summary() async throws {
+        let files = [path("png/pillow_standard_embedded.png"), path("jpeg/pillow_flower.jpg"),
+                     path("malformed/pillow_truncated_jpeg.jpg"), path("malformed/pillow_zero_width.gif")]
+        let result = try await CLIRunner.run(["check"] + files)
+        #expect(result.stderr.split(separator: "\n").last
+                == "4 checked: 1 valid, 3 invalid (min-dimension 2, aspect-ratio 1, corrupt 1, unsupported-format 1)", "\(result.stderr)")
+        let quiet = try await CLIRunner.run(["check", "--quiet"] + files)
+        #expect(quiet.exitCode == 1 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        #expect(quiet.stdout == result.stdout)
+        // One file: no summary.
+        #expect(try await CLIRunner.run(["check", path("jpeg/pillow_flower.jpg")]).stderr.isEmpty)
+        // prepare says the same kind of line.
+        let out = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let prepared = try await CLIRunner.run(["prepare", path("jpeg/pillow_flower.jpg"), path("malformed/pillow_truncated_jpeg.jpg"), "--out", out.path])
+        #expect(prepared.stderr.split(separator: "\n").last == "2 prepared: 1 written, 1 failed (corrupt 1)", "\(prepared.stderr)")
+    }
+
     @Test("--json prints one object per line with exactly the documented keys")
     func json() async throws {
         let files = [path("png/pillow_standard_embedded.png"), path("jpeg/pillow_flower.jpg"),

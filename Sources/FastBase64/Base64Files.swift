@@ -103,30 +103,46 @@ extension Base64 {
     /// - Parameters:
     ///   - stripDataURLPrefix: accept and skip a leading `data:...;base64,` header (its media type is
     ///     returned in the summary); error offsets still count from the start of the input.
+    ///   - acceptsTrailingNewline: accept one line break (`\n` or `\r\n`) at the very end of the input, as
+    ///   text files and `echo` leave it; any other whitespace is still an error unless the options
+    ///   allow it. Default true.
     ///   - chunkSize: input bytes per read; default 4 MiB.
     /// - Throws: ``Base64StreamError`` (invalid input, with its absolute offset) or ``Base64IOError``.
     ///   A file output is then left untouched; standard output may have received the bytes before the error.
     @discardableResult
     public static func decode(from input: Base64Input, to output: Base64Output, options: Base64Options = [],
-                              kernel: Kernel? = nil, stripDataURLPrefix: Bool = false,
+                              kernel: Kernel? = nil, stripDataURLPrefix: Bool = false, acceptsTrailingNewline: Bool = true,
                               chunkSize: Int = defaultDecodeChunk) throws -> Base64StreamSummary {
         let chunk = max(maxDataURLHeader, chunkSize)
+        // The last two bytes of each read are held back until the next one, so a final line break can be
+        // recognised at the end of the input even when it arrives in a read of its own.
+        let held = acceptsTrailingNewline ? 2 : 0
         let reader = try StreamReader(input)
         defer { reader.close() }
         let writer = try StreamWriter(output)
         var summary = Base64StreamSummary(bytesRead: 0, bytesWritten: 0)
         do {
-            let inBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+            let inBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk + held, alignment: 64)
             defer { inBuffer.deallocate() }
-            let outBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: maxDecodedLength(of: chunk + 4), alignment: 64)
+            let outBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: maxDecodedLength(of: chunk + held + 4), alignment: 64)
             defer { outBuffer.deallocate() }
             var decoder = Base64StreamDecoder(options: options, kernel: kernel)
             var first = true
             var skip = 0
+            var carried = 0   // held-back bytes at the start of inBuffer
             while true {
-                let count = try reader.readFully(into: inBuffer)
+                let count = try reader.readFully(into: UnsafeMutableRawBufferPointer(rebasing: inBuffer[carried..<(carried + chunk)]))
                 summary.bytesRead += count
-                var text = UnsafeRawBufferPointer(rebasing: inBuffer.prefix(count))
+                let atEnd = count < chunk
+                var available = carried + count
+                if atEnd && acceptsTrailingNewline {
+                    if available >= 1, inBuffer[available - 1] == UInt8(ascii: "\n") {
+                        available -= 1
+                        if available >= 1, inBuffer[available - 1] == UInt8(ascii: "\r") { available -= 1 }
+                    }
+                }
+                let keep = atEnd ? 0 : min(held, available)
+                var text = UnsafeRawBufferPointer(rebasing: inBuffer.prefix(available - keep))
                 if first {
                     first = false
                     if stripDataURLPrefix, let (start, mediaType) = parseDataURLHeader(text.prefix(maxDataURLHeader)) {
@@ -143,7 +159,13 @@ extension Base64 {
                 }
                 try writer.write(UnsafeRawBufferPointer(rebasing: outBuffer.prefix(written)))
                 summary.bytesWritten += written
-                if count < chunk { break }
+                if atEnd { break }
+                // The held-back bytes move to the front for the next read.
+                if keep > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: inBuffer.prefix(keep))
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: inBuffer[(available - keep)..<available]))
+                }
+                carried = keep
             }
             do {
                 let tail = try decoder.finish()

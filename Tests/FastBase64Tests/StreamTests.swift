@@ -101,6 +101,33 @@ struct StreamTests {
         #expect(names == ["bad.b64", "out.bin"])
     }
 
+    @Test("one trailing line break is accepted, wherever the reads split it; two, or one inside, are still errors")
+    func trailingNewline() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SeededGenerator(seed: 9)
+        let text = Base64.encode(rng.bytes(3000))   // 4000 characters
+        let input = dir.appendingPathComponent("in.b64").path, out = dir.appendingPathComponent("out.bin").path
+        func decoded(_ body: [UInt8], strict: Bool = false) throws -> [UInt8] {
+            try Data(body).write(to: URL(fileURLWithPath: input))
+            try Base64.decode(from: .file(input), to: .file(out), acceptsTrailingNewline: !strict, chunkSize: 1024)
+            return try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        // Reads of 1024: the break inside the last read (4000, 3996 characters), alone in a read of its own
+        // after a full one (1024 characters + break), and "\r\n" split from the text the same way.
+        for length in [4000, 3996, 1024, 2048] {
+            let body = Array(text.prefix(length))
+            let expected = try Base64.decode(body)
+            for ending in ["\n", "\r\n"] {
+                #expect(try decoded(body + Array(ending.utf8)) == expected, "\(length) + \(ending.debugDescription)")
+            }
+        }
+        for bad in [text + Array("\n\n".utf8), Array(text.prefix(8)) + Array("\n".utf8) + Array(text.dropFirst(8))] {
+            #expect(throws: Base64StreamError.self) { _ = try decoded(bad) }
+        }
+        #expect(throws: Base64StreamError.self) { _ = try decoded(text + Array("\n".utf8), strict: true) }
+    }
+
     @Test("decode strips a data: URL prefix on request and reports the media type")
     func dataURLStream() throws {
         let dir = try makeTemporaryDirectory()

@@ -64,12 +64,18 @@ struct CheckCommand: AsyncParsableCommand {
         if minSide < 1 { throw ValidationError("--min-side must be at least 1") }
         if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        try StandardInput.checkUsedOnce(files)
+        if files.contains(StandardInput.argument) && (face || strictFace) {
+            throw ValidationError("--face needs files: it cannot read - (standard input)")
+        }
     }
 
     func run() async throws {
         display.apply()
         let (paths, skipped) = try CheckInputs.expand(files)
         for line in skipped { note("klingkit: " + line) }
+        // Bounded: a valid upload is at most --max-bytes; 64 MiB more says how far over it is.
+        let standardInput = paths.contains(StandardInput.argument) ? try StandardInput.read(limit: maxBytes + (64 << 20)) : []
         let validator = ReferenceImageValidator(rules: UploadRules(maxBytes: maxBytes, minSide: minSide, maxPixels: maxPixels))
         let width = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         let progress = ProgressLine.batch(verb: "checking", total: paths.count, minimumBatch: 20)
@@ -86,7 +92,10 @@ struct CheckCommand: AsyncParsableCommand {
                 let index = next
                 let path = paths[index]
                 next += 1
-                group.addTask { (index, validator.validate(fileAt: path), face ? CheckFaces.detect(path: path) : nil) }
+                group.addTask {
+                    if path == StandardInput.argument { return (index, validator.validate(bytes: standardInput, name: StandardInput.name), nil) }
+                    return (index, validator.validate(fileAt: path), face ? CheckFaces.detect(path: path) : nil)
+                }
             }
             for _ in 0..<min(width, paths.count) { submit() }
             // Results arrive in any order; print them in argument order.

@@ -46,10 +46,10 @@ struct PrepareCommand: AsyncParsableCommand {
         }
     }
 
-    @Argument(help: ArgumentHelp("Image files or directories (expanded to the JPEG/PNG files inside).", valueName: "FILE"))
+    @Argument(help: ArgumentHelp("Image files or directories (expanded to the JPEG/PNG files inside); - reads one image from standard input.", valueName: "FILE"))
     var files: [String] = []
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Directory the outputs are written to (created if missing).", valueName: "DIR"))
+    @Option(name: .customLong("out"), help: ArgumentHelp("Directory the outputs are written to (created if missing); - writes the one output image to standard output (its report line goes to standard error).", valueName: "DIR"))
     var out: String?
 
     @Flag(help: "How to fix an aspect ratio outside 1:2.5...2.5:1.")
@@ -108,8 +108,14 @@ struct PrepareCommand: AsyncParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one FILE or directory to prepare") }
         guard let out, !out.isEmpty else { throw ValidationError("--out DIR is required") }
+        try StandardInput.checkUsedOnce(files)
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+        if out == StandardInput.argument {
+            guard files.count == 1, !(FileManager.default.fileExists(atPath: files[0], isDirectory: &isDirectory) && isDirectory.boolValue) else {
+                throw ValidationError("--out - writes one image: give exactly one FILE (or -), not a directory")
+            }
+            if base64 { throw ValidationError("--base64 writes a second file: it needs --out DIR, not -") }
+        } else if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out) exists and is not a directory")
         }
         _ = try options(threads: nil)
@@ -150,8 +156,10 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         display.apply()
         let outDir = out!
+        if outDir == StandardInput.argument { return try prepareToStandardOutput(files[0]) }
         let (inputs, skipped) = try CheckInputs.expand(files)
         for line in skipped { note("klingkit: " + line) }
+        let standardInput = inputs.contains(StandardInput.argument) ? try StandardInput.read(limit: PrepareJob.maxInputBytes) : []
         do {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         } catch {
@@ -178,7 +186,8 @@ struct PrepareCommand: AsyncParsableCommand {
                 next += 1
                 let input = inputs[index], stem = stems[index]
                 group.addTask {
-                    (index, PrepareJob.run(input: input, stem: stem, outDir: outDir, preparer: preparer, base64: writeBase64))
+                    (index, PrepareJob.run(input: input, stem: stem, outDir: outDir, preparer: preparer, base64: writeBase64,
+                                           standardInput: input == StandardInput.argument ? standardInput : nil))
                 }
             }
             for _ in 0..<width { submit() }
@@ -216,6 +225,35 @@ struct PrepareCommand: AsyncParsableCommand {
     }
 }
 
+extension PrepareCommand {
+    /// `--out -`: one image prepared to standard output; its report (text or JSON) on standard error.
+    func prepareToStandardOutput(_ input: String) throws {
+        let preparer = ReferenceImagePreparer(options: try options(threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)))
+        var outcome = PrepareOutcome(input: input == StandardInput.argument ? StandardInput.name : input)
+        do {
+            let prepared = input == StandardInput.argument
+                ? try preparer.prepare(bytes: try StandardInput.read(limit: PrepareJob.maxInputBytes), name: StandardInput.name)
+                : try preparer.prepare(fileAt: input, maxInputBytes: PrepareJob.maxInputBytes)
+            FileHandle.standardOutput.write(Data(prepared.encoded.bytes))
+            outcome.output = "-"
+            outcome.actions = prepared.actions.map(\.description)
+            outcome.width = prepared.width
+            outcome.height = prepared.height
+            outcome.bytes = prepared.encoded.bytes.count
+        } catch let error as PrepareError {
+            outcome.error = error
+        }
+        if json {
+            FileHandle.standardError.write(Data((outcome.json + "\n").utf8))
+        } else if outcome.error != nil {
+            note("klingkit: " + outcome.text)
+        } else {
+            notice(outcome.text)
+        }
+        if outcome.error != nil { throw ExitCode(1) }
+    }
+}
+
 /// What happened to one input.
 struct PrepareOutcome: Sendable {
     var input: String
@@ -240,11 +278,14 @@ enum PrepareJob {
     /// Inputs larger than this are refused before reading (no reference image is anywhere near it).
     static let maxInputBytes = 1 << 30
 
-    static func run(input: String, stem: String, outDir: String, preparer: ReferenceImagePreparer, base64: Bool) -> PrepareOutcome {
-        var outcome = PrepareOutcome(input: input)
+    /// - Parameter standardInput: the bytes of `-`, already read; `nil` for a file.
+    static func run(input: String, stem: String, outDir: String, preparer: ReferenceImagePreparer, base64: Bool,
+                    standardInput: [UInt8]? = nil) -> PrepareOutcome {
+        var outcome = PrepareOutcome(input: standardInput == nil ? input : StandardInput.name)
         do {
             // From the file: a PNG that only needs re-encoding streams row by row, never held whole.
-            let prepared = try preparer.prepare(fileAt: input, maxInputBytes: maxInputBytes)
+            let prepared = try standardInput.map { try preparer.prepare(bytes: $0, name: StandardInput.name) }
+                ?? preparer.prepare(fileAt: input, maxInputBytes: maxInputBytes)
             let path = (outDir as NSString).appendingPathComponent(stem + "." + prepared.encoded.format.fileExtension)
             if sameFile(path, input) {
                 throw PrepareError(.output, "the output \(path) would overwrite the input; choose another --out", file: input)
@@ -284,7 +325,7 @@ enum PrepareNaming {
     static func uniqueStems(_ inputs: [String]) -> [String] {
         var used: Set<String> = []
         return inputs.map { input in
-            let name = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
+            let name = input == StandardInput.argument ? "stdin" : URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
             let base = name.isEmpty || name.hasPrefix(".") ? "image" + name : name
             var stem = base
             var n = 2

@@ -7,6 +7,10 @@ struct CLIResult: Sendable {
     var exitCode: Int32
     var stdout: String
     var stderr: String
+    /// Standard output as bytes (an image written to `-`).
+    var stdoutBytes: [UInt8] = []
+    /// Standard error's non-empty lines.
+    var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
 }
 
 /// Runs the `klingkit` executable that `swift build` put next to the test bundle.
@@ -38,7 +42,7 @@ enum CLIRunner {
     ) async throws -> CLIResult {
         let r = try await ChildProcess.run(binary.path, arguments, environment: environment, stdin: stdin,
                                            currentDirectory: currentDirectory, timeout: timeout)
-        return CLIResult(exitCode: r.exitCode, stdout: r.stdoutText, stderr: r.stderrText)
+        return CLIResult(exitCode: r.exitCode, stdout: r.stdoutText, stderr: r.stderrText, stdoutBytes: [UInt8](r.stdout))
     }
 
     /// A fresh empty directory under the system temporary directory.

@@ -52,13 +52,22 @@ public enum ChildProcess {
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = inPipe
+        // A child that exits without reading all of its input (a usage error) closes the pipe: the write
+        // must fail with EPIPE, not kill the test process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         try process.run()
         let command = ([executable] + arguments).joined(separator: " ")
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-                try? inPipe.fileHandleForWriting.close()
                 let group = DispatchGroup()
+                // Input is written beside the drains, so a child that writes before it has read
+                // everything cannot deadlock against a full pipe.
+                group.enter()
+                DispatchQueue.global().async {
+                    if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: stdin) }
+                    try? inPipe.fileHandleForWriting.close()
+                    group.leave()
+                }
                 let out = LockedData(), err = LockedData()
                 group.enter()
                 DispatchQueue.global().async { drain(outPipe, into: out); group.leave() }

@@ -235,11 +235,7 @@ extension PrepareCommand {
                 ? try preparer.prepare(bytes: try StandardInput.read(limit: PrepareJob.maxInputBytes), name: StandardInput.name)
                 : try preparer.prepare(fileAt: input, maxInputBytes: PrepareJob.maxInputBytes)
             FileHandle.standardOutput.write(Data(prepared.encoded.bytes))
-            outcome.output = "-"
-            outcome.actions = prepared.actions.map(\.description)
-            outcome.width = prepared.width
-            outcome.height = prepared.height
-            outcome.bytes = prepared.encoded.bytes.count
+            outcome.record(prepared, writtenTo: "-")
         } catch let error as PrepareError {
             outcome.error = error
         }
@@ -265,6 +261,15 @@ struct PrepareOutcome: Sendable {
     var error: PrepareError?
 
     var json: String { prepareLine(self) }
+
+    /// Fills in what was written where.
+    mutating func record(_ prepared: PreparedImage, writtenTo path: String) {
+        output = path
+        actions = prepared.actions.map(\.description)
+        width = prepared.width
+        height = prepared.height
+        bytes = prepared.encoded.bytes.count
+    }
 
     var text: String {
         if let error { return "\(input): \(error.rule): \(error.message)" }
@@ -296,11 +301,7 @@ enum PrepareJob {
             } else {
                 try AtomicOutputFile.write(prepared.encoded.bytes, to: path)
             }
-            outcome.output = path
-            outcome.actions = prepared.actions.map(\.description)
-            outcome.width = prepared.width
-            outcome.height = prepared.height
-            outcome.bytes = prepared.encoded.bytes.count
+            outcome.record(prepared, writtenTo: path)
         } catch let error as PrepareError {
             outcome.error = error
         } catch {

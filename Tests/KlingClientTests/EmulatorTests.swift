@@ -624,16 +624,14 @@ struct DownloadStubTests {
     func stall() async throws {
         let stub = try StubServer { _, _ in .stall(contentType: "image/png", body: Self.png, sent: 100) }
         defer { stub.shutdown() }
-        let started = ContinuousClock.now
         let (result, _) = try await run(stub: stub) {
             $0.downloadTimeout = .seconds(1)
             $0.minimumDownloadRate = 0
             $0.retry = .none
         }
         guard case .failure(let e) = result else { Issue.record("expected a failure"); return }
+        // The watchdog, not the stub's 60 s of silence, ended it: the message counts the 100 bytes that came.
         #expect(e.message.contains("did not arrive within the download deadline of 1.0 seconds (100 bytes received)"), "\(e.message)")
-        // The deadline held: far from the stub's 60 s of silence.
-        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test("a complete body that is a cut-off image fails to decode and leaves no file")

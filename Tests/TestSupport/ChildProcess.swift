@@ -56,23 +56,29 @@ public enum ChildProcess {
         // must fail with EPIPE, not kill the test process with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         try process.run()
+        // Our copy of the input's read end: closed, so that once the child is gone a write fails at once
+        // instead of waiting on a pipe nobody will read.
+        try? inPipe.fileHandleForReading.close()
         let command = ([executable] + arguments).joined(separator: " ")
+        // Input is written on a thread of its own, beside the drains (a child that writes before it has
+        // read everything cannot deadlock against a full pipe) and outside Dispatch's pool (a write
+        // that blocks must not take a thread the drains need). Nobody waits for it.
+        let writer = Thread {
+            if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: stdin) }
+            try? inPipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        // The drains and the wait run on threads of their own, never on Dispatch's global pool: with two
+        // cores its threads are few, and when parallel tests fill them with blocking reads a drain could
+        // not start before the grace below ran out (seen as an empty stdout from a child that printed).
         return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                let group = DispatchGroup()
-                // Input is written beside the drains, so a child that writes before it has read
-                // everything cannot deadlock against a full pipe.
+            let group = DispatchGroup()
+            let out = LockedData(), err = LockedData()
+            for (pipe, box) in [(outPipe, out), (errPipe, err)] {
                 group.enter()
-                DispatchQueue.global().async {
-                    if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: stdin) }
-                    try? inPipe.fileHandleForWriting.close()
-                    group.leave()
-                }
-                let out = LockedData(), err = LockedData()
-                group.enter()
-                DispatchQueue.global().async { drain(outPipe, into: out); group.leave() }
-                group.enter()
-                DispatchQueue.global().async { drain(errPipe, into: err); group.leave() }
+                Thread { drain(pipe, into: box); group.leave() }.start()
+            }
+            Thread {
                 let deadline = Date().addingTimeInterval(timeout)
                 while process.isRunning && Date() < deadline { usleep(10_000) }
                 if process.isRunning {
@@ -83,13 +89,13 @@ public enum ChildProcess {
                 }
                 process.waitUntilExit()
                 // A grandchild that outlives the child (a daemon) may hold the pipes open: take what
-                // was written within a grace second rather than wait for an end of file that never comes.
-                _ = group.wait(timeout: .now() + 1)
+                // was written within a grace period rather than wait for an end of file that never comes.
+                _ = group.wait(timeout: .now() + 5)
                 continuation.resume(returning: ChildResult(
                     exitCode: process.terminationStatus,
                     terminatedBySignal: process.terminationReason == .uncaughtSignal,
                     stdout: out.get(), stderr: err.get()))
-            }
+            }.start()
         }
     }
 

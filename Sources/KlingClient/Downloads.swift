@@ -143,6 +143,10 @@ extension KlingClient {
                               taskID: taskID, isRetryable: true)
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            // No answer head within the download's own deadline (not the API call's --timeout).
+            throw ClientError(.download, "\(label) did not arrive within the download deadline of \(configuration.downloadTimeout) "
+                              + "(no answer)", taskID: taskID, isRetryable: true)
         } catch {
             var e = transportError(error, what: "downloading \(label)")
             e.code = .download

@@ -16,7 +16,7 @@ actor SignalWaiter {
     init(signals: [Int32]) {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         self.stream = stream
-        subscription = SignalRelay.shared.subscribe(continuation)
+        subscription = SignalRelay.shared.subscribe(continuation, to: Set(signals))
         for number in signals { SignalRelay.shared.install(number) }
     }
 
@@ -51,7 +51,8 @@ private func relaySignal(_ number: Int32) {
 private final class SignalRelay: Sendable {
     static let shared = SignalRelay()
 
-    private let waiters = NIOLockedValueBox<(next: Int, all: [Int: AsyncStream<Int32>.Continuation])>((0, [:]))
+    private typealias Waiter = (signals: Set<Int32>, continuation: AsyncStream<Int32>.Continuation)
+    private let waiters = NIOLockedValueBox<(next: Int, all: [Int: Waiter])>((0, [:]))
 
     private init() {
         var ends: [Int32] = [-1, -1]
@@ -67,7 +68,10 @@ private final class SignalRelay: Sendable {
             while true {
                 let n = read(readEnd, &byte, 1)
                 if n == 1 {
-                    for continuation in waiters.withLockedValue({ Array($0.all.values) }) { continuation.yield(Int32(byte)) }
+                    let number = Int32(byte)
+                    for waiter in waiters.withLockedValue({ Array($0.all.values) }) where waiter.signals.contains(number) {
+                        waiter.continuation.yield(number)
+                    }
                 } else if n < 0 && errno == EINTR {
                     continue
                 } else {
@@ -93,16 +97,17 @@ private final class SignalRelay: Sendable {
         sigaction(number, &action, nil)
     }
 
-    func subscribe(_ continuation: AsyncStream<Int32>.Continuation) -> Int {
+    /// Routes `signals` to `continuation` until ``unsubscribe(_:)``.
+    func subscribe(_ continuation: AsyncStream<Int32>.Continuation, to signals: Set<Int32>) -> Int {
         waiters.withLockedValue { state in
             state.next += 1
-            state.all[state.next] = continuation
+            state.all[state.next] = (signals, continuation)
             return state.next
         }
     }
 
     func unsubscribe(_ id: Int) {
-        let continuation = waiters.withLockedValue { $0.all.removeValue(forKey: id) }
-        continuation?.finish()
+        let waiter = waiters.withLockedValue { $0.all.removeValue(forKey: id) }
+        waiter?.continuation.finish()
     }
 }

@@ -19,25 +19,12 @@ import sys
 import threading
 import time
 
+from emulator_load import start_emulator
+
 
 def start(binary, task_seconds):
-    proc = subprocess.Popen([binary, "emulator", "--port", "0", "--task-seconds", str(task_seconds),
-                             "--concurrency-limit", "100000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    env = {}
-    deadline = time.time() + 60
-    while len(env) < 5 and time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "=" in line:
-            key, value = line.strip().split("=", 1)
-            env[key] = value
-    if "COMETAPI_BASE_URL" not in env:
-        proc.kill()
-        sys.exit("emulator_creates.py: the emulator did not print its base URL")
-    host, port = env["COMETAPI_BASE_URL"].split("//", 1)[1].split(":")
-    return proc, host, int(port), env["COMETAPI_KEY"]
+    proc, env = start_emulator(binary, task_seconds, 100_000_000)
+    return proc, env["host"], env["port"], env["COMETAPI_KEY"]
 
 
 def create_many(host, port, key, count, clients):

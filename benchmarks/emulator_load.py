@@ -63,6 +63,29 @@ def rss_kib(pid):
     return None
 
 
+def start_emulator(binary, task_seconds, concurrency_limit):
+    """Starts `klingkit emulator` on a free loopback port; returns (process, its NAME=value lines as a
+    dict, plus "host" and "port"). Exits the script when no base URL appears within 60 s."""
+    proc = subprocess.Popen([binary, "emulator", "--port", "0", "--task-seconds", str(task_seconds),
+                             "--concurrency-limit", str(concurrency_limit)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {}
+    start_wait = time.time()
+    while len(env) < 5 and time.time() - start_wait < 60:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if "=" in line:
+            key, value = line.strip().split("=", 1)
+            env[key] = value
+    if "KLING_BASE_URL" not in env:
+        proc.kill()
+        sys.exit("the emulator did not print its base URL: " + proc.stderr.read())
+    hostport = env["KLING_BASE_URL"].split("//", 1)[1]
+    env["host"], env["port"] = hostport.split(":")[0], int(hostport.split(":")[1])
+    return proc, env
+
+
 def client(index, args, env, stats, deadline, grace_deadline):
     native = args.provider == "native" or (args.provider == "both" and index % 2 == 0)
     host, port = env["host"], env["port"]
@@ -150,24 +173,8 @@ def main():
     if not binary or not os.access(binary, os.X_OK):
         sys.exit("emulator_load.py: no klingkit binary: build it or pass --binary / KLINGKIT_BIN")
 
-    proc = subprocess.Popen([binary, "emulator", "--port", "0", "--task-seconds", str(args.task_seconds),
-                             "--concurrency-limit", "1000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, env = start_emulator(binary, args.task_seconds, 1_000_000)
     _children.append(proc)
-    env = {}
-    start_wait = time.time()
-    while len(env) < 5 and time.time() - start_wait < 60:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "=" in line:
-            key, value = line.strip().split("=", 1)
-            env[key] = value
-    if "KLING_BASE_URL" not in env:
-        proc.kill()
-        sys.exit("emulator_load.py: the emulator did not print its base URL: " + proc.stderr.read())
-    hostport = env["KLING_BASE_URL"].split("//", 1)[1]
-    env["host"], env["port"] = hostport.split(":")[0], int(hostport.split(":")[1])
 
     stats = Stats()
     samples = []

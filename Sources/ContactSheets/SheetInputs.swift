@@ -101,7 +101,7 @@ extension ContactSheet {
                 // A sheet made into this folder earlier is not one of its images.
                 if isSheetFile(entry.path) { continue }
                 files.append(entry.path)
-            case .unusable(let reason) where imageName || reason.contains("UTF-8"):
+            case .unusable(let problem) where imageName || problem == .nameNotUTF8:
                 files.append(entry.path)
             case .file, .unusable:
                 continue

@@ -107,7 +107,7 @@ struct BatchStatusCommand: AsyncParsableCommand {
             let counts = try await journal.counts(batch: id)
             if lines {
                 for job in try await journal.jobs(batch: id) {
-                    if json { FileHandle.standardOutput.write(Data((try ManifestEntry(job).json() + "\n").utf8)) } else {
+                    if json { outputJSON(try ManifestEntry(job).json()) } else {
                         output("\(job.line)\t\(job.lineID)\t\(job.state.rawValue)\t\(job.taskID ?? "-")\t\(job.message ?? "")")
                     }
                 }

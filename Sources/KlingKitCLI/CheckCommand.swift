@@ -111,7 +111,7 @@ struct CheckCommand: AsyncParsableCommand {
                     if faceFails { brokenRules["face-count", default: 0] += 1 }
                     progress.clear()
                     if json {
-                        FileHandle.standardOutput.write(Data((CheckOutput.json(ready, faces: faces, strictFace: strictFace) + "\n").utf8))
+                        outputJSON(CheckOutput.json(ready, faces: faces, strictFace: strictFace))
                     } else {
                         output(CheckOutput.text(ready, faces: faces, strictFace: strictFace))
                     }
@@ -182,9 +182,9 @@ enum CheckInputs {
                 walk(entry.path, into: &found, skipped: &skipped)
             case .file:
                 if imageName || looksLikeImage(entry.path) { found.append(entry.path) }
-            case .unusable(let reason):
+            case .unusable(let problem):
                 // Only what could be an image is worth a line; a name that is not UTF-8 always is.
-                if imageName || reason.contains("UTF-8") { skipped.append("\(entry.path): skipped: \(reason)") }
+                if imageName || problem == .nameNotUTF8 { skipped.append("\(entry.path): skipped: \(problem)") }
             }
         }
     }

@@ -28,7 +28,7 @@ func jsonBytes<T: Encodable>(_ value: T, sorted: Bool, pretty: Bool = false, esc
 
 /// Prints `value` as one line of JSON with sorted keys.
 func printJSON<T: Encodable>(_ value: T) {
-    FileHandle.standardOutput.write(Data((jsonText(value, sorted: true) + "\n").utf8))
+    outputJSON(jsonText(value, sorted: true))
 }
 
 /// A task as `generate`, `status` and `list` print it with `--json` (sorted keys): `task_id` and

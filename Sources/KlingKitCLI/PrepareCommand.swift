@@ -202,13 +202,7 @@ struct PrepareCommand: AsyncParsableCommand {
                         failures += 1
                         failedRules[error.rule, default: 0] += 1
                     }
-                    if json {
-                        FileHandle.standardOutput.write(Data((ready.json + "\n").utf8))
-                    } else if ready.error != nil {
-                        note("klingkit: " + ready.text)
-                    } else {
-                        output(ready.text)
-                    }
+                    ready.report(json: json, imageOnStandardOutput: false)
                     printed += 1
                     progress.update(done: printed, failed: failures)
                 }
@@ -239,13 +233,7 @@ extension PrepareCommand {
         } catch let error as PrepareError {
             outcome.error = error
         }
-        if json {
-            FileHandle.standardError.write(Data((outcome.json + "\n").utf8))
-        } else if outcome.error != nil {
-            note("klingkit: " + outcome.text)
-        } else {
-            notice(outcome.text)
-        }
+        outcome.report(json: json, imageOnStandardOutput: true)
         if outcome.error != nil { throw ExitCode(1) }
     }
 }
@@ -261,6 +249,21 @@ struct PrepareOutcome: Sendable {
     var error: PrepareError?
 
     var json: String { prepareLine(self) }
+
+    /// Prints the outcome's line: a failure on standard error; a success, or the JSON line, on standard
+    /// output, unless the image itself went there (`--out -`): then on standard error, and a text success
+    /// line is a notice (`--quiet` drops it).
+    func report(json: Bool, imageOnStandardOutput: Bool) {
+        if json {
+            if imageOnStandardOutput { FileHandle.standardError.write(Data((self.json + "\n").utf8)) } else { outputJSON(self.json) }
+        } else if error != nil {
+            note("klingkit: " + text)
+        } else if imageOnStandardOutput {
+            notice(text)
+        } else {
+            KlingKitCLI.output(text)   // the module's printer, not this outcome's `output` path
+        }
+    }
 
     /// Fills in what was written where.
     mutating func record(_ prepared: PreparedImage, writtenTo path: String) {

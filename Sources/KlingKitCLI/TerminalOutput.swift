@@ -14,6 +14,12 @@ func output(_ text: String) {
     FileHandle.standardOutput.write(Data((TerminalText.escaped(text) + "\n").utf8))
 }
 
+/// A line that is already JSON on standard output, written as is: its encoder escaped it (escaping it
+/// again would break it).
+func outputJSON(_ json: String) {
+    FileHandle.standardOutput.write(Data((json + "\n").utf8))
+}
+
 /// A line on standard error.
 func note(_ text: String) {
     FileHandle.standardError.write(Data((TerminalText.escaped(text) + "\n").utf8))

@@ -16,8 +16,20 @@ public enum FolderListing {
         public enum Kind: Sendable, Equatable {
             case file
             case folder
-            /// Cannot be opened by name; the reason is one line (e.g. "a symbolic link that loops").
-            case unusable(String)
+            /// Cannot be opened by name.
+            case unusable(Problem)
+        }
+        /// Why an entry cannot be opened; ``description`` is the one-line reason.
+        public enum Problem: Sendable, Equatable, CustomStringConvertible {
+            case nameNotUTF8, linkLoops, linkBroken, unreadable
+            public var description: String {
+                switch self {
+                case .nameNotUTF8: "the name is not valid UTF-8 (rename the file to open it)"
+                case .linkLoops: "a symbolic link that loops"
+                case .linkBroken: "a symbolic link to nothing (broken)"
+                case .unreadable: "cannot be read"
+                }
+            }
         }
         /// The entry's name; for a name that is not valid UTF-8, its bytes with every non-ASCII byte
         /// shown as `\xHH` (for messages only: no file has this name).
@@ -44,7 +56,7 @@ public enum FolderListing {
             guard let name = String(validating: bytes, as: UTF8.self) else {
                 let shown = String(bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + hex($0) }.joined())
                 out.append(Entry(name: shown, path: base + "/" + shown,
-                                 kind: .unusable("the name is not valid UTF-8 (rename the file to open it)"), isLink: false))
+                                 kind: .unusable(.nameNotUTF8), isLink: false))
                 continue
             }
             let path = base + "/" + name
@@ -52,8 +64,8 @@ public enum FolderListing {
             let isLink = lstat(path, &link) == 0 && (link.st_mode & S_IFMT) == S_IFLNK
             var target = stat()
             if stat(path, &target) != 0 {
-                let reason = errno == ELOOP ? "a symbolic link that loops" : isLink ? "a symbolic link to nothing (broken)" : "cannot be read"
-                out.append(Entry(name: name, path: path, kind: .unusable(reason), isLink: isLink))
+                let problem: Entry.Problem = errno == ELOOP ? .linkLoops : isLink ? .linkBroken : .unreadable
+                out.append(Entry(name: name, path: path, kind: .unusable(problem), isLink: isLink))
                 continue
             }
             let kind: Entry.Kind = (target.st_mode & S_IFMT) == S_IFDIR ? .folder : .file

@@ -2,20 +2,22 @@
 import PackageDescription
 
 // Module layout (imports point down; only CImageCodecShims sees libjpeg/libpng/lcms2):
-//   klingkit -> KlingKitCLI -> {KlingClient, KlingEmulator, KlingBatch, ReferenceImageService, ResultGallery, ContactSheets, ReferenceImages, FastBase64}
+//   klingkit (KlingKitTool) -> KlingKitCLI -> KlingKit (the umbrella: re-exports, ReferenceImageChecks) and {KlingAPI, KlingEmulator, KlingBatch, ReferenceImageService, ResultGallery, ContactSheets, ReferenceImages, FastBase64}
 //   ResultGallery (the HTML gallery of results) -> ContactSheets (its tile path makes the thumbnails)
-//   KlingClient -> KlingModels, KlingSupport (image checks are injected: no image module)
+//   KlingAPI (the client, KlingClient) -> KlingModels, KlingSupport (image checks are injected: no image module)
 //   KlingEmulator -> KlingModels, KlingSupport, ReferenceImages, KlingServerSupport (reference intake, result rendering)
 //   ReferenceImageService -> ReferenceImages, ImageCodecs, KlingSupport, KlingServerSupport (`klingkit serve`'s routes)
 //   KlingServerSupport (Hummingbird pieces both servers share: thread pool executor, channel guards) imports nothing of ours
-//   KlingBatch -> KlingClient, KlingModels, KlingSupport (+ GRDB, PostgresNIO, SwiftCSV): batch files, journals, the runner
+//   KlingBatch -> KlingAPI, KlingModels, KlingSupport (+ GRDB, PostgresNIO, SwiftCSV): batch files, journals, the runner
 //   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
 //   KlingModels -> KlingSupport; KlingSupport (atomic files, one clock, one seeded generator) imports nothing of ours
 let package = Package(
     name: "KlingKit",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "klingkit", targets: ["klingkit"]),
+        .executable(name: "klingkit", targets: ["KlingKitTool"]),
+        // The umbrella: `import KlingKit` re-exports the image, base64, model and client modules.
+        .library(name: "KlingKit", targets: ["KlingKit"]),
         .library(name: "ImageCore", targets: ["ImageCore"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .library(name: "FastBase64", targets: ["FastBase64"]),
@@ -25,7 +27,7 @@ let package = Package(
         .library(name: "KlingSupport", targets: ["KlingSupport"]),
         .library(name: "FaceDetection", targets: ["FaceDetection"]),
         .library(name: "KlingModels", targets: ["KlingModels"]),
-        .library(name: "KlingClient", targets: ["KlingClient"]),
+        .library(name: "KlingAPI", targets: ["KlingAPI"]),
         .library(name: "KlingEmulator", targets: ["KlingEmulator"]),
         .library(name: "ReferenceImageService", targets: ["ReferenceImageService"]),
         .library(name: "KlingBatch", targets: ["KlingBatch"]),
@@ -48,18 +50,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         // The emulator's task store: a heap of due transitions and a deque of creation order.
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        // `swift package generate-documentation` for the DocC catalogs (Sources/*/*.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: C
-        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
-        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
+        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"]), .brew(["little-cms2"])]),
         // zlib directly for the parallel PNG encoder (png_parallel.c: independent deflate segments).
         .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"],
                 linkerSettings: [.linkedLibrary("z"), .linkedLibrary("pthread")]),
         // Formats the API refuses but prepare converts (issue #13): HEIF/AVIF, WebP, nclx -> ICC.
-        .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
-        .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"]), .brew(["libheif"])]),
+        .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"]), .brew(["webp"])]),
         .target(name: "CImageFormatShims", dependencies: ["CLibHeif", "CLibWebP", "CLibLCMS2"]),
         .target(name: "CFastBase64"),
         // Advisory face count (issue #13): dlib's HOG frontal face detector (libdlib-dev) behind a C API.
@@ -114,7 +118,7 @@ let package = Package(
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "KlingClient", dependencies: [
+        .target(name: "KlingAPI", dependencies: [
             // No image module: reference images and downloads are checked through an injected
             // ReferenceImageProcessor (KlingKitCLI's ReferenceImageChecks wires ReferenceImages in).
             "KlingModels", "KlingSupport",
@@ -144,7 +148,7 @@ let package = Package(
         // Batches (issue #15): batch files, the journal protocol with its SQLite and PostgreSQL
         // implementations, and the runner (slot budget, leases, one poller). Image work stays injected.
         .target(name: "KlingBatch", dependencies: [
-            "KlingClient", "KlingModels", "KlingSupport",
+            "KlingAPI", "KlingModels", "KlingSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "SwiftCSV", package: "SwiftCSV"),
@@ -155,17 +159,31 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
 
+        // MARK: Umbrella
+        // Re-exports (Exports.swift) plus the glue no lower module may hold: ReferenceImageChecks wires
+        // ReferenceImages into the client's injected image checks.
+        .target(name: "KlingKit", dependencies: [
+            "ContactSheets", "FastBase64", "ImageCodecs", "ImageCore", "KlingAPI", "KlingModels", "ReferenceImages",
+        ]),
+
         // MARK: Command line
         .target(name: "KlingKitCLI", dependencies: [
-            "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "ResultGallery", "FaceDetection",
-            "KlingModels", "KlingSupport", "KlingClient", "KlingEmulator", "ReferenceImageService", "KlingBatch",
+            "KlingKit", "ImageCore", "ImageCodecs", "FastBase64", "ReferenceImages", "ContactSheets", "ResultGallery", "FaceDetection",
+            "KlingModels", "KlingSupport", "KlingAPI", "KlingEmulator", "ReferenceImageService", "KlingBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .executableTarget(name: "klingkit", dependencies: ["KlingKitCLI"]),
+        .executableTarget(name: "KlingKitTool", dependencies: ["KlingKitCLI"]),  // the `klingkit` binary
+
+        // MARK: Examples
+        // Small programs a library user can copy (examples/README.md); ExamplesTests runs each built binary.
+        .executableTarget(name: "ValidateUpload", dependencies: ["KlingKit"], path: "examples/ValidateUpload"),
+        .executableTarget(name: "PrepareAndSubmit", dependencies: ["KlingKit"], path: "examples/PrepareAndSubmit"),
+        .executableTarget(name: "EmulatorRoundTrip", dependencies: ["KlingKit", "KlingEmulator"], path: "examples/EmulatorRoundTrip"),
+        .executableTarget(name: "MakeSheet", dependencies: ["KlingKit"], path: "examples/MakeSheet"),
 
         // MARK: Tests
         // What every test target shares: where the corpus is (KLINGKIT_CORPUS, KLINGKIT_REQUIRE_CORPUS).
@@ -192,14 +210,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingClientTests", dependencies: ["KlingKitTestSupport",
-            "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
+        .testTarget(name: "KlingAPITests", dependencies: ["KlingKitTestSupport", "KlingKit",
+            "KlingAPI", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI", "ImageCodecs",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "KlingBatchTests", dependencies: ["KlingKitTestSupport",
-            "KlingBatch", "KlingClient", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI",
+        .testTarget(name: "KlingBatchTests", dependencies: ["KlingKitTestSupport", "KlingKit",
+            "KlingBatch", "KlingAPI", "KlingEmulator", "KlingModels", "KlingSupport", "KlingKitCLI",
         ]),
-        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKitCLI", "KlingClient", "KlingEmulator", "KlingSupport",
+        .testTarget(name: "KlingKitCLITests", dependencies: ["KlingKitTestSupport", "KlingKit", "KlingKitCLI", "KlingAPI", "KlingEmulator", "KlingSupport",
             // README's snippets:
             "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird"),
             "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -6,17 +6,24 @@
 #
 # Writes PREFIX/bin/klingkit, PREFIX/share/man/man1/klingkit*.1, and completions for bash, zsh and fish
 # under PREFIX/share. Set DESTDIR to stage the files elsewhere (packaging). Set KLINGKIT_BUILD_DIR to
-# reuse an existing release build folder (default .build-static).
+# reuse an existing build folder (default .build-static), and KLINGKIT_BUILD_CONFIGURATION=debug to
+# install a debug build (CI does, into a DESTDIR, to prove this script works without a release build).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 prefix="${1:-/usr/local}"
 dest="${DESTDIR:-}${prefix}"
 build="${KLINGKIT_BUILD_DIR:-$root/.build-static}"
+config="${KLINGKIT_BUILD_CONFIGURATION:-release}"
 
 cd "$root"
-echo "building the static release binary in $build (a first build takes ~10 minutes)..."
-swift build -c release --static-swift-stdlib --scratch-path "$build" --product klingkit
-bin="$build/release/klingkit"
+if [ "$config" = release ]; then
+  echo "building the static release binary in $build (a first build takes ~10 minutes)..."
+  swift build -c release --static-swift-stdlib --scratch-path "$build" --product klingkit
+else
+  echo "building the $config binary in $build..."
+  swift build -c "$config" --scratch-path "$build" --product klingkit
+fi
+bin="$build/$config/klingkit"
 
 install -d "$dest/bin" "$dest/share/man/man1" \
   "$dest/share/bash-completion/completions" "$dest/share/zsh/site-functions" \
@@ -28,10 +35,11 @@ strip "$tmp/klingkit"
 install -m 0755 "$tmp/klingkit" "$dest/bin/klingkit"
 
 # Man pages come from the command definitions themselves (ArgumentParser's generate-manual plugin), so
-# they never drift from --help.
-swift package --scratch-path "$build" plugin --allow-writing-to-package-directory generate-manual \
-  --multi-page --output-directory "$tmp/man" >/dev/null
-install -m 0644 "$tmp"/man/*.1 "$dest/share/man/man1/"
+# they never drift from --help. The plugin chooses its own output folder (it refuses --output-directory).
+swift package --scratch-path "$build" plugin generate-manual --configuration "$config" --multi-page >/dev/null
+pages=("$build"/plugins/GenerateManual/outputs/KlingKitTool/klingkit*.1)
+[ -e "${pages[0]}" ] || { echo "install.sh: generate-manual wrote no man pages" >&2; exit 1; }
+install -m 0644 "${pages[@]}" "$dest/share/man/man1/"
 
 "$dest/bin/klingkit" --generate-completion-script bash > "$dest/share/bash-completion/completions/klingkit"
 "$dest/bin/klingkit" --generate-completion-script zsh > "$dest/share/zsh/site-functions/_klingkit"

@@ -109,11 +109,11 @@ public enum ContactSheet {
         do {
             switch options.format {
             case .png:
-                encoded = try ImageCodecs.encodePNG(image, options: options.pngEncodeOptions)
+                encoded = try ImageCodec.encodePNG(image, options: options.pngEncodeOptions)
             case .jpeg:
                 var jpeg = JPEGEncodeOptions()
                 jpeg.quality = options.jpegQuality
-                encoded = try ImageCodecs.encodeJPEG(image, options: jpeg)
+                encoded = try ImageCodec.encodeJPEG(image, options: jpeg)
             }
         } catch {
             throw SheetError(.output, "cannot encode the sheet as \(options.format.rawValue): \(error)")
@@ -189,8 +189,8 @@ public enum ContactSheet {
     /// Whether the file starting with `head` (its first few KiB) is a sheet KlingKit wrote: a PNG with
     /// the marker tEXt chunk, or a JPEG whose first COM segment is the marker (any version).
     public static func isSheet(_ head: [UInt8]) -> Bool {
-        if ImageCodecs.pngHasText(head, keyword: markerKeyword, textPrefix: "contact-sheet/") { return true }
-        guard head.starts(with: [0xFF, 0xD8, 0xFF]), let header = try? ImageCodecs.probe(head, options: DecodeOptions(maxPixels: .max)) else { return false }
+        if ImageCodec.pngHasText(head, keyword: markerKeyword, textPrefix: "contact-sheet/") { return true }
+        guard head.starts(with: [0xFF, 0xD8, 0xFF]), let header = try? ImageCodec.probe(head, options: DecodeOptions(maxPixels: .max)) else { return false }
         return header.comment?.hasPrefix(markerKeyword + " contact-sheet/") == true
     }
 

@@ -51,13 +51,13 @@ enum TileCodec {
         -> (image: Image, header: ImageHeader)
     {
         guard !bytes.isEmpty else { throw Failure(message: "empty file") }
-        guard let format = ImageCodecs.sniff(bytes) else {
+        guard let format = ImageCodec.sniff(bytes) else {
             throw Failure(message: "not a JPEG or PNG file")
         }
         do {
             var options = DecodeOptions()
             // The fit comes from the full-size header, so a scaled decode's rounding cannot move it.
-            let header = try ImageCodecs.probe(bytes, options: options)
+            let header = try ImageCodec.probe(bytes, options: options)
             let box = SheetLayout.fit(width: header.orientedWidth, height: header.orientedHeight,
                                       tile: tile, upscale: upscale)
             if format == .jpeg {
@@ -73,7 +73,7 @@ enum TileCodec {
                     }
                 }
             }
-            let decoded = try ImageCodecs.decode(bytes, options: options)
+            let decoded = try ImageCodec.decode(bytes, options: options)
             var image = decoded.image
             if header.orientation != 1 { image = image.oriented(exif: header.orientation) }
             return (resample(image, to: box), header)

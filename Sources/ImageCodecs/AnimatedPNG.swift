@@ -10,7 +10,7 @@ public struct PNGAnimation: Sendable, Equatable {
     public var defaultImageIsFirstFrame: Bool
 }
 
-extension ImageCodecs {
+extension ImageCodec {
     /// The animation an APNG declares, or `nil` for a still PNG (or anything else).
     ///
     /// A bounded walk over the chunks up to the first IDAT (where `acTL` must appear); no data is inflated.

@@ -1,5 +1,5 @@
-/// Limits and modes for ``ImageCodecs/probe(_:options:)``, ``ImageCodecs/decode(_:options:)`` and
-/// ``ImageCodecs/verify(_:options:)``.
+/// Limits and modes for ``ImageCodec/probe(_:options:)``, ``ImageCodec/decode(_:options:)`` and
+/// ``ImageCodec/verify(_:options:)``.
 public struct DecodeOptions: Sendable, Equatable {
     /// The most pixels (width × height, as stored) an image may declare. Checked from the header before
     /// anything is allocated. Default 100,000,000.
@@ -20,7 +20,7 @@ public struct DecodeOptions: Sendable, Equatable {
     /// The most working memory a JPEG decoder may use, in bytes: libjpeg's own buffers, which for a
     /// progressive stream are every DCT coefficient of the image. Default `nil`: the codecs' one cap,
     /// 64 MiB (`KK_DEFAULT_MAX_MEMORY` in the C shim, where it is documented), applied alike by
-    /// ``ImageCodecs/decode(_:options:)``, ``ImageCodecs/verify(_:options:)`` and the streamed readers.
+    /// ``ImageCodec/decode(_:options:)``, ``ImageCodec/verify(_:options:)`` and the streamed readers.
     public var maxMemory: Int? = nil
     /// The most scans a progressive JPEG may have. Default 1,000.
     public var maxScans: Int = 1_000

@@ -91,7 +91,7 @@ public struct ConvertedImage: Sendable {
     }
 }
 
-extension ImageCodecs {
+extension ImageCodec {
     /// The convertible format of `bytes` (HEIF/HEIC, AVIF, WebP), judged by content only: an ISO BMFF
     /// `ftyp` box whose major or compatible brands name HEIF or AVIF, or a `RIFF....WEBP` header.
     /// - Returns: `nil` for anything else (including JPEG and PNG: see ``sniff(_:)``).

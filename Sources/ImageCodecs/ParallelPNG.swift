@@ -91,7 +91,7 @@ public final class ParallelPNGStreamWriter {
     public func cancel() { core.cancel() }
 }
 
-extension ImageCodecs {
+extension ImageCodec {
     /// Whether `bytes` is a PNG whose chunks before the pixels include a tEXt chunk with `keyword`
     /// (and a text starting with `textPrefix`, when given). Reads only the chunk headers; a few KiB of
     /// the file's start are enough.

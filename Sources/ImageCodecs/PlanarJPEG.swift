@@ -65,7 +65,7 @@ public final class JPEGPlanarReader {
     /// Reads the header and starts decompression.
     /// - Throws: ``CodecError`` `.unsupported` when the JPEG is not YCbCr (with luma at the largest
     ///   sampling factors and chroma subsampled by at most 2) or gray, e.g. RGB, CMYK or YCCK: decode
-    ///   those with ``JPEGRowReader``. Otherwise as ``ImageCodecs/decode(_:options:)``.
+    ///   those with ``JPEGRowReader``. Otherwise as ``ImageCodec/decode(_:options:)``.
     public init(_ bytes: [UInt8], options: DecodeOptions = .init()) throws {
         self.bytes = bytes
         var planes = kk_jpeg_planes()
@@ -151,7 +151,7 @@ extension NativeCodec {
     static func openJPEGReader(_ bytes: [UInt8], _ options: DecodeOptions, planes: UnsafeMutablePointer<kk_jpeg_planes>?)
         throws -> (OpaquePointer, kk_jpeg_info, [UInt8]?) {
         var p = try scaledParams(options)
-        guard ImageCodecs.sniff(bytes) == .jpeg else { throw CodecError(.unsupportedFormat, "not a JPEG (by content)") }
+        guard ImageCodec.sniff(bytes) == .jpeg else { throw CodecError(.unsupportedFormat, "not a JPEG (by content)") }
         var info = kk_jpeg_info()
         var icc: UnsafeMutableRawPointer?
         var iccSize = 0

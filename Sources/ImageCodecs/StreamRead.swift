@@ -3,7 +3,7 @@ import ImageCore
 
 /// Decodes a JPEG held in memory a few rows at a time, so the decoded image is never held whole.
 ///
-/// Same decoder settings, limits and errors as ``ImageCodecs/decode(_:options:)`` (strict mode, scan cap,
+/// Same decoder settings, limits and errors as ``ImageCodec/decode(_:options:)`` (strict mode, scan cap,
 /// ``DecodeOptions/jpegScale`` / ``DecodeOptions/jpegScaleEighths`` shrink-on-load, CMYK to RGB), and the
 /// same pixels row for row. Read every row (or call ``finish()``, which drops what is left and checks the
 /// stream through EOI) to prove the whole file decodes.
@@ -26,7 +26,7 @@ public final class JPEGRowReader {
     private let handle: OpaquePointer
 
     /// Reads the header and starts decompression.
-    /// - Throws: ``CodecError`` as ``ImageCodecs/decode(_:options:)`` does.
+    /// - Throws: ``CodecError`` as ``ImageCodec/decode(_:options:)`` does.
     public init(_ bytes: [UInt8], options: DecodeOptions = .init()) throws {
         self.bytes = bytes
         let (handle, info, profile) = try NativeCodec.openJPEGReader(bytes, options, planes: nil)
@@ -60,7 +60,7 @@ public final class JPEGRowReader {
 
 /// Encodes a JPEG row by row into memory (the result is small; the pixels never need to be whole).
 ///
-/// Same settings and bytes as ``ImageCodecs/encodeJPEG(_:options:)`` for the same rows. Memory: one MCU row
+/// Same settings and bytes as ``ImageCodec/encodeJPEG(_:options:)`` for the same rows. Memory: one MCU row
 /// (8 or 16 pixel rows) plus the output, unless `optimizeHuffman` or `progressive` is set, which make
 /// libjpeg keep every coefficient (about 3 bytes per pixel at 4:2:0).
 /// - Important: not thread-safe; use one writer from one thread at a time.

@@ -1,7 +1,7 @@
 internal import CImageCodecShims
 import ImageCore
 
-/// The result of ``ImageCodecs/transcodePNGToJPEG(_:background:options:decodeOptions:)``.
+/// The result of ``ImageCodec/transcodePNGToJPEG(_:background:options:decodeOptions:)``.
 public struct TranscodedJPEG: Sendable {
     /// The JPEG stream.
     public var encoded: EncodedImage
@@ -19,7 +19,7 @@ public struct TranscodedJPEG: Sendable {
     public var iccProfileEmbedded: Bool
 }
 
-extension ImageCodecs {
+extension ImageCodec {
     /// Converts a non-interlaced PNG to JPEG one row at a time, never holding the decoded image.
     ///
     /// Each row is inflated by libpng, composited over `background` when it has alpha

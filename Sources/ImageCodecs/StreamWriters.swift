@@ -12,7 +12,7 @@ import KlingSupport
 ///
 /// Memory: libpng's row buffers (a few rows), deflate's state (about 256 KiB at zlib's default window and
 /// memory level) and a 64 KiB output buffer; nothing grows with the image's height.
-/// The output is byte-identical to ``ImageCodecs/encodePNG(_:options:)`` for the same pixels and options.
+/// The output is byte-identical to ``ImageCodec/encodePNG(_:options:)`` for the same pixels and options.
 ///
 /// ```swift
 /// let writer = try PNGStreamWriter(path: "sheet.png", width: 2000, height: 30_000, format: .rgb)
@@ -40,7 +40,7 @@ public final class PNGStreamWriter {
     ///   - width: image width, 1...2³¹−1 px.
     ///   - height: image height, 1...2³¹−1 px.
     ///   - format: the pixel format of the rows to come.
-    ///   - options: zlib level, row filter and ICC profile, as for ``ImageCodecs/encodePNG(_:options:)``.
+    ///   - options: zlib level, row filter and ICC profile, as for ``ImageCodec/encodePNG(_:options:)``.
     /// - Throws: ``CodecError`` `.io` naming `path` when it cannot be created; `.invalidArgument` for a
     ///   zero or oversized side.
     public init(path: String, width: Int, height: Int, format: PixelFormat, options: PNGEncodeOptions = .init()) throws {
@@ -104,7 +104,7 @@ public final class PNGStreamWriter {
 ///   with ``JPEGEncodeOptions/optimizeHuffman`` and ``JPEGEncodeOptions/progressive`` off, which is this
 ///   writer's default. With either on, libjpeg keeps every DCT coefficient until the end: 2 bytes per
 ///   sample, 3 bytes per pixel at 4:2:0, as much as the RGB image itself.
-///   The decoded pixels equal those of ``ImageCodecs/encodeJPEG(_:options:)`` with the same quality and
+///   The decoded pixels equal those of ``ImageCodec/encodeJPEG(_:options:)`` with the same quality and
 ///   subsampling (Huffman tables change the bytes, never the pixels).
 public final class JPEGStreamWriter {
     /// The destination path.

@@ -21,6 +21,13 @@ public struct ManifestEntry: Sendable, Hashable, Codable {
     public var n: Int
     /// Reference images as given (paths made absolute, URLs as they are), every image field in order.
     public var references: [String]
+    /// The same references by role, under the request's field names, so a reader (`klingkit gallery`)
+    /// can tell a subject from a scene: `image` with `image_reference`, `subjects`, `scene`, `style`.
+    public var image: String?
+    public var imageReference: String?
+    public var subjects: [String]?
+    public var scene: String?
+    public var style: String?
 
     public init(_ job: BatchJob) {
         let spec = (try? JSONDecoder().decode(BatchSpec.self, from: Data(job.request.utf8))) ?? BatchSpec()
@@ -39,10 +46,16 @@ public struct ManifestEntry: Sendable, Hashable, Codable {
         resolution = spec.resolution
         n = spec.slots
         references = spec.imageFields.map(\.value)
+        image = spec.image
+        imageReference = spec.imageReference
+        subjects = spec.subjects
+        scene = spec.scene
+        style = spec.style
     }
 
     /// The entry as one line of JSON, keys in this order: line, id, external_task_id, task_id, outcome,
-    /// files, message, code, request_id, prompt, model, aspect_ratio, resolution, n, references.
+    /// files, message, code, request_id, prompt, model, aspect_ratio, resolution, n, references, image,
+    /// image_reference, subjects, scene, style.
     public func json() throws -> String {
         var o = FixedOrderJSON()
         try o.add("line", line)
@@ -60,6 +73,11 @@ public struct ManifestEntry: Sendable, Hashable, Codable {
         try o.add("resolution", resolution)
         try o.add("n", n)
         try o.add("references", references)
+        try o.add("image", image)
+        try o.add("image_reference", imageReference)
+        try o.add("subjects", subjects)
+        try o.add("scene", scene)
+        try o.add("style", style)
         return o.text
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 import KlingSupport
 

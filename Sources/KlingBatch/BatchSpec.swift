@@ -1,5 +1,5 @@
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 
 /// The request of one batch line: the fields of `klingkit generate`'s flags (equally, of the API's body),

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 import KlingSupport
 import NIOPosix

@@ -106,7 +106,7 @@ struct ReferenceIntake: Sendable {
             }
         }
         if let thumbnail = thumbnail(of: image),
-           let encoded = try? ImageCodecs.encodeJPEG(thumbnail, options: JPEGEncodeOptions(quality: 90, subsampling: .s444)) {
+           let encoded = try? ImageCodec.encodeJPEG(thumbnail, options: JPEGEncodeOptions(quality: 90, subsampling: .s444)) {
             checked.thumbnail = encoded.bytes
         }
         return checked
@@ -144,7 +144,7 @@ struct ReferenceIntake: Sendable {
 
     /// A small upright RGB copy of an encoded image; `nil` if it does not decode (already refused then).
     static func thumbnail(of bytes: [UInt8]) -> Image? {
-        guard let header = try? ImageCodecs.probe(bytes) else { return nil }
+        guard let header = try? ImageCodec.probe(bytes) else { return nil }
         var options = DecodeOptions()
         if header.format == .jpeg {
             // Decode at 1/2, 1/4 or 1/8 in the DCT domain when the image stays above the thumbnail size.
@@ -154,7 +154,7 @@ struct ReferenceIntake: Sendable {
                 break
             }
         }
-        guard let decoded = try? ImageCodecs.decode(bytes, options: options) else { return nil }
+        guard let decoded = try? ImageCodec.decode(bytes, options: options) else { return nil }
         let upright = decoded.image.oriented(exif: decoded.header.orientation).converted(to: .rgb)
         let fit = ResultRenderer.fitted(upright.width, upright.height, into: min(thumbnailSide, max(upright.width, upright.height)))
         if fit.width == upright.width && fit.height == upright.height { return upright }

@@ -93,7 +93,7 @@ enum ResultRenderer {
             // The reference images along the bottom.
             let footer = "#\(index + 1)/\(spec.count)  \(spec.model)"
             let footerHeight = BitmapFont.lineHeight * fontScale + margin
-            let references = spec.references.compactMap { try? ImageCodecs.decode($0).image.converted(to: .rgb) }
+            let references = spec.references.compactMap { try? ImageCodec.decode($0).image.converted(to: .rgb) }
             if !references.isEmpty {
                 let k = references.count
                 let side = max(16, min(min(width, height) / 3, (width - margin * (k + 1)) / k))
@@ -123,7 +123,7 @@ enum ResultRenderer {
 
     /// The PNG bytes of image `index` of a task.
     static func encode(_ spec: RenderSpec, index: Int, watermark: Bool) throws -> EncodedImage {
-        try ImageCodecs.encodePNG(render(spec, index: index, watermark: watermark), options: PNGEncodeOptions(compressionLevel: 3))
+        try ImageCodec.encodePNG(render(spec, index: index, watermark: watermark), options: PNGEncodeOptions(compressionLevel: 3))
     }
 
     static func fitted(_ w: Int, _ h: Int, into side: Int) -> (width: Int, height: Int) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import KlingClient
+import KlingAPI
+import KlingKit
 import KlingSupport
 
 // The options and conventions every API command (`generate | status | list | download | resume`)
@@ -72,7 +73,7 @@ struct APIConnectionOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp(
         "Journal folder (default: KLINGKIT_JOURNAL, else $XDG_STATE_HOME/klingkit/journal, else ~/.local/state/klingkit/journal). For batch run/resume: postgres://USER@HOST:PORT/DB (shared by workers) or a SQLite file (default OUT/.klingkit-batch/journal.sqlite).",
-        valueName: "DIR"))
+        valueName: "DIR"), completion: .directory)
     var journal: String?
 
     func validate() throws {

@@ -23,10 +23,10 @@ struct Base64Command: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Decode base64 text to bytes instead of encoding.")
     var decode = false
 
-    @Argument(help: "The input file, or - for standard input.")
+    @Argument(help: "The input file, or - for standard input.", completion: .file())
     var file: String
 
-    @Option(name: [.short, .customLong("output")], help: "Write to this file (atomically) instead of standard output.")
+    @Option(name: [.short, .customLong("output")], help: "Write to this file (atomically) instead of standard output.", completion: .file())
     var output: String?
 
     @Flag(name: .customLong("url-safe"), help: "Use the URL-safe alphabet (- and _ instead of + and /).")

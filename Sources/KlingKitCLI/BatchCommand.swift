@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import KlingAPI
 import KlingBatch
-import KlingClient
+import KlingKit
 
 /// `klingkit batch`: many generations from one file under one account budget (issue #15).
 struct BatchCommand: AsyncParsableCommand {
@@ -20,7 +21,7 @@ struct BatchCommand: AsyncParsableCommand {
 
 /// Options naming a batch file and what shapes its lines.
 struct BatchFileOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("The batch file (.jsonl or .csv).", valueName: "FILE"))
+    @Argument(help: ArgumentHelp("The batch file (.jsonl or .csv).", valueName: "FILE"), completion: .file())
     var file: String
 
     @Option(name: .customLong("set"), help: ArgumentHelp("A field for every line that does not set it (repeatable).", valueName: "KEY=VALUE"))
@@ -150,7 +151,7 @@ struct BatchStatusSummary: Encodable {
 
 /// Where a batch's journal is: `--journal postgres://…` or a SQLite file, else `OUT/.klingkit-batch/journal.sqlite`.
 struct BatchJournalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The batch's output folder (holds the embedded journal).", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("The batch's output folder (holds the embedded journal).", valueName: "DIR"), completion: .directory)
     var out: String?
 
     @Option(name: .customLong("journal"), help: ArgumentHelp(

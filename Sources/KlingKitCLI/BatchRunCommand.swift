@@ -2,13 +2,13 @@ import ArgumentParser
 import ContactSheets
 import Foundation
 import KlingBatch
-import KlingClient
+import KlingAPI
 import KlingSupport
 import NIOConcurrencyHelpers
 
 /// How a batch is worked: budget, workers, leases, outputs (shared by `batch run` and `batch resume`).
 struct BatchWorkOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Output folder: images, manifest.jsonl, sheets/, and the embedded journal.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Output folder: images, manifest.jsonl, sheets/, and the embedded journal.", valueName: "DIR"), completion: .directory)
     var out: String
 
     @Option(name: .long, help: ArgumentHelp("Most slots (n summed over running tasks) in use at once (default: the plan's limit if known, else 5).", valueName: "N"))

@@ -32,7 +32,7 @@ struct CheckCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Image files or directories to check.", valueName: "FILE"))
+    @Argument(help: ArgumentHelp("Image files or directories to check.", valueName: "FILE"), completion: .file())
     var files: [String] = []
 
     @Flag(name: .long, help: "Print one JSON object per line and file instead of text.")
@@ -194,7 +194,7 @@ enum CheckInputs {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
         guard let head = try? handle.read(upToCount: 64) else { return false }
-        return ImageCodecs.sniff([UInt8](head)) != nil || ImageCodecs.sniffConvertible([UInt8](head)) != nil
+        return ImageCodec.sniff([UInt8](head)) != nil || ImageCodec.sniffConvertible([UInt8](head)) != nil
     }
 }
 

@@ -1,14 +1,15 @@
-import KlingSupport
 import ArgumentParser
 import ContactSheets
 import Foundation
 import ImageCodecs
 import ImageCore
-import KlingClient
+import KlingAPI
 import KlingEmulator
+import KlingKit
 import KlingModels
-import ResultGallery
+import KlingSupport
 import ReferenceImages
+import ResultGallery
 
 /// `klingkit demo`: the whole job on the bundled samples, against an in-process emulator by default.
 ///
@@ -26,12 +27,12 @@ struct DemoCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Folder for everything the demo writes.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Folder for everything the demo writes.", valueName: "DIR"), completion: .directory)
     var out: String = "klingkit-demo"
 
     @Option(name: .long, help: ArgumentHelp(
         "Folder of input images (default: the project's samples/ folder, found from the current directory or the binary).",
-        valueName: "DIR"))
+        valueName: "DIR"), completion: .directory)
     var samples: String?
 
     @Option(name: .long, help: ArgumentHelp(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 
 /// `klingkit download ID --out DIR`.
@@ -15,7 +15,7 @@ struct DownloadCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The task id.", valueName: "ID"))
     var id: String
 
-    @Option(name: .long, help: ArgumentHelp("Output folder.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Output folder.", valueName: "DIR"), completion: .directory)
     var out: String
 
     @Flag(name: .long, help: "Also download the watermarked copies.")

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KlingClient
+import KlingAPI
 import NIOConcurrencyHelpers
 import ResultGallery
 
@@ -21,10 +21,10 @@ struct GalleryCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Result folders, task folders, manifest.jsonl files, image folders or files.", valueName: "INPUT"))
+    @Argument(help: ArgumentHelp("Result folders, task folders, manifest.jsonl files, image folders or files.", valueName: "INPUT"), completion: .file())
     var inputs: [String]
 
-    @Option(name: .long, help: ArgumentHelp("The gallery folder to write (created if needed).", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("The gallery folder to write (created if needed).", valueName: "DIR"), completion: .directory)
     var out: String
 
     @Option(name: .customLong("thumbnail-size"), help: ArgumentHelp("Side of the square thumbnails are fitted into, pixels (64...1024).", valueName: "PX"))

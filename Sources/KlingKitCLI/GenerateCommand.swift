@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 import ResultGallery
 
@@ -30,7 +30,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .customLong("negative-prompt"), help: "What to avoid (text→image only; at most 2500 characters).")
     var negativePrompt: String?
 
-    @Option(name: .long, help: ArgumentHelp("Reference image for image→image: a local file or an http(s) URL.", valueName: "FILE|URL"))
+    @Option(name: .long, help: ArgumentHelp("Reference image for image→image: a local file or an http(s) URL.", valueName: "FILE|URL"), completion: .file())
     var image: String?
 
     @Option(name: .customLong("image-reference"), help: ArgumentHelp("What the image guides: subject or face.", valueName: "subject|face"))
@@ -68,13 +68,13 @@ struct GenerateCommand: AsyncParsableCommand {
         valueName: "ID"))
     var externalTaskID: String?
 
-    @Option(name: .long, help: ArgumentHelp("Multi-image subject: a file or URL (repeat 1...4 times).", valueName: "FILE|URL"))
+    @Option(name: .long, help: ArgumentHelp("Multi-image subject: a file or URL (repeat 1...4 times).", valueName: "FILE|URL"), completion: .file())
     var subject: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Multi-image scene reference.", valueName: "FILE|URL"))
+    @Option(name: .long, help: ArgumentHelp("Multi-image scene reference.", valueName: "FILE|URL"), completion: .file())
     var scene: String?
 
-    @Option(name: .long, help: ArgumentHelp("Multi-image style reference.", valueName: "FILE|URL"))
+    @Option(name: .long, help: ArgumentHelp("Multi-image style reference.", valueName: "FILE|URL"), completion: .file())
     var style: String?
 
     @Flag(name: .long, help: "Fix local images that break an upload rule (resize, pad, re-encode) instead of refusing them.")
@@ -86,10 +86,10 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("check-urls"), help: "Fetch URL images and check them against the upload rules before sending.")
     var checkURLs = false
 
-    @Option(name: .long, help: ArgumentHelp("Output folder for the results.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Output folder for the results.", valueName: "DIR"), completion: .directory)
     var out: String = "."
 
-    @Option(name: .long, help: ArgumentHelp("Also write a contact sheet of the results (.png or .jpg).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Also write a contact sheet of the results (.png or .jpg).", valueName: "FILE"), completion: .file())
     var sheet: String?
 
     @Flag(name: .customLong("wait"), inversion: .prefixedNo, help: "Wait for the task and download the results (default), or print the task id and return.")

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 
 /// `klingkit list [--page N --page-size N]`.

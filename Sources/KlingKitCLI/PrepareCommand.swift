@@ -46,10 +46,10 @@ struct PrepareCommand: AsyncParsableCommand {
         }
     }
 
-    @Argument(help: ArgumentHelp("Image files or directories (expanded to the JPEG/PNG files inside); - reads one image from standard input.", valueName: "FILE"))
+    @Argument(help: ArgumentHelp("Image files or directories (expanded to the JPEG/PNG files inside); - reads one image from standard input.", valueName: "FILE"), completion: .file())
     var files: [String] = []
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Directory the outputs are written to (created if missing); - writes the one output image to standard output (its report line goes to standard error).", valueName: "DIR"))
+    @Option(name: .customLong("out"), help: ArgumentHelp("Directory the outputs are written to (created if missing); - writes the one output image to standard output (its report line goes to standard error).", valueName: "DIR"), completion: .directory)
     var out: String?
 
     @Flag(help: "How to fix an aspect ratio outside 1:2.5...2.5:1.")
@@ -115,6 +115,7 @@ struct PrepareCommand: AsyncParsableCommand {
                 throw ValidationError("--out - writes one image: give exactly one FILE (or -), not a directory")
             }
             if base64 { throw ValidationError("--base64 writes a second file: it needs --out DIR, not -") }
+            try StandardOutput.checkNotTerminal()
         } else if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out) exists and is not a directory")
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 
 /// `klingkit resume`: finish every journaled task that is not finished, without submitting anything.

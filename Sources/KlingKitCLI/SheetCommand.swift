@@ -5,6 +5,13 @@ import KlingSupport
 import ImageCodecs
 import ImageCore
 
+/// The `--format` of `klingkit sheet --out -`.
+enum SheetOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case png, jpeg
+
+    var imageFormat: ImageFormat { self == .png ? .png : .jpeg }
+}
+
 /// `klingkit sheet INPUT... --out FILE`: every image side by side on one labelled picture.
 struct SheetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,17 +21,21 @@ struct SheetCommand: AsyncParsableCommand {
             INPUT may be image files, folders of images, or the output folder of `klingkit generate` \
             (<out>/<task_id>/<index>.<ext>), whose task ids, indexes and prompts become captions with \
             --captions task. The output format follows the extension of --out (.png, .jpg, .jpeg); the \
-            file is written atomically. A damaged input is drawn as a labelled placeholder and reported on \
+            file is written atomically. `--out -` writes the sheet to standard output (--format, default \
+            png) only once it is complete, and its report to standard error. A damaged input is drawn as a labelled placeholder and reported on \
             stderr as a warning; the sheet is still made (exit 0). Exit 1 with a one-line reason when no sheet \
             can be made, 2 for a usage error.
             """
     )
 
-    @Argument(help: ArgumentHelp("Image files, folders, or `klingkit generate` output folders.", valueName: "INPUT"))
+    @Argument(help: ArgumentHelp("Image files, folders, or `klingkit generate` output folders.", valueName: "INPUT"), completion: .file())
     var inputs: [String]
 
-    @Option(name: .long, help: ArgumentHelp("The sheet to write: .png or .jpg/.jpeg.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("The sheet to write: .png or .jpg/.jpeg, or - for standard output.", valueName: "FILE"), completion: .file())
     var out: String
+
+    @Option(name: .long, help: ArgumentHelp("png or jpeg: the format of --out - (a file's follows its extension).", valueName: "FORMAT"))
+    var format: SheetOutputFormat?
 
     @Option(name: .long, help: ArgumentHelp("Grid columns (default: automatic, close to a square sheet).", valueName: "N"))
     var columns: Int?
@@ -61,7 +72,7 @@ struct SheetCommand: AsyncParsableCommand {
         valueName: "TEMPLATE"))
     var caption: String?
 
-    @Option(name: .long, help: ArgumentHelp("A gallery export (klingkit-picks.json) whose verdicts {verdict} shows.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("A gallery export (klingkit-picks.json) whose verdicts {verdict} shows.", valueName: "FILE"), completion: .file())
     var verdicts: String?
 
     @Option(name: .customLong("group-gap"), help: ArgumentHelp("Extra space above each task's first row, pixels (0...4096).", valueName: "PX"))
@@ -69,7 +80,7 @@ struct SheetCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT (a file or a folder)") }
-        _ = try format()
+        _ = try outputFormat()
         _ = try theme()
         if let columns, !(1...10_000).contains(columns) {
             throw ValidationError("--columns must be 1...10000, not \(columns)")
@@ -84,12 +95,30 @@ struct SheetCommand: AsyncParsableCommand {
         }
     }
 
-    /// The output format from the extension of `--out`.
-    private func format() throws -> ImageFormat {
+    /// Whether the sheet goes to standard output (`--out -`).
+    private var toStandardOutput: Bool { out == StandardInput.argument }
+
+    /// The output format: `--format` for `--out -`, else the extension of `--out` (which `--format`,
+    /// when given too, must agree with).
+    private func outputFormat() throws -> ImageFormat {
+        if toStandardOutput {
+            if perPage != nil { throw ValidationError("--per-page writes several files, so it needs --out FILE, not -") }
+            try StandardOutput.checkNotTerminal()
+            return format?.imageFormat ?? .png
+        }
         let lower = out.lowercased()
-        if lower.hasSuffix(".png") { return .png }
-        if lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") { return .jpeg }
-        throw ValidationError("--out must end in .png, .jpg or .jpeg (the format follows the extension): \(out)")
+        let byExtension: ImageFormat
+        if lower.hasSuffix(".png") {
+            byExtension = .png
+        } else if lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") {
+            byExtension = .jpeg
+        } else {
+            throw ValidationError("--out must end in .png, .jpg or .jpeg (the format follows the extension), or be -: \(out)")
+        }
+        if let format, format.imageFormat != byExtension {
+            throw ValidationError("--format \(format.rawValue) disagrees with --out \(out); give one or make them agree")
+        }
+        return byExtension
     }
 
     private func theme() throws -> SheetTheme {
@@ -110,12 +139,21 @@ struct SheetCommand: AsyncParsableCommand {
         display.apply()
         var options = SheetOptions(columns: columns, tile: tile, gap: gap, margin: margin,
                                    theme: try theme(), captions: captions,
-                                   title: title, format: try format())
+                                   title: title, format: try outputFormat())
         if options.format == .jpeg && options.theme.background.alpha != 255 {
             throw CommandFailure("--background \(background) is transparent, which needs a .png output")
         }
-        // Temporaries a killed earlier run left beside the sheet.
-        AtomicOutputFile.sweepStaleTemporaries(in: URL(fileURLWithPath: out).deletingLastPathComponent().path)
+        if !toStandardOutput {
+            // The sheet's folder is made if missing (as prepare, generate and gallery make theirs), then
+            // the temporaries a killed earlier run left beside the sheet are swept.
+            let folder = URL(fileURLWithPath: out).deletingLastPathComponent()
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw CommandFailure("cannot make the folder \(folder.path) for --out \(out): \(error.localizedDescription)")
+            }
+            AtomicOutputFile.sweepStaleTemporaries(in: folder.path)
+        }
         options.groupGap = groupGap
         options.captionTemplate = caption.map { $0.replacingOccurrences(of: "\\n", with: "\n") }
         do {
@@ -132,19 +170,46 @@ struct SheetCommand: AsyncParsableCommand {
             for (number, page) in pages.enumerated() {
                 let path = perPage == nil ? out : Self.pagePath(out, number + 1)
                 if perPage != nil, let title { options.title = "\(title) (\(number + 1)/\(pages.count))" }
-                let result = try ContactSheet.write(page, options: options, to: path)
+                let result = toStandardOutput
+                    ? try Self.writeToStandardOutput(page, options: options)
+                    : try ContactSheet.write(page, options: options, to: path)
                 for failure in result.failureList {
                     note("klingkit: warning: \(failure.name): \(failure.message) (drawn as a placeholder)")
                 }
                 let layout = result.layout
                 let placeholders = result.failureList.isEmpty ? "" : ", \(result.failureList.count) placeholder"
                     + (result.failureList.count == 1 ? "" : "s")
-                output("wrote \(path): \(result.width)x\(result.height) \(options.format.rawValue), "
-                    + "\(layout.count) tile\(layout.count == 1 ? "" : "s") in \(layout.columns)x\(layout.rows)\(placeholders)")
+                let line = "wrote \(toStandardOutput ? "<stdout>" : path): \(result.width)x\(result.height) \(options.format.rawValue), "
+                    + "\(layout.count) tile\(layout.count == 1 ? "" : "s") in \(layout.columns)x\(layout.rows)\(placeholders)"
+                // With the sheet on standard output, its report goes to standard error.
+                if toStandardOutput { notice(line) } else { output(line) }
             }
         } catch let error as SheetError {
             throw CommandFailure(error.message)
         }
+    }
+
+    /// `--out -`: the sheet is streamed to a private temporary file (bounded memory, as for a file) and
+    /// copied to standard output only once complete, so a failure sends no bytes at all.
+    static func writeToStandardOutput(_ items: [SheetItem], options: SheetOptions) throws -> SheetFileResult {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klingkit-sheet-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CommandFailure("cannot make a temporary folder for the sheet in \(folder.deletingLastPathComponent().path): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent(options.format == .png ? "sheet.png" : "sheet.jpg")
+        let result = try ContactSheet.write(items, options: options, to: file.path)
+        guard let input = FileHandle(forReadingAtPath: file.path) else {
+            throw CommandFailure("cannot read back the sheet written to \(file.path)")
+        }
+        defer { try? input.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            FileHandle.standardOutput.write(chunk)
+        }
+        return result
     }
 
     /// `dir/sheet.png`, page 3 → `dir/sheet-003.png`.

@@ -35,3 +35,14 @@ enum StandardInput {
         }
     }
 }
+
+/// `--out -` (`prepare`, `sheet`): an image on standard output.
+enum StandardOutput {
+    /// Refuses a terminal as the destination: image bytes would garble it (pipe or redirect instead).
+    /// - Throws: `ValidationError` (exit 2) naming the option.
+    static func checkNotTerminal() throws {
+        if isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError("--out - writes image bytes to standard output, which is a terminal; redirect it (> FILE) or pipe it")
+        }
+    }
+}

@@ -1,6 +1,6 @@
 import ContactSheets
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingModels
 import KlingSupport
 import ResultGallery

@@ -26,10 +26,10 @@ struct ImageJobs: Sendable {
     /// Refuses a file whose header declares more than ``ReferenceImageServiceLimits/maxPixels`` pixels (422).
     func refuseOversized(_ file: UploadedFile) throws(ServiceRefusal) {
         let size: (width: Int, height: Int)?
-        if ImageCodecs.sniff(file.bytes) != nil {
-            size = (try? ImageCodecs.probe(file.bytes, options: DecodeOptions(maxPixels: .max))).map { ($0.width, $0.height) }
-        } else if ImageCodecs.sniffConvertible(file.bytes) != nil {
-            size = (try? ImageCodecs.probeConvertible(file.bytes, options: DecodeOptions(maxPixels: .max))).map { ($0.width, $0.height) }
+        if ImageCodec.sniff(file.bytes) != nil {
+            size = (try? ImageCodec.probe(file.bytes, options: DecodeOptions(maxPixels: .max))).map { ($0.width, $0.height) }
+        } else if ImageCodec.sniffConvertible(file.bytes) != nil {
+            size = (try? ImageCodec.probeConvertible(file.bytes, options: DecodeOptions(maxPixels: .max))).map { ($0.width, $0.height) }
         } else {
             size = nil
         }

@@ -11,7 +11,7 @@ extension ReferenceImageValidator {
         var report = start
         let header: ConvertibleHeader
         do {
-            header = try ImageCodecs.probeConvertible(bytes, options: DecodeOptions(maxPixels: rules.maxPixels))
+            header = try ImageCodec.probeConvertible(bytes, options: DecodeOptions(maxPixels: rules.maxPixels))
         } catch let error as CodecError {
             let rule: ValidationRule = error.code == .tooManyPixels || error.code == .resourceLimit ? .tooManyPixels : .corrupt
             report.violations.insert(Violation(rule: .unsupportedFormat, message:
@@ -44,7 +44,7 @@ extension ReferenceImageValidator {
         }
         guard complete else { return report }
         do {
-            _ = try ImageCodecs.decodeConvertible(bytes, options: DecodeOptions(maxPixels: rules.maxPixels))
+            _ = try ImageCodec.decodeConvertible(bytes, options: DecodeOptions(maxPixels: rules.maxPixels))
         } catch let error as CodecError {
             report.violations.append(Violation(rule: .corrupt, message: "does not decode: \(error.message)"))
         } catch {

@@ -25,10 +25,10 @@ public struct FaceCount: Sendable, Equatable {
     public init(imageBytes bytes: [UInt8], maxPixels: Int = UploadRules().maxPixels) {
         do {
             let image: Image
-            if ImageCodecs.sniffConvertible(bytes) != nil {
-                image = try ImageCodecs.decodeConvertible(bytes, options: DecodeOptions(maxPixels: maxPixels)).image
+            if ImageCodec.sniffConvertible(bytes) != nil {
+                image = try ImageCodec.decodeConvertible(bytes, options: DecodeOptions(maxPixels: maxPixels)).image
             } else {
-                let header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: maxPixels))
+                let header = try ImageCodec.probe(bytes, options: DecodeOptions(maxPixels: maxPixels))
                 var options = DecodeOptions(maxPixels: maxPixels)
                 if header.format == .jpeg {
                     let long = max(header.width, header.height)
@@ -37,7 +37,7 @@ public struct FaceCount: Sendable, Equatable {
                         width: header.width, height: header.height,
                         minWidth: max(1, header.width * target / long), minHeight: max(1, header.height * target / long))
                 }
-                let decoded = try ImageCodecs.decode(bytes, options: options)
+                let decoded = try ImageCodec.decode(bytes, options: options)
                 image = decoded.image.oriented(exif: decoded.header.orientation)
             }
             faces = try FaceDetector.faces(in: image)

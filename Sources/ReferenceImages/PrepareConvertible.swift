@@ -12,7 +12,7 @@ extension ReferenceImagePreparer {
         let options = self.options
         let header: ConvertibleHeader
         do {
-            header = try ImageCodecs.probeConvertible(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
+            header = try ImageCodec.probeConvertible(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
         } catch let error as CodecError {
             throw Self.convertibleError(error, format: format)
         }
@@ -22,7 +22,7 @@ extension ReferenceImagePreparer {
         do {
             // libheif's tile threads beside the caller's: none when prepare is told to use one thread.
             let threads = max(0, (options.threads ?? RowPrefetcher.processorCount) - 1)
-            decoded = try ImageCodecs.decodeConvertible(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels),
+            decoded = try ImageCodec.decodeConvertible(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels),
                                                         threads: threads)
         } catch let error as CodecError {
             throw Self.convertibleError(error, format: format)
@@ -42,7 +42,7 @@ extension ReferenceImagePreparer {
         let options = self.options
         let decoded: DecodedImage
         do {
-            decoded = try ImageCodecs.decode(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
+            decoded = try ImageCodec.decode(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
         } catch let error as CodecError {
             throw PrepareError.decoding(error)
         }

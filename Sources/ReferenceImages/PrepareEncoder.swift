@@ -56,7 +56,7 @@ extension ReferenceImagePreparer {
         func encode(_ image: Image, _ quality: Int, optimize: Bool = true) throws -> EncodedImage {
             do {
                 let settings = JPEGEncodeOptions(quality: quality, optimizeHuffman: optimize, iccProfile: icc)
-                return try ImageCodecs.encodeJPEG(image, options: settings)
+                return try ImageCodec.encodeJPEG(image, options: settings)
             } catch let error as CodecError {
                 throw PrepareError.encoding(.jpeg, error)
             }
@@ -109,7 +109,7 @@ extension ReferenceImagePreparer {
         var current = input
         func encode(_ image: Image, _ level: Int) throws -> EncodedImage {
             do {
-                return try ImageCodecs.encodePNG(image, options: PNGEncodeOptions(compressionLevel: level, iccProfile: icc))
+                return try ImageCodec.encodePNG(image, options: PNGEncodeOptions(compressionLevel: level, iccProfile: icc))
             } catch let error as CodecError {
                 throw PrepareError.encoding(.png, error)
             }

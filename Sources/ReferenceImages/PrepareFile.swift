@@ -41,8 +41,8 @@ extension ReferenceImagePreparer {
         guard options.format == .jpeg, size >= 8 else { return nil }
         // The header facts from the first 64 KiB (IHDR is first; the probe stops at a cut chunk).
         let prefix = try Self.read(fd: fd, from: 0, count: min(size, 65_536))
-        guard ImageCodecs.sniff(prefix) == .png,
-              let header = try? ImageCodecs.probe(prefix, options: DecodeOptions(maxPixels: .max)),
+        guard ImageCodec.sniff(prefix) == .png,
+              let header = try? ImageCodec.probe(prefix, options: DecodeOptions(maxPixels: .max)),
               !header.isProgressive else { return nil }
         let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
         guard !overflow, pixels <= options.rules.maxPixels else { return nil }  // refused by the full path
@@ -59,7 +59,7 @@ extension ReferenceImagePreparer {
         let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman)
         let result: TranscodedJPEG
         do {
-            result = try ImageCodecs.transcodePNGToJPEG(fileDescriptor: fd, background: options.background,
+            result = try ImageCodec.transcodePNGToJPEG(fileDescriptor: fd, background: options.background,
                                                          options: settings,
                                                          decodeOptions: DecodeOptions(maxPixels: options.rules.maxPixels))
         } catch let error as CodecError {

@@ -15,7 +15,7 @@ extension ReferenceImagePreparer {
         let settings = JPEGEncodeOptions(quality: options.startQuality, optimizeHuffman: options.optimizeHuffman)
         let result: TranscodedJPEG
         do {
-            result = try ImageCodecs.transcodePNGToJPEG(copy bytes, background: options.background, options: settings,
+            result = try ImageCodec.transcodePNGToJPEG(copy bytes, background: options.background, options: settings,
                                                          decodeOptions: DecodeOptions(maxPixels: options.rules.maxPixels))
         } catch let error as CodecError {
             if error.code == .unsupported { return nil }

@@ -32,16 +32,16 @@ public struct ReferenceImagePreparer: Sendable {
         if let error = options.outputLimitError { throw error }
         // Header facts only here; decodability is proven by the full decode when pixels change, or by
         // a verify pass (JPEG at 1/8 scale) when the file is copied. Never both.
-        guard let format = ImageCodecs.sniff(bytes) else {
+        guard let format = ImageCodec.sniff(bytes) else {
             // HEIF/HEIC, AVIF, WebP: converted (PrepareConvertible.swift).
-            if let convertible = ImageCodecs.sniffConvertible(bytes) { return try prepareConvertible(bytes, format: convertible) }
+            if let convertible = ImageCodec.sniffConvertible(bytes) { return try prepareConvertible(bytes, format: convertible) }
             throw PrepareError(.unsupportedFormat, "not a JPEG, PNG, HEIF, AVIF or WebP (by content)")
         }
         // An animated PNG: its default image as a still (PrepareConvertible.swift).
-        if format == .png, let animation = ImageCodecs.pngAnimation(bytes) { return try prepareAnimatedPNG(bytes, animation: animation) }
+        if format == .png, let animation = ImageCodec.pngAnimation(bytes) { return try prepareAnimatedPNG(bytes, animation: animation) }
         let header: ImageHeader
         do {
-            header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: .max))
+            header = try ImageCodec.probe(bytes, options: DecodeOptions(maxPixels: .max))
         } catch let error as CodecError {
             throw PrepareError(.corrupt, "unreadable \(format) header: \(error.message)")
         }
@@ -80,7 +80,7 @@ public struct ReferenceImagePreparer: Sendable {
         if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) && strippable
             && !convertsProfile {
             do {
-                _ = try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
+                _ = try ImageCodec.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
             } catch let error as CodecError {
                 throw PrepareError.decoding(error)
             }
@@ -182,7 +182,7 @@ public struct ReferenceImagePreparer: Sendable {
         do {
             var options = DecodeOptions(maxPixels: maxPixels)
             if eighths < 8 { options.jpegScaleEighths = eighths }
-            let decoded = try ImageCodecs.decode(bytes, options: options)
+            let decoded = try ImageCodec.decode(bytes, options: options)
             return (decoded.image, decoded.iccProfile)
         } catch let error as CodecError {
             throw PrepareError.decoding(error)

@@ -77,7 +77,7 @@ public struct ValidationReport: Sendable {
 /// Checks images against ``UploadRules`` and proves they decode.
 ///
 /// Validation is not an error: ``validate(bytes:name:)`` never throws and lists every violation with
-/// the measured value and the limit. Decodability is proven cheaply with ``ImageCodecs/verify(_:options:)``
+/// the measured value and the limit. Decodability is proven cheaply with ``ImageCodec/verify(_:options:)``
 /// (JPEG at 1/8 scale, which still reads every entropy-coded byte; PNG row by row through IEND).
 public struct ReferenceImageValidator: Sendable {
     /// The rules applied.
@@ -115,13 +115,13 @@ public struct ReferenceImageValidator: Sendable {
             report.violations.append(Violation(rule: .fileSize, message:
                 "\(grouped(totalBytes)) bytes is more than the limit of \(grouped(rules.maxBytes)) bytes"))
         }
-        guard let format = ImageCodecs.sniff(bytes) else {
-            if let convertible = ImageCodecs.sniffConvertible(bytes) {
+        guard let format = ImageCodec.sniff(bytes) else {
+            if let convertible = ImageCodec.sniffConvertible(bytes) {
                 return convertibleReport(report, bytes: bytes, format: convertible, complete: complete)
             }
             let reason: String
             do {
-                _ = try ImageCodecs.probe(bytes)
+                _ = try ImageCodec.probe(bytes)
                 reason = "not a JPEG or PNG"
             } catch let error as CodecError {
                 reason = error.message
@@ -134,7 +134,7 @@ public struct ReferenceImageValidator: Sendable {
         report.format = format
         let header: ImageHeader
         do {
-            header = try ImageCodecs.probe(bytes, options: DecodeOptions(maxPixels: .max))
+            header = try ImageCodec.probe(bytes, options: DecodeOptions(maxPixels: .max))
         } catch let error as CodecError {
             report.violations.append(Violation(rule: .corrupt, message: "unreadable \(format) header: \(error.message)"))
             return report
@@ -146,7 +146,7 @@ public struct ReferenceImageValidator: Sendable {
         report.width = header.width
         report.height = header.height
         report.orientation = header.orientation
-        if format == .png, let animation = ImageCodecs.pngAnimation(bytes) {
+        if format == .png, let animation = ImageCodec.pngAnimation(bytes) {
             report.notes.append("animated PNG (\(animation.frames) frames): the API sees its default image; prepare writes it as a still")
         }
 
@@ -172,7 +172,7 @@ public struct ReferenceImageValidator: Sendable {
         }
         guard !tooMany, complete else { return report }
         do {
-            try ImageCodecs.verify(bytes, options: DecodeOptions(maxPixels: rules.maxPixels))
+            try ImageCodec.verify(bytes, options: DecodeOptions(maxPixels: rules.maxPixels))
         } catch let error as CodecError {
             if error.code == .unsupported {
                 report.violations.insert(Violation(rule: .unsupportedFormat, message:

@@ -68,7 +68,7 @@ struct Thumbnailer: Sendable {
             if FileManager.default.fileExists(atPath: target) {
                 // Made by an earlier run from this very file: only its header is needed.
                 let file = try InputFile(path: path)
-                let header = try ImageCodecs.probe(try file.read(from: 0, count: file.size))
+                let header = try ImageCodec.probe(try file.read(from: 0, count: file.size))
                 measured.width = header.orientedWidth
                 measured.height = header.orientedHeight
                 measured.format = header.format.rawValue
@@ -81,7 +81,7 @@ struct Thumbnailer: Sendable {
                 if image.format != .rgb { image = image.converted(to: .rgb, background: Self.flattenColor) }
                 var jpeg = JPEGEncodeOptions()
                 jpeg.quality = options.jpegQuality
-                let encoded = try ImageCodecs.encodeJPEG(image, options: jpeg)
+                let encoded = try ImageCodec.encodeJPEG(image, options: jpeg)
                 try AtomicOutputFile.write(encoded.bytes, to: target)
             }
             measured.thumbnail = name

@@ -24,7 +24,7 @@ struct FileSheetTests {
         let result = try ContactSheet.render(items, options: options)
         #expect(result.failures.isEmpty, "\(result.failures)")
         #expect(result.encoded.format == .png)
-        let decoded = try ImageCodecs.decode(result.encoded.bytes)
+        let decoded = try ImageCodec.decode(result.encoded.bytes)
         #expect(decoded.image.width == result.layout.width && decoded.image.height == result.layout.height)
         #expect(decoded.image.format == .rgb)
         // The composed pixels and the PNG round trip agree exactly.
@@ -56,7 +56,7 @@ struct FileSheetTests {
         let data = try bytes("jpeg/pillow_hopper.jpg")   // 128x128
         let scaled = try TileCodec.decodeFitted(data, tile: 32, upscale: true)
         #expect(scaled.width == 32 && scaled.height == 32)
-        let full = try ImageCodecs.decode(data).image.resized(to: Size(width: 32, height: 32))
+        let full = try ImageCodec.decode(data).image.resized(to: Size(width: 32, height: 32))
         // DCT-domain scaling and Lanczos differ a little, not a lot: mean absolute difference below 6 levels.
         var total = 0
         for i in 0..<full.pixels.count { total += abs(Int(full.pixels[i]) - Int(scaled.pixels[i])) }
@@ -80,7 +80,7 @@ struct FileSheetTests {
         #expect(result.failures.map(\.name) == ["truncated.jpg", "bomb.png", "text.png", "empty.jpg"])
         #expect(result.failureList[0].message.lowercased().contains("premature end"))
         #expect(result.failureList[2].message.contains("not a JPEG or PNG"))
-        let decoded = try ImageCodecs.decode(result.encoded.bytes).image
+        let decoded = try ImageCodec.decode(result.encoded.bytes).image
         for index in 1..<5 {
             let tile = result.layout.tileRect(index)
             #expect(pixels(decoded, in: tile).filter { $0 == rgb(options.theme.placeholder) }.count > 64 * 64 / 2)
@@ -94,7 +94,7 @@ struct FileSheetTests {
         options.format = .jpeg
         let result = try ContactSheet.render(items, options: options)
         #expect(result.encoded.format == .jpeg)
-        let header = try ImageCodecs.probe(result.encoded.bytes)
+        let header = try ImageCodec.probe(result.encoded.bytes)
         #expect(header.format == .jpeg && header.width == result.width && header.height == result.height)
     }
 
@@ -108,7 +108,7 @@ struct FileSheetTests {
         let result = try ContactSheet.write(items, options: SheetOptions(tile: 32), to: path)
         let written = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
         let rendered = try ContactSheet.render(items, options: SheetOptions(tile: 32)).encoded.bytes
-        #expect(try ImageCodecs.decode(try #require(written)).image == (try ImageCodecs.decode(rendered).image))
+        #expect(try ImageCodec.decode(try #require(written)).image == (try ImageCodec.decode(rendered).image))
         #expect(written?.count == result.byteCount && result.path == path && result.format == .png)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["sheet.png"])
 

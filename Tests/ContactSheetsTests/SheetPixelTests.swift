@@ -66,7 +66,7 @@ struct SheetPixelTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try ContactSheet.write(items, options: options, to: dir + "/s.png")
-        #expect(try ImageCodecs.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/s.png")))).image == image)
+        #expect(try ImageCodec.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/s.png")))).image == image)
         // Without groups (or with one) the grid is the plain one.
         let plain = try ContactSheet.layout(for: items.map { var i = $0; i.group = "same"; return i }, options: options)
         #expect(plain.rows == 3 && plain.tileRect(4) == Rect(x: 6 + 44, y: 6 + 44, width: 40, height: 40))

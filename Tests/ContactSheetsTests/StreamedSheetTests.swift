@@ -47,7 +47,7 @@ struct StreamedSheetTests {
             let result = try ContactSheet.write(items, options: options, to: path)
             let rendered = try ContactSheet.render(items, options: options)
             let file = try contents(path)
-            #expect(try ImageCodecs.decode(file).image == (try ImageCodecs.decode(rendered.encoded.bytes).image))
+            #expect(try ImageCodec.decode(file).image == (try ImageCodec.decode(rendered.encoded.bytes).image))
             #expect(ContactSheet.isSheet(Array(file.prefix(4096))))
             #expect(!ContactSheet.isSheet(rendered.encoded.bytes))
             #expect(result.byteCount == file.count)
@@ -57,7 +57,7 @@ struct StreamedSheetTests {
             #expect(result.failures.map(\.name) == ["broken.png"])
             // Decoded, it is exactly the composed canvas.
             let composed = try ContactSheet.compose(items, options: options).image
-            #expect(try ImageCodecs.decode(file).image == composed)
+            #expect(try ImageCodec.decode(file).image == composed)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["sheet.png"])
         }
     }
@@ -73,15 +73,15 @@ struct StreamedSheetTests {
         let path = dir + "/sheet.jpg"
         let result = try ContactSheet.write(items, options: options, to: path)
         let file = try contents(path)
-        let header = try ImageCodecs.probe(file)
+        let header = try ImageCodec.probe(file)
         #expect(header.format == .jpeg && header.width == result.width && header.height == result.height)
         #expect(header.comment == "KlingKit contact-sheet/1")
         #expect(ContactSheet.isSheet(Array(file.prefix(4096))))
         let rendered = try ContactSheet.render(items, options: options)
         #expect(!ContactSheet.isSheet(rendered.encoded.bytes))
-        #expect(try ImageCodecs.probe(rendered.encoded.bytes).comment == nil)
+        #expect(try ImageCodec.probe(rendered.encoded.bytes).comment == nil)
         // Standard Huffman tables in the file, optimised ones in memory: other bytes, the same pixels.
-        #expect(try ImageCodecs.decode(file).image == (try ImageCodecs.decode(rendered.encoded.bytes).image))
+        #expect(try ImageCodec.decode(file).image == (try ImageCodec.decode(rendered.encoded.bytes).image))
     }
 
     @Test("refused options and unwritable paths leave no file, and an old file survives them")
@@ -108,7 +108,7 @@ struct StreamedSheetTests {
         var jpeg = SheetOptions(tile: 32)
         jpeg.format = .jpeg
         try ContactSheet.write(items, options: jpeg, to: path)
-        #expect(ImageCodecs.sniff(try contents(path)) == .jpeg)
+        #expect(ImageCodec.sniff(try contents(path)) == .jpeg)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["sheet.jpg"])
     }
 }

@@ -12,7 +12,7 @@ struct FaceDetectorTests {
         .appendingPathComponent("../shared/corpus").standardizedFileURL
 
     static func photo(_ path: String) throws -> Image {
-        let decoded = try ImageCodecs.decode([UInt8](Data(contentsOf: corpus.appendingPathComponent(path))))
+        let decoded = try ImageCodec.decode([UInt8](Data(contentsOf: corpus.appendingPathComponent(path))))
         return decoded.image.oriented(exif: decoded.header.orientation)
     }
 

@@ -9,7 +9,7 @@ struct BombTests {
     /// A small progressive JPEG (libjpeg's default progression, 10 scans for RGB).
     static func progressiveJPEG(side: Int = 64) throws -> [UInt8] {
         let image = try Image(width: side, height: side, format: .rgb, fill: Color(red: 90, green: 140, blue: 200))
-        return try ImageCodecs.encodeJPEG(image, options: JPEGEncodeOptions(quality: 80, progressive: true)).bytes
+        return try ImageCodec.encodeJPEG(image, options: JPEGEncodeOptions(quality: 80, progressive: true)).bytes
     }
 
     /// The offsets of each marker segment: (offset of 0xFF, marker), entropy-coded data skipped.
@@ -41,17 +41,17 @@ struct BombTests {
         lenient.strict = false   // without the check, a lenient decode pads the missing data and succeeds
         for options in [lenient, DecodeOptions()] {
             do {
-                let image = try ImageCodecs.decode(bytes, options: options).image
+                let image = try ImageCodec.decode(bytes, options: options).image
                 Issue.record("decoded to \(image.size) instead of being refused")
             } catch let error as CodecError {
                 #expect(error.code == .resourceLimit, "\(error)")
                 #expect(error.message.contains("DCT coefficients") && error.message.contains("64 MiB"), "\(error)")
             }
-            #expect(throws: CodecError.self) { try ImageCodecs.verify(bytes, options: options) }
+            #expect(throws: CodecError.self) { try ImageCodec.verify(bytes, options: options) }
             #expect(throws: CodecError.self) { try JPEGRowReader(bytes, options: options) }
         }
         // Under the cap, the same stream at its real size decodes.
-        #expect(try ImageCodecs.decode(Self.progressiveJPEG()).image.size == Size(width: 64, height: 64))
+        #expect(try ImageCodec.decode(Self.progressiveJPEG()).image.size == Size(width: 64, height: 64))
     }
 
     @Test("scans are counted from the markers before any is decoded")
@@ -64,7 +64,7 @@ struct BombTests {
         let copies = 1_200
         let bomb = Array(bytes[..<eoi]) + Array(repeating: last, count: copies).joined() + Array(bytes[eoi...])
         let total = scans.count + copies
-        for decode in [{ try ImageCodecs.decode(bomb) } as () throws -> Any, { try ImageCodecs.verify(bomb) },
+        for decode in [{ try ImageCodec.decode(bomb) } as () throws -> Any, { try ImageCodec.verify(bomb) },
                        { try JPEGRowReader(bomb) }] {
             do {
                 _ = try decode()
@@ -76,7 +76,7 @@ struct BombTests {
         }
         var options = DecodeOptions()
         options.maxScans = total
-        #expect(try ImageCodecs.decode(bomb, options: options).image.size == Size(width: 64, height: 64))
+        #expect(try ImageCodec.decode(bomb, options: options).image.size == Size(width: 64, height: 64))
     }
 
     /// A valid 300x300 gray PNG with an iCCP chunk whose profile header declares `declared` bytes; the
@@ -138,15 +138,15 @@ struct BombTests {
             var options = DecodeOptions()
             options.keepICCProfile = keep
             do {
-                _ = try ImageCodecs.decode(bomb, options: options)
+                _ = try ImageCodec.decode(bomb, options: options)
                 Issue.record("decoded although its profile exceeds the limit (keepICCProfile \(keep))")
             } catch let error as CodecError {
                 #expect(error.code == .resourceLimit && error.message.contains("iCCP"), "\(error)")
             }
-            #expect(throws: CodecError.self) { try ImageCodecs.verify(bomb, options: options) }
+            #expect(throws: CodecError.self) { try ImageCodec.verify(bomb, options: options) }
         }
-        #expect(throws: CodecError.self) { try ImageCodecs.transcodePNGToJPEG(bomb) }
+        #expect(throws: CodecError.self) { try ImageCodec.transcodePNGToJPEG(bomb) }
         // The same file with an honest 132-byte profile decodes (libpng drops the empty profile).
-        #expect(try ImageCodecs.decode(Self.iccpBomb(declared: 132)).image.size == Size(width: 300, height: 300))
+        #expect(try ImageCodec.decode(Self.iccpBomb(declared: 132)).image.size == Size(width: 300, height: 300))
     }
 }

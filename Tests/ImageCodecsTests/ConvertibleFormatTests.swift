@@ -16,7 +16,7 @@ enum FormatFixtures {
 
     /// A reference PNG decoded by libpng (the existing, independent PNG path).
     static func reference(_ name: String) throws -> Image {
-        try ImageCodecs.decode(bytes(name)).image
+        try ImageCodec.decode(bytes(name)).image
     }
 }
 
@@ -38,19 +38,19 @@ struct ConvertibleFormatTests {
     ])
     func sniff(name: String, format: ConvertibleFormat) throws {
         let bytes = try FormatFixtures.bytes(name)
-        #expect(ImageCodecs.sniffConvertible(bytes) == format)
-        #expect(ImageCodecs.sniff(bytes) == nil, "not JPEG/PNG")
+        #expect(ImageCodec.sniffConvertible(bytes) == format)
+        #expect(ImageCodec.sniff(bytes) == nil, "not JPEG/PNG")
     }
 
     @Test("JPEG, PNG and junk are not convertible")
     func sniffOthers() throws {
-        #expect(ImageCodecs.sniffConvertible(try Corpus.bytes("jpeg/pillow_hopper.jpg")) == nil)
-        #expect(ImageCodecs.sniffConvertible(try FormatFixtures.bytes("animated.png")) == nil)
-        #expect(ImageCodecs.sniffConvertible([]) == nil)
+        #expect(ImageCodec.sniffConvertible(try Corpus.bytes("jpeg/pillow_hopper.jpg")) == nil)
+        #expect(ImageCodec.sniffConvertible(try FormatFixtures.bytes("animated.png")) == nil)
+        #expect(ImageCodec.sniffConvertible([]) == nil)
         // An MP4 ftyp (brand isom) is not an image.
         let mp4: [UInt8] = [0, 0, 0, 16] + Array("ftypisom".utf8) + [0, 0, 2, 0]
-        #expect(ImageCodecs.sniffConvertible(mp4) == nil)
-        #expect(throws: CodecError.self) { try ImageCodecs.probeConvertible(mp4) }
+        #expect(ImageCodec.sniffConvertible(mp4) == nil)
+        #expect(throws: CodecError.self) { try ImageCodec.probeConvertible(mp4) }
     }
 
     @Test("Decodes match independent decoders by PSNR", arguments: [
@@ -60,7 +60,7 @@ struct ConvertibleFormatTests {
         ("tenbit.heic", "tenbit.heic.reference.png", 35.0),
     ])
     func matchesReference(name: String, reference: String, minimum: Double) throws {
-        let decoded = try ImageCodecs.decodeConvertible(FormatFixtures.bytes(name))
+        let decoded = try ImageCodec.decodeConvertible(FormatFixtures.bytes(name))
         let expected = try rgb(FormatFixtures.reference(reference))
         #expect(decoded.image.size == expected.size)
         let value = psnr(try rgb(decoded.image), expected)
@@ -69,19 +69,19 @@ struct ConvertibleFormatTests {
 
     @Test("Lossless WebP is exact")
     func lossless() throws {
-        let decoded = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("lossless.webp"))
+        let decoded = try ImageCodec.decodeConvertible(FormatFixtures.bytes("lossless.webp"))
         #expect(decoded.header.isLossless)
         #expect(try rgb(decoded.image) == (try rgb(FormatFixtures.reference("lossless.webp.reference.png"))))
     }
 
     @Test("Alpha is kept (WebP against dwebp, HEIF against the WebP of the same source)")
     func alpha() throws {
-        let webp = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("alpha.webp"))
+        let webp = try ImageCodec.decodeConvertible(FormatFixtures.bytes("alpha.webp"))
         #expect(webp.header.hasAlpha && webp.image.format == .rgba && webp.image.hasTransparency)
         let reference = try FormatFixtures.reference("alpha.webp.reference.png")
         #expect(reference.format == .rgba)
         #expect(psnr(webp.image, reference) >= 35)
-        let heif = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("alpha.heic"))
+        let heif = try ImageCodec.decodeConvertible(FormatFixtures.bytes("alpha.heic"))
         #expect(heif.header.hasAlpha && heif.image.format == .rgba && heif.image.hasTransparency)
         // Same alpha mask from both encoders: the corners are transparent, the centre opaque.
         for image in [webp.image, heif.image] {
@@ -92,7 +92,7 @@ struct ConvertibleFormatTests {
 
     @Test("10-bit HEIF is rounded to 8 bits")
     func tenBit() throws {
-        let decoded = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("tenbit.heic"))
+        let decoded = try ImageCodec.decodeConvertible(FormatFixtures.bytes("tenbit.heic"))
         #expect(decoded.header.bitDepth == 10)
         #expect(decoded.header.notes.contains("10-bit scaled to 8"))
         #expect(decoded.image.format == .rgb)
@@ -100,7 +100,7 @@ struct ConvertibleFormatTests {
 
     @Test("WebP EXIF orientation is applied; the upright image matches the reference")
     func webpOrientation() throws {
-        let decoded = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("exif6.webp"))
+        let decoded = try ImageCodec.decodeConvertible(FormatFixtures.bytes("exif6.webp"))
         #expect(decoded.header.orientation == 6)
         #expect(decoded.header.width == 100 && decoded.header.height == 150)
         let upright = try rgb(FormatFixtures.reference("upright-reference.png"))
@@ -114,13 +114,13 @@ struct ConvertibleFormatTests {
 
     @Test("HEIF irot is applied and EXIF orientation ignored")
     func heifTransformations() throws {
-        let rotated = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("irot.avif"))
+        let rotated = try ImageCodec.decodeConvertible(FormatFixtures.bytes("irot.avif"))
         #expect(rotated.header.transformationsRotate && rotated.header.orientation == 1)
         let upright = try rgb(FormatFixtures.reference("upright-reference.png"))
         #expect(rotated.image.size == upright.size)
         #expect(psnr(rotated.image, upright) >= 30)
 
-        let exif = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("exif6-ignored.heic"))
+        let exif = try ImageCodec.decodeConvertible(FormatFixtures.bytes("exif6-ignored.heic"))
         #expect(exif.header.ignoredEXIFOrientation == 6)
         #expect(exif.header.orientation == 1)
         #expect(exif.image.width == 100 && exif.image.height == 150, "stored sideways, shown as stored")
@@ -128,10 +128,10 @@ struct ConvertibleFormatTests {
 
     @Test("A multi-image HEIF decodes its primary image and says there were several")
     func multiImage() throws {
-        let decoded = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("two-images.heic"))
+        let decoded = try ImageCodec.decodeConvertible(FormatFixtures.bytes("two-images.heic"))
         #expect(decoded.header.imageCount == 2)
         #expect(decoded.header.notes.contains("2 images: primary image used"))
-        let single = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("landscape.heic"))
+        let single = try ImageCodec.decodeConvertible(FormatFixtures.bytes("landscape.heic"))
         #expect(single.header.imageCount == 1)
         #expect(decoded.image.size == single.image.size)
         #expect(psnr(decoded.image, single.image) >= 40)
@@ -139,7 +139,7 @@ struct ConvertibleFormatTests {
 
     @Test("Animated WebP: the first frame")
     func animatedWebP() throws {
-        let decoded = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("animated.webp"))
+        let decoded = try ImageCodec.decodeConvertible(FormatFixtures.bytes("animated.webp"))
         #expect(decoded.header.isAnimated && decoded.header.imageCount == 3)
         #expect(decoded.image.size == Size(width: 96, height: 64))
         let p = decoded.image.pixels
@@ -148,9 +148,9 @@ struct ConvertibleFormatTests {
 
     @Test("nclx Display P3 becomes sRGB as the P3-to-sRGB matrix says")
     func nclxP3() throws {
-        let plain = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("landscape.avif"))
+        let plain = try ImageCodec.decodeConvertible(FormatFixtures.bytes("landscape.avif"))
         #expect(plain.iccProfile == nil)
-        let p3 = try ImageCodecs.decodeConvertible(FormatFixtures.bytes("p3-nclx.avif"))
+        let p3 = try ImageCodec.decodeConvertible(FormatFixtures.bytes("p3-nclx.avif"))
         #expect(p3.header.colorDescription == "nclx 12/13/6")
         #expect(p3.iccProfile != nil)
         let converted = try p3.convertedToSRGB()
@@ -182,7 +182,7 @@ struct ConvertibleFormatTests {
     ])
     func bombs(name: String, code: CodecError.Code) throws {
         let bytes = try FormatFixtures.bytes(name)
-        for attempt in [{ _ = try ImageCodecs.probeConvertible(bytes) }, { _ = try ImageCodecs.decodeConvertible(bytes) }] {
+        for attempt in [{ _ = try ImageCodec.probeConvertible(bytes) }, { _ = try ImageCodec.decodeConvertible(bytes) }] {
             do {
                 try attempt()
                 Issue.record("\(name) was accepted")
@@ -197,10 +197,10 @@ struct ConvertibleFormatTests {
         // Found by fuzz/run-formats.sh: 'ispe' says 150x100, the HEVC stream decodes to 57840x38746
         // (2.2 GB of planes). The header is honest enough to probe; the decode must refuse, not allocate.
         let bytes = try FormatFixtures.bytes("frame-bomb.heic")
-        let header = try ImageCodecs.probeConvertible(bytes)
+        let header = try ImageCodec.probeConvertible(bytes)
         #expect(header.width == 150 && header.height == 100)
         do {
-            _ = try ImageCodecs.decodeConvertible(bytes)
+            _ = try ImageCodec.decodeConvertible(bytes)
             Issue.record("the frame bomb was decoded")
         } catch let error as CodecError {
             #expect(error.code == .resourceLimit, "\(error)")
@@ -210,7 +210,7 @@ struct ConvertibleFormatTests {
 
     @Test("The grid bomb is an honest grid: with a high enough tile limit it is probed")
     func gridHeader() throws {
-        let header = try ImageCodecs.probeConvertible(FormatFixtures.bytes("grid-bomb.avif"), maxTiles: 5000)
+        let header = try ImageCodec.probeConvertible(FormatFixtures.bytes("grid-bomb.avif"), maxTiles: 5000)
         #expect(header.tiles == 2000)
         #expect(header.width == 3200 && header.height == 2560)
     }
@@ -223,7 +223,7 @@ struct ConvertibleFormatTests {
         for fraction in [0.05, 0.3, 0.5, 0.8, 0.95, 0.999] {
             let cut = Array(bytes.prefix(Int(Double(bytes.count) * fraction)))
             #expect(throws: CodecError.self, "\(name) cut at \(cut.count)") {
-                _ = try ImageCodecs.decodeConvertible(cut)
+                _ = try ImageCodec.decodeConvertible(cut)
             }
         }
     }
@@ -243,7 +243,7 @@ struct ConvertibleFormatTests {
                 damaged[at] ^= UInt8(1 << Int((state >> 20) & 7))
             }
             do {
-                let decoded = try ImageCodecs.decodeConvertible(damaged)
+                let decoded = try ImageCodec.decodeConvertible(damaged)
                 #expect(decoded.image.width == decoded.header.orientedWidth && decoded.image.height == decoded.header.orientedHeight)
             } catch is CodecError {
                 failures += 1

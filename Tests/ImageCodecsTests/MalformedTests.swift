@@ -10,10 +10,10 @@ struct MalformedTests {
     /// of the probed header's size (the format's own pixel layout), verification accepts exactly what
     /// decoding accepts, and a refusal is a ``CodecError`` with a message.
     static func checkOutcome(_ bytes: [UInt8], options: DecodeOptions, _ label: String) {
-        let verified = Result { try ImageCodecs.verify(bytes, options: options) }
+        let verified = Result { try ImageCodec.verify(bytes, options: options) }
         do {
-            let decoded = try ImageCodecs.decode(bytes, options: options)
-            let header = try ImageCodecs.probe(bytes, options: options)
+            let decoded = try ImageCodec.decode(bytes, options: options)
+            let header = try ImageCodec.probe(bytes, options: options)
             #expect(decoded.image.width == header.width && decoded.image.height == header.height,
                     "\(label): decoded \(decoded.image.size), header says \(header.width)x\(header.height)")
             #expect(decoded.header == header, "\(label)")
@@ -42,7 +42,7 @@ struct MalformedTests {
         let bytes = try Corpus.bytes(path)
         var failures = 0
         for cut in 0..<bytes.count {
-            do { _ = try ImageCodecs.decode(Array(bytes.prefix(cut))) } catch is CodecError { failures += 1 }
+            do { _ = try ImageCodec.decode(Array(bytes.prefix(cut))) } catch is CodecError { failures += 1 }
         }
         #expect(failures == bytes.count)   // strict mode: every truncation is refused
     }
@@ -57,7 +57,7 @@ struct MalformedTests {
             var damaged = bytes
             for _ in 0..<3 { damaged[Int.random(in: 0..<damaged.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator) }
             Self.checkOutcome(damaged, options: DecodeOptions(), "\(path) trial \(trial)")
-            if (try? ImageCodecs.decode(damaged)) == nil { refused += 1 }
+            if (try? ImageCodec.decode(damaged)) == nil { refused += 1 }
         }
         // Three damaged bytes in a small file: many trials must be caught (CRCs, Huffman codes).
         #expect(refused > 30, "\(path): only \(refused) of 300 damaged copies refused")

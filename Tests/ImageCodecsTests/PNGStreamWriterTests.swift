@@ -53,11 +53,11 @@ struct PNGStreamWriterTests {
             #expect(writer.rowsWritten == image.height)
             let length = try writer.finish()
             let streamed = try contents(path)
-            let reference = try ImageCodecs.encodePNG(image, options: options).bytes
+            let reference = try ImageCodec.encodePNG(image, options: options).bytes
             #expect(length == streamed.count)
             #expect(streamed == reference)
             // And the pixels come back exactly.
-            #expect(try ImageCodecs.decode(streamed).image == image)
+            #expect(try ImageCodec.decode(streamed).image == image)
             #expect(try listing(dir) == ["out.png"])
         }
     }
@@ -75,7 +75,7 @@ struct PNGStreamWriterTests {
             try writer.write(rows: UnsafeRawBufferPointer(rebasing: all[20 * stride ..< 50 * stride]))
         }
         try writer.finish()
-        #expect(try ImageCodecs.decode(try contents(dir + "/raw.png")).image == image)
+        #expect(try ImageCodec.decode(try contents(dir + "/raw.png")).image == image)
     }
 
     @Test("an error half-way leaves no file and keeps the previous one")
@@ -165,7 +165,7 @@ struct PNGStreamWriterTests {
         try writer.write(image)
         try writer.finish()
         #expect(throws: CodecError.self) { try writer.finish() }
-        #expect(try ImageCodecs.decode(try contents(dir + "/x.png")).image == image)
+        #expect(try ImageCodec.decode(try contents(dir + "/x.png")).image == image)
     }
 }
 
@@ -188,12 +188,12 @@ struct PNGStreamJPEGWriterTests {
         let streamed = try contents(path)
         #expect(length == streamed.count)
         // Same settings: the same bytes.
-        #expect(streamed == (try ImageCodecs.encodeJPEG(image, options: options).bytes))
+        #expect(streamed == (try ImageCodec.encodeJPEG(image, options: options).bytes))
         // Optimised Huffman tables change the bytes, never the pixels.
         var optimised = options
         optimised.optimizeHuffman = true
-        let reference = try ImageCodecs.decode(try ImageCodecs.encodeJPEG(image, options: optimised).bytes).image
-        let decoded = try ImageCodecs.decode(streamed).image
+        let reference = try ImageCodec.decode(try ImageCodec.encodeJPEG(image, options: optimised).bytes).image
+        let decoded = try ImageCodec.decode(streamed).image
         #expect(decoded == reference)
         #expect(decoded.format == (format.channels <= 2 ? .gray : .rgb))
         #expect(try listing(dir) == ["out.jpg"])

@@ -63,7 +63,7 @@ struct ParallelPNGTests {
                 let bytes = try Self.write(image, to: path, bandHeight: band, threads: threads, filter: filter, minimumSegmentRows: 3)
                 let file = [UInt8](try #require(FileManager.default.contents(atPath: path)))
                 #expect(file.count == bytes)
-                let decoded = try ImageCodecs.decode(file)
+                let decoded = try ImageCodec.decode(file)
                 #expect(decoded.image == image, "threads \(threads), bands of \(band), filter \(filter)")
             }
         }
@@ -79,11 +79,11 @@ struct ParallelPNGTests {
             _ = try Self.write(image, to: path, bandHeight: 64, threads: 2, filter: .adaptive, minimumSegmentRows: 8,
                                text: [("Software", "KlingKit"), ("KlingKit", "contact-sheet/1")])
             let file = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-            let decoded = try ImageCodecs.decode(file)
+            let decoded = try ImageCodec.decode(file)
             #expect(decoded.image == image, "\(format)")
-            #expect(ImageCodecs.pngHasText(Array(file.prefix(4096)), keyword: "KlingKit", textPrefix: "contact-sheet/"))
-            #expect(!ImageCodecs.pngHasText(Array(file.prefix(4096)), keyword: "KlingKit", textPrefix: "other"))
-            #expect(!ImageCodecs.pngHasText(try ImageCodecs.encodePNG(image).bytes, keyword: "KlingKit"))
+            #expect(ImageCodec.pngHasText(Array(file.prefix(4096)), keyword: "KlingKit", textPrefix: "contact-sheet/"))
+            #expect(!ImageCodec.pngHasText(Array(file.prefix(4096)), keyword: "KlingKit", textPrefix: "other"))
+            #expect(!ImageCodec.pngHasText(try ImageCodec.encodePNG(image).bytes, keyword: "KlingKit"))
         }
     }
 

@@ -68,7 +68,7 @@ struct PlanarJPEGTests {
         for eighths in [8, 4, 2, 1] {
             var options = DecodeOptions()
             options.jpegScaleEighths = eighths
-            let reference = try ImageCodecs.decode(bytes, options: options).image
+            let reference = try ImageCodec.decode(bytes, options: options).image
             let reader = try JPEGPlanarReader(bytes, options: options)
             #expect(reader.width == reference.width && reader.height == reference.height)
             let layout = reader.layout
@@ -95,7 +95,7 @@ struct PlanarJPEGTests {
             options.jpegScaleEighths = eighths
             let reader = try JPEGPlanarReader(bytes, options: options)
             #expect(reader.layout.planes.count == 1)
-            #expect(try Self.planes(of: reader)[0] == ImageCodecs.decode(bytes, options: options).image.pixels)
+            #expect(try Self.planes(of: reader)[0] == ImageCodec.decode(bytes, options: options).image.pixels)
         }
     }
 
@@ -124,14 +124,14 @@ struct PlanarJPEGTests {
     @Test("planes written back at the same size re-encode the same picture", arguments: ["jpeg/pillow_flower.jpg", "4:2:2"])
     func writerRoundTrip(name: String) throws {
         let bytes = try Self.bytes(name)
-        let original = try ImageCodecs.decode(bytes).image
+        let original = try ImageCodec.decode(bytes).image
         for subsampling in [JPEGSubsampling.s420, .s444] {
             let reader = try JPEGPlanarReader(bytes)
             let writer = try JPEGPlanarWriter(width: reader.width, height: reader.height, gray: false,
                                               options: JPEGEncodeOptions(quality: 95, subsampling: subsampling))
             try PlanarJPEGResize.run(from: reader, to: writer)
             let encoded = try writer.finish()
-            let decoded = try ImageCodecs.decode(encoded.bytes).image
+            let decoded = try ImageCodec.decode(encoded.bytes).image
             #expect(decoded.size == original.size)
             #expect(psnr(decoded, original) > 33, "\(name) \(subsampling)")
         }
@@ -146,7 +146,7 @@ struct PlanarJPEGTests {
     @Test("a planar resize looks like decode → RGB resize → encode, with or without prefetch", arguments: resizes)
     func resizeMatchesRGBRoute(name: String, width: Int, height: Int) throws {
         let bytes = try Self.bytes(name)
-        let source = try ImageCodecs.decode(bytes).image
+        let source = try ImageCodec.decode(bytes).image
         let target = Size(width: width, height: height)
         let expected = source.resized(to: target, threads: 1)
         var outputs: [[UInt8]] = []
@@ -158,7 +158,7 @@ struct PlanarJPEGTests {
             try PlanarJPEGResize.run(from: reader, to: writer, prefetch: prefetch)
             let encoded = try writer.finish()
             outputs.append(encoded.bytes)
-            let decoded = try ImageCodecs.decode(encoded.bytes).image
+            let decoded = try ImageCodec.decode(encoded.bytes).image
             #expect(decoded.size == target)
             #expect(psnr(decoded, expected) > 30, "\(name) -> \(width)x\(height)")
         }
@@ -169,7 +169,7 @@ struct PlanarJPEGTests {
           arguments: 2...8)
     func orientation(value: Int) throws {
         let bytes = try Corpus.bytes("exif-orientation/Landscape_1.jpg")  // stored 1800x1200, 4:2:0
-        let source = try ImageCodecs.decode(bytes).image
+        let source = try ImageCodec.decode(bytes).image
         let upright = source.oriented(exif: value)
         let target = Size(width: upright.width * 2 / 5 + 1, height: upright.height * 2 / 5)  // odd side on purpose
         let expected = upright.resized(to: target, threads: 1)
@@ -180,7 +180,7 @@ struct PlanarJPEGTests {
             let writer = try JPEGPlanarWriter(width: target.width, height: target.height, gray: false,
                                               options: JPEGEncodeOptions(quality: 95))
             try PlanarJPEGResize.run(from: reader, to: writer, orientation: value, prefetch: prefetch)
-            let got = try ImageCodecs.decode(writer.finish().bytes).image
+            let got = try ImageCodec.decode(writer.finish().bytes).image
             #expect(got.size == target)
             #expect(psnr(got, expected) > 30, "orientation \(value), decoded at \(eighths)/8")
             // Fails for a wrong turn: the same output against the unturned or half-turned picture.
@@ -204,7 +204,7 @@ struct PlanarJPEGTests {
             if extra {
                 #expect(throws: CodecError.self) { try small.writeBand(band) }
             } else {
-                #expect(try ImageCodecs.decode(small.finish().bytes).image.pixels == [UInt8](repeating: 128, count: 64))
+                #expect(try ImageCodec.decode(small.finish().bytes).image.pixels == [UInt8](repeating: 128, count: 64))
             }
         }
     }

@@ -24,13 +24,13 @@ struct StreamReadRowsTests {
         return out
     }
 
-    @Test("rows equal ImageCodecs.decode at full size and at M/8", arguments: files)
+    @Test("rows equal ImageCodec.decode at full size and at M/8", arguments: files)
     func rowsMatchDecode(path: String) throws {
         let bytes = try Corpus.bytes(path)
         for eighths in [nil, 3, 5] as [Int?] {
             var options = DecodeOptions()
             options.jpegScaleEighths = eighths
-            let whole = try ImageCodecs.decode(bytes, options: options)
+            let whole = try ImageCodec.decode(bytes, options: options)
             let reader = try JPEGRowReader(bytes, options: options)
             #expect(reader.width == whole.image.width && reader.height == whole.image.height)
             #expect(reader.format == whole.image.format)
@@ -56,7 +56,7 @@ struct StreamReadRowsTests {
         #expect(throws: CodecError.self) {
             try row.withUnsafeMutableBufferPointer { try reader.read(into: $0.baseAddress!, stride: reader.width * 3, count: reader.height + 1) }
         }
-        let png = try ImageCodecs.encodePNG(try Image(width: 2, height: 2, format: .rgb, pixels: [UInt8](repeating: 9, count: 12))).bytes
+        let png = try ImageCodec.encodePNG(try Image(width: 2, height: 2, format: .rgb, pixels: [UInt8](repeating: 9, count: 12))).bytes
         #expect(throws: CodecError.self) { try JPEGRowReader(png) }
     }
 
@@ -64,7 +64,7 @@ struct StreamReadRowsTests {
     func writerMatchesEncoder(format: PixelFormat) throws {
         var options = DecodeOptions()
         options.jpegScaleEighths = 2
-        var image = try ImageCodecs.decode(try Corpus.bytes("exif-orientation/Landscape_1.jpg"), options: options).image
+        var image = try ImageCodec.decode(try Corpus.bytes("exif-orientation/Landscape_1.jpg"), options: options).image
         if format == .gray { image = image.converted(to: .gray) }
         let icc = Array(repeating: UInt8(7), count: 300)
         for settings in [JPEGEncodeOptions(quality: 90, optimizeHuffman: false),
@@ -74,7 +74,7 @@ struct StreamReadRowsTests {
             try image.pixels.withUnsafeBufferPointer { p in
                 for y in 0..<image.height { try writer.write(rows: p.baseAddress! + y * stride, stride: stride) }
             }
-            #expect(try writer.finish().bytes == ImageCodecs.encodeJPEG(image, options: settings).bytes)
+            #expect(try writer.finish().bytes == ImageCodec.encodeJPEG(image, options: settings).bytes)
         }
         let short = try JPEGMemoryWriter(width: 10, height: 10, format: .rgb)
         #expect(throws: CodecError.self) { try short.finish() }

@@ -12,17 +12,17 @@ struct StreamReadScaleTests {
     @Test("every M/8 gives ⌈side·M/8⌉ and M = 4 equals jpegScale 2", arguments: Array(1...16))
     func sizes(eighths: Int) throws {
         let bytes = try Corpus.bytes(Self.photo)
-        let header = try ImageCodecs.probe(bytes)
+        let header = try ImageCodec.probe(bytes)
         var options = DecodeOptions()
         options.jpegScaleEighths = eighths
-        let image = try ImageCodecs.decode(bytes, options: options).image
+        let image = try ImageCodec.decode(bytes, options: options).image
         #expect(image.width == (header.width * eighths + 7) / 8)
         #expect(image.height == (header.height * eighths + 7) / 8)
         if eighths == 4 {
-            #expect(image.pixels == (try ImageCodecs.decode(bytes, options: DecodeOptions(jpegScale: 2)).image.pixels))
+            #expect(image.pixels == (try ImageCodec.decode(bytes, options: DecodeOptions(jpegScale: 2)).image.pixels))
         }
         if eighths == 8 {
-            #expect(image.pixels == (try ImageCodecs.decode(bytes).image.pixels))
+            #expect(image.pixels == (try ImageCodec.decode(bytes).image.pixels))
         }
     }
 
@@ -31,8 +31,8 @@ struct StreamReadScaleTests {
         let bytes = try Corpus.bytes(Self.photo)
         var options = DecodeOptions()
         options.jpegScaleEighths = 4
-        let half = try ImageCodecs.decode(bytes, options: options).image
-        let full = try ImageCodecs.decode(bytes).image
+        let half = try ImageCodec.decode(bytes, options: options).image
+        let full = try ImageCodec.decode(bytes).image
         let boxed = full.resized(to: half.size, filter: .box)
         #expect(psnr(half, boxed) >= 30)
     }
@@ -42,7 +42,7 @@ struct StreamReadScaleTests {
         var options = DecodeOptions()
         options.jpegScaleEighths = eighths
         let bytes = try Corpus.bytes(Self.photo)
-        #expect(throws: CodecError.self) { try ImageCodecs.decode(bytes, options: options) }
+        #expect(throws: CodecError.self) { try ImageCodec.decode(bytes, options: options) }
     }
 
     @Test("the smallest covering M for a target size")

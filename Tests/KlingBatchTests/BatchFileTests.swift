@@ -1,6 +1,7 @@
 import Foundation
+import KlingAPI
 import KlingBatch
-import KlingClient
+import KlingKit
 import KlingKitCLI
 import KlingKitTestSupport
 import NIOConcurrencyHelpers
@@ -192,5 +193,22 @@ struct CallbackHintsTests {
         for await id in hints.stream { ids.append(id) }
         #expect(ids == ["T1", "T1"])
         #expect(hints.statistics.accepted == 2 && hints.statistics.duplicates == 2 && hints.statistics.unreadable == 2)
+    }
+
+    @Test("a manifest line names each reference by its role (image with image_reference, subjects, scene, style) beside the flat list")
+    func manifestReferenceRoles() throws {
+        var spec = BatchSpec()
+        spec.prompt = "two friends"
+        spec.subjects = ["/in/a.jpg", "https://x.example/b.jpg"]
+        spec.scene = "/in/park.jpg"
+        let request = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        let job = BatchJob(batchID: "b1", line: 2, lineID: "pair", externalTaskID: "kkb-b1-pair", kind: .multiImage, slots: 1, request: request)
+        let line = try ManifestEntry(job).json()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["references"] as? [String] == ["/in/a.jpg", "https://x.example/b.jpg", "/in/park.jpg"])
+        #expect(object["subjects"] as? [String] == ["/in/a.jpg", "https://x.example/b.jpg"] && object["scene"] as? String == "/in/park.jpg")
+        #expect(object["image"] is NSNull && object["style"] is NSNull)
+        #expect(line.hasSuffix("\"references\":[\"/in/a.jpg\",\"https://x.example/b.jpg\",\"/in/park.jpg\"],\"image\":null,\"image_reference\":null,"
+                               + "\"subjects\":[\"/in/a.jpg\",\"https://x.example/b.jpg\"],\"scene\":\"/in/park.jpg\",\"style\":null}"), "\(line)")
     }
 }

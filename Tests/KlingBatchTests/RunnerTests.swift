@@ -1,7 +1,8 @@
 import Foundation
+import KlingAPI
 import KlingBatch
-import KlingClient
 import KlingEmulator
+import KlingKit
 import KlingKitCLI
 import KlingModels
 import KlingSupport

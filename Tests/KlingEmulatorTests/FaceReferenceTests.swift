@@ -12,7 +12,7 @@ struct FaceReferenceTests {
 
     /// Two copies of the corpus's Grace Hopper portrait side by side (1000x500): two faces.
     static func twoHoppers() throws -> String {
-        let hopper = try ImageCodecs.decode(TestCorpus.bytes("png/pillow_hopper_bw_500.png")).image
+        let hopper = try ImageCodec.decode(TestCorpus.bytes("png/pillow_hopper_bw_500.png")).image
         let rowBytes = hopper.bytesPerRow
         var pixels: [UInt8] = []
         pixels.reserveCapacity(rowBytes * 2 * hopper.height)
@@ -22,7 +22,7 @@ struct FaceReferenceTests {
             pixels += row
         }
         let pair = try Image(width: hopper.width * 2, height: hopper.height, format: hopper.format, pixels: pixels)
-        return Data(try ImageCodecs.encodePNG(pair).bytes).base64EncodedString()
+        return Data(try ImageCodec.encodePNG(pair).bytes).base64EncodedString()
     }
 
     @Test("one face is accepted; a landscape (0 faces) and two people (2) are refused with 1201 naming the count")

@@ -17,9 +17,9 @@ struct IntakeTests {
     @Test("a PNG and a JPEG made by the codecs decode again at their size")
     func codecRoundTrip() throws {
         let png = Fixtures.png(width: 320, height: 400)
-        let decoded = try ImageCodecs.decode(png)
+        let decoded = try ImageCodec.decode(png)
         #expect(decoded.image.width == 320 && decoded.image.height == 400 && decoded.image.pixels == Fixtures.image(width: 320, height: 400).pixels)
         let jpeg = Fixtures.jpeg(width: 500, height: 400)
-        #expect(try ImageCodecs.probe(jpeg).width == 500 && ImageCodecs.probe(jpeg).height == 400)
+        #expect(try ImageCodec.probe(jpeg).width == 500 && ImageCodec.probe(jpeg).height == 400)
     }
 }

@@ -20,7 +20,7 @@ struct ResultsTests {
     func download(_ h: Harness, _ url: String?) async throws -> DecodedImage {
         let answer = try await h.fetch(try #require(url))
         #expect(answer.status == 200 && answer.header("content-type") == "image/png")
-        return try ImageCodecs.decode(answer.body)
+        return try ImageCodec.decode(answer.body)
     }
 
     @Test("sizes follow aspect_ratio × resolution; 1:1 at 1k is 1024×1024", arguments: [
@@ -100,7 +100,7 @@ struct ResultsTests {
             let images = try await finished(h, ["prompt": "slow", "aspect_ratio": "1:1"])
             let answer = try await h.fetch(images[0].url!)
             #expect(answer.status == 200 && Int(answer.header("content-length") ?? "") == answer.body.count)
-            #expect(try ImageCodecs.decode(answer.body).image.width == 1024)
+            #expect(try ImageCodec.decode(answer.body).image.width == 1024)
         }
     }
 }

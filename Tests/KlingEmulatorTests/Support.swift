@@ -116,11 +116,11 @@ enum Fixtures {
     }
 
     static func png(width: Int, height: Int, seed: UInt8 = 0) -> [UInt8] {
-        try! ImageCodecs.encodePNG(image(width: width, height: height, seed: seed)).bytes
+        try! ImageCodec.encodePNG(image(width: width, height: height, seed: seed)).bytes
     }
 
     static func jpeg(width: Int, height: Int, seed: UInt8 = 0) -> [UInt8] {
-        try! ImageCodecs.encodeJPEG(image(width: width, height: height, seed: seed)).bytes
+        try! ImageCodec.encodeJPEG(image(width: width, height: height, seed: seed)).bytes
     }
 
     static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }

@@ -16,16 +16,19 @@ struct CLIResult: Sendable {
 /// Runs the `klingkit` executable that `swift build` put next to the test bundle.
 enum CLIRunner {
     /// The built binary: the products directory holds both the test bundle and `klingkit`.
-    static var binary: URL {
+    static var binary: URL { executable("klingkit") }
+
+    /// An executable product of the package (`klingkit`, the examples) beside the test bundle.
+    static func executable(_ name: String) -> URL {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("klingkit")
+            let candidate = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
         // Fall back to the package's default build folder, relative to the package root.
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            .appendingPathComponent(".build/debug/klingkit")
+            .appendingPathComponent(".build/debug/\(name)")
     }
 
     /// Runs `klingkit ARGUMENTS` with an optional environment overlay and standard input, killing it
@@ -38,9 +41,10 @@ enum CLIRunner {
         environment: [String: String] = [:],
         stdin: Data? = nil,
         currentDirectory: URL? = nil,
-        timeout: TimeInterval = 120
+        timeout: TimeInterval = 120,
+        executable: String = "klingkit"
     ) async throws -> CLIResult {
-        let r = try await ChildProcess.run(binary.path, arguments, environment: environment, stdin: stdin,
+        let r = try await ChildProcess.run(Self.executable(executable).path, arguments, environment: environment, stdin: stdin,
                                            currentDirectory: currentDirectory, timeout: timeout)
         return CLIResult(exitCode: r.exitCode, stdout: r.stdoutText, stderr: r.stderrText, stdoutBytes: [UInt8](r.stdout))
     }

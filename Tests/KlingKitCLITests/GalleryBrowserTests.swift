@@ -213,7 +213,7 @@ struct GalleryBrowserTests {
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
                 try png.write(to: s.dir.appendingPathComponent("gallery.png"))
                 if ProcessInfo.processInfo.environment["KLINGKIT_WRITE_SAMPLES"] == "1" {
-                    try png.write(to: TestCorpus.packageRoot.appendingPathComponent("samples/gallery.png"))
+                    try png.write(to: TestCorpus.packageRoot.appendingPathComponent("docs/screenshots/gallery.png"))
                 }
 
                 // The regenerate line works as printed: it runs against the emulator and makes 3 images.
@@ -249,7 +249,7 @@ extension GalleryBrowserTests {
                     pixels[i] = UInt8((task * 37) & 0xFF); pixels[i + 1] = UInt8((index * 5 + i / 192) & 0xFF); pixels[i + 2] = UInt8((i / 3) & 0xFF)
                 }
                 let image = try Image(width: 64, height: 48, format: .rgb, pixels: pixels)
-                try Data(ImageCodecs.encode(image, as: .png).bytes).write(to: folder.appendingPathComponent(name))
+                try Data(ImageCodec.encode(image, as: .png).bytes).write(to: folder.appendingPathComponent(name))
             }
         }
     }

@@ -1,6 +1,6 @@
 import KlingSupport
 import Foundation
-import KlingClient
+import KlingAPI
 import KlingEmulator
 import KlingKitTestSupport
 import Testing

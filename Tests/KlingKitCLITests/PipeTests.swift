@@ -2,7 +2,7 @@ import Foundation
 import KlingKitTestSupport
 import Testing
 
-/// `-` as input and output: `check -`, `prepare - --out -`, `prepare - --out DIR`.
+/// `-` as input and output: `check -`, `prepare - --out -`, `prepare - --out DIR`, `sheet --out -`.
 @Suite("Pipes")
 struct PipeTests {
     static let samples = TestCorpus.packageRoot.appendingPathComponent("samples")
@@ -42,5 +42,30 @@ struct PipeTests {
         // Into a folder, standard input is named stdin.<ext>.
         let folder = try await CLIRunner.run(["prepare", "-", "--out", dir.path], stdin: panorama)
         #expect(folder.exitCode == 0 && FileManager.default.fileExists(atPath: dir.appendingPathComponent("stdin.jpg").path), "\(folder.stderr)")
+    }
+
+    @Test("sheet --out - writes the finished sheet to stdout (PNG, or --format jpeg) and its report to stderr; a failure writes nothing")
+    func sheetToStdout() async throws {
+        let inputs = [Self.samples.appendingPathComponent("portrait-valid.jpg").path, Self.samples.appendingPathComponent("avatar-tiny.png").path]
+        let png = try await CLIRunner.run(["sheet"] + inputs + ["--out", "-", "--tile", "64"])
+        #expect(png.exitCode == 0 && png.stdoutBytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(png.stderr)")
+        #expect(png.stderrLines.last?.hasPrefix("wrote <stdout>: ") == true && png.stderr.contains(" png, 2 tiles"), "\(png.stderr)")
+        let jpeg = try await CLIRunner.run(["sheet"] + inputs + ["--out", "-", "--format", "jpeg", "--tile", "64"])
+        #expect(jpeg.exitCode == 0 && jpeg.stdoutBytes.starts(with: [0xFF, 0xD8, 0xFF]), "\(jpeg.stderr)")
+        // What came out is a whole sheet: it decodes, and it carries the marker that keeps it out of the next sheet.
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(jpeg.stdoutBytes).write(to: dir.appendingPathComponent("piped.jpg"))
+        let checked = try await CLIRunner.run(["check", dir.appendingPathComponent("piped.jpg").path])
+        #expect(checked.stdout.contains("(jpeg, "), "\(checked.stdout)\(checked.stderr)")
+        let again = try await CLIRunner.run(["sheet", dir.path, "--out", dir.appendingPathComponent("next.png").path])
+        #expect(again.exitCode == 1 && again.stderr.contains("no JPEG or PNG files"), "\(again.stdout)\(again.stderr)")
+        // No sheet can be made: exit 1, nothing on stdout. Usage errors: exit 2.
+        let failed = try await CLIRunner.run(["sheet", dir.appendingPathComponent("nosuch").path, "--out", "-"])
+        #expect(failed.exitCode == 1 && failed.stdoutBytes.isEmpty, "\(failed.stderr)")
+        let pages = try await CLIRunner.run(["sheet"] + inputs + ["--out", "-", "--per-page", "1"])
+        #expect(pages.exitCode == 2 && pages.stderr.contains("--per-page writes several files"), "\(pages.stderr)")
+        let disagree = try await CLIRunner.run(["sheet"] + inputs + ["--out", dir.appendingPathComponent("s.png").path, "--format", "jpeg"])
+        #expect(disagree.exitCode == 2 && disagree.stderr.contains("disagrees with --out"), "\(disagree.stderr)")
     }
 }

@@ -2,12 +2,13 @@ import FastBase64
 import Foundation
 import Hummingbird
 import ImageCodecs
-import KlingClient
+import KlingAPI
 import KlingEmulator
+import KlingKit
 import KlingKitCLI
 import KlingKitTestSupport
-import ReferenceImageService
 import ReferenceImages
+import ReferenceImageService
 import Testing
 
 // README.md's Swift snippets, verbatim, inside functions: this file compiling is the proof that they

@@ -68,6 +68,15 @@ struct SheetCommandTests {
         #expect(run.stdout.contains("2 tiles"))
     }
 
+    @Test("a missing folder of --out is made, as README's `sheet results --out review/sheet.png` needs")
+    func makesTheFolder() async throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("review/pages/sheet.png")
+        let r = try await CLIRunner.run(["sheet", inputs[0], "--out", out.path])
+        #expect(r.exitCode == 0 && FileManager.default.fileExists(atPath: out.path), "\(r.stderr)")
+    }
+
     @Test("no sheet can be made: exit 1, one line naming the problem, no output file")
     func failures() async throws {
         let dir = try CLIRunner.temporaryDirectory()
@@ -78,9 +87,13 @@ struct SheetCommandTests {
         #expect(missing.stderr.contains("/nonexistent/klingkit/pictures"))
         #expect(missing.stderr.split(separator: "\n").count == 1)
 
-        let unwritable = try await CLIRunner.run(["sheet", inputs[0], "--out", dir.appendingPathComponent("no/such/dir.png").path])
-        #expect(unwritable.exitCode == 1)
-        #expect(unwritable.stderr.contains("cannot write"))
+        // A folder that cannot be made (a file is in the way): one line naming it.
+        let blocker = FileManager.default.temporaryDirectory.appendingPathComponent("klingkit-blocker-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: blocker.path, contents: Data())
+        defer { try? FileManager.default.removeItem(at: blocker) }
+        let unwritable = try await CLIRunner.run(["sheet", inputs[0], "--out", blocker.appendingPathComponent("sub/s.png").path])
+        #expect(unwritable.exitCode == 1 && unwritable.stderrLines.count == 1, "\(unwritable.stderr)")
+        #expect(unwritable.stderr.contains("cannot make the folder \(blocker.path)/sub for --out"), "\(unwritable.stderr)")
 
         let transparentJPEG = try await CLIRunner.run(["sheet", inputs[0], "--out", dir.appendingPathComponent("s.jpg").path,
                                                  "--background", "transparent"])

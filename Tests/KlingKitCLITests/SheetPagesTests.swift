@@ -13,11 +13,11 @@ struct SheetPagesTests {
     static func writeSolid(_ n: Int, to path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let image = try Image(width: 48, height: 48, format: .rgb, fill: colour(n))
-        try Data(ImageCodecs.encode(image, as: .png).bytes).write(to: URL(fileURLWithPath: path))
+        try Data(ImageCodec.encode(image, as: .png).bytes).write(to: URL(fileURLWithPath: path))
     }
 
     static func decode(_ path: String) throws -> Image {
-        try ImageCodecs.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: path)))).image
+        try ImageCodec.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: path)))).image
     }
 
     static func centre(_ image: Image, column: Int, rowTop: Int, tile: Int = 64, gap: Int = 8, margin: Int = 16) -> [UInt8] {
@@ -95,7 +95,7 @@ struct SheetPagesTests {
         let second = try await run(["sheet", dir.path + "/in", "--out", dir.path + "/in/other.png", "--tile", "32"])
         #expect(second.exitCode == 0 && second.stdout.contains("5 tiles"), "\(second.stdout)\(second.stderr)")
         let head = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path + "/in/other.png")).prefix(4096))
-        #expect(ImageCodecs.pngHasText(head, keyword: "KlingKit", textPrefix: "contact-sheet/"))
+        #expect(ImageCodec.pngHasText(head, keyword: "KlingKit", textPrefix: "contact-sheet/"))
         // An ordinary PNG of the folder is still an input.
         try Self.writeSolid(7, to: dir.path + "/in/7.png")
         let third = try await run(["sheet", dir.path + "/in", "--out", dir.path + "/in/other.png", "--tile", "32"])
@@ -104,7 +104,7 @@ struct SheetPagesTests {
         let jpeg = try await run(["sheet", dir.path + "/in", "--out", dir.path + "/in/sheet.jpg", "--tile", "32"])
         #expect(jpeg.exitCode == 0 && jpeg.stdout.contains("6 tiles"), "\(jpeg.stdout)\(jpeg.stderr)")
         try FileManager.default.copyItem(atPath: dir.path + "/in/sheet.jpg", toPath: dir.path + "/in/8.jpg")
-        let header = try ImageCodecs.probe([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path + "/in/8.jpg"))))
+        let header = try ImageCodec.probe([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.path + "/in/8.jpg"))))
         #expect(header.comment == "KlingKit contact-sheet/1")
         // An ordinary JPEG (no marker) is an input.
         try FileManager.default.copyItem(atPath: CLIRunner.corpus.path + "/jpeg/pillow_flower.jpg", toPath: dir.path + "/in/9.jpg")

@@ -93,7 +93,7 @@ struct PageTests {
         let png = try await browser.screenshotPNG()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         let out = ProcessInfo.processInfo.environment["KLINGKIT_WRITE_SAMPLES"] == "1"
-            ? Samples.root.appendingPathComponent("serve-page.png")
+            ? TestCorpus.packageRoot.appendingPathComponent("docs/screenshots/serve-page.png")
             : FileManager.default.temporaryDirectory.appendingPathComponent("serve-page-\(getpid()).png")
         try png.write(to: out, options: .atomic)
     }

@@ -79,7 +79,7 @@ struct RouteTests {
         try await withService { server in
             let answer = try await call(server, "POST", "/v1/prepare?name=avatar-tiny.png", body: try Samples.bytes("avatar-tiny.png"))
             #expect(answer.status == 200, "\(answer)")
-            let header = try ImageCodecs.probe(answer.body)
+            let header = try ImageCodec.probe(answer.body)
             #expect(answer.headers["content-type"] == header.format.mediaType)
             #expect(min(header.width, header.height) >= 300, "\(header)")
             #expect(answer.headers["x-klingkit-width"] == String(header.width) && answer.headers["x-klingkit-height"] == String(header.height))
@@ -109,7 +109,7 @@ struct RouteTests {
             #expect(!base64.hasPrefix("data:"))
             let output = try Base64.decode(Array(base64.utf8))
             #expect(output.count == sidecar["bytes"] as? Int)
-            let header = try ImageCodecs.probe(output)
+            let header = try ImageCodec.probe(output)
             #expect(header.width == sidecar["width"] as? Int && header.height == sidecar["height"] as? Int)
             #expect(header.format.rawValue == sidecar["format"] as? String)
             #expect(answer.headers["x-klingkit-actions"] == actions.joined(separator: "; "))

@@ -86,9 +86,9 @@ struct ColorProfileTests {
     func prepareConverts() throws {
         let profile = TestProfile.rgb(gamma: 1.8)
         let image = try Image(width: 600, height: 400, format: .rgb, fill: Color(red: 128, green: 128, blue: 128))
-        let jpeg = try ImageCodecs.encodeJPEG(image, options: JPEGEncodeOptions(quality: 95, iccProfile: profile)).bytes
+        let jpeg = try ImageCodec.encodeJPEG(image, options: JPEGEncodeOptions(quality: 95, iccProfile: profile)).bytes
         #expect(MetadataStripper.hasICCProfile(jpeg))
-        let png = try ImageCodecs.encodePNG(image, options: PNGEncodeOptions(iccProfile: profile)).bytes
+        let png = try ImageCodec.encodePNG(image, options: PNGEncodeOptions(iccProfile: profile)).bytes
         #expect(MetadataStripper.hasICCProfile(png))
 
         for (name, bytes) in [("p.jpg", jpeg), ("p.png", png)] {
@@ -102,7 +102,7 @@ struct ColorProfileTests {
                 let converted = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: name)
                 #expect(converted.actions.texts.contains("converted colours to sRGB (ICC profile)"), "\(converted.actions.texts)")
                 #expect(!MetadataStripper.hasICCProfile(converted.encoded.bytes))
-                let decoded = try ImageCodecs.decode(converted.encoded.bytes).image
+                let decoded = try ImageCodec.decode(converted.encoded.bytes).image
                 let center = (decoded.height / 2 * decoded.width + decoded.width / 2) * decoded.format.channels
                 #expect(abs(Double(decoded.pixels[center]) - TestProfile.expectedGray(gamma: 1.8)) <= 3, "\(name)")
             }

@@ -18,7 +18,7 @@ struct PrepareConvertibleTests {
 
     /// The reference PNG (libpng), RGB, resized with the same Lanczos filter to `size`.
     static func reference(_ name: String, size: Size) throws -> Image {
-        var image = try ImageCodecs.decode(bytes(name)).image
+        var image = try ImageCodec.decode(bytes(name)).image
         if image.format == .rgba { image = image.flattened(background: .white) }
         return image.size == size ? image : image.resized(to: size, filter: .lanczos3)
     }
@@ -36,7 +36,7 @@ struct PrepareConvertibleTests {
         #expect(prepared.encoded.format == .jpeg)
         #expect(prepared.actions.contains(.convertedFrom(try #require(ConvertibleFormat(rawValue: format)), to: .jpeg)), "\(prepared.actions)")
         #expect(prepared.width == 450 && prepared.height == 300, "upright 150x100 scaled to 300 px short side")
-        let output = try ImageCodecs.decode(prepared.encoded.bytes).image
+        let output = try ImageCodec.decode(prepared.encoded.bytes).image
         let expected = try Self.reference(reference, size: output.size)
         let value = psnr(output, expected)
         #expect(value >= 35, "\(name): \(value) dB against \(reference)")
@@ -49,7 +49,7 @@ struct PrepareConvertibleTests {
         for name in ["alpha.webp", "alpha.heic"] {
             let auto = try ReferenceImagePreparer().prepare(bytes: Self.bytes(name), name: name)
             #expect(auto.encoded.format == .png, "\(name): \(auto.actions)")
-            #expect(try ImageCodecs.decode(auto.encoded.bytes).image.hasTransparency)
+            #expect(try ImageCodec.decode(auto.encoded.bytes).image.hasTransparency)
             var options = PrepareOptions()
             options.format = .jpeg
             let jpeg = try ReferenceImagePreparer(options: options).prepare(bytes: Self.bytes(name), name: name)
@@ -69,11 +69,11 @@ struct PrepareConvertibleTests {
     @Test("An animated PNG is written as a still of its default image")
     func animatedPNG() throws {
         let bytes = try Self.bytes("animated.png")
-        #expect(ImageCodecs.pngAnimation(bytes)?.frames == 3)
+        #expect(ImageCodec.pngAnimation(bytes)?.frames == 3)
         let prepared = try ReferenceImagePreparer().prepare(bytes: bytes, name: "animated.png")
         #expect(prepared.actions.first == .stillFromAnimation(format: "png", frames: 3), "\(prepared.actions)")
-        #expect(ImageCodecs.pngAnimation(prepared.encoded.bytes) == nil, "the output is a still")
-        let image = try ImageCodecs.decode(prepared.encoded.bytes).image
+        #expect(ImageCodec.pngAnimation(prepared.encoded.bytes) == nil, "the output is a still")
+        let image = try ImageCodec.decode(prepared.encoded.bytes).image
         let centre = (image.height / 2 * image.width + image.width / 2) * image.format.channels
         #expect(image.pixels[centre] > 240 && image.pixels[centre + 1] < 16, "the default image is the red one")
         let report = ReferenceImageValidator().validate(bytes: bytes, name: "animated.png")

@@ -179,7 +179,7 @@ struct MetadataStripperTests {
         let result = try #require(MetadataStripper.stripJPEG(bytes))
         #expect(result.removed.contains("APP1 Exif"))
         #expect(result.bytes.count < bytes.count)
-        #expect(try ImageCodecs.decode(result.bytes).image == ImageCodecs.decode(bytes).image)
+        #expect(try ImageCodec.decode(result.bytes).image == ImageCodec.decode(bytes).image)
         // Idempotent: a stripped file has nothing left to strip and comes back byte for byte.
         let again = try #require(MetadataStripper.stripJPEG(result.bytes))
         #expect(again.removed.isEmpty && again.bytes == result.bytes)
@@ -188,15 +188,15 @@ struct MetadataStripperTests {
         #expect(MetadataStripper.jpegHeaderHasMetadata(Array("not a jpeg".utf8)) == nil)
         let icc = try PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")
         let kept = try #require(MetadataStripper.stripJPEG(icc))
-        #expect(try ImageCodecs.decode(kept.bytes).iccProfile == ImageCodecs.decode(icc).iccProfile)
-        #expect(try ImageCodecs.decode(icc).iccProfile != nil)
+        #expect(try ImageCodec.decode(kept.bytes).iccProfile == ImageCodec.decode(icc).iccProfile)
+        #expect(try ImageCodec.decode(icc).iccProfile != nil)
     }
 
     @Test("JPEG: progressive scans and trailing data are handled")
     func progressive() throws {
         let bytes = try PrepareCorpus.bytes("jpeg/jpegdec_progressive3.jpg")
         let result = try #require(MetadataStripper.stripJPEG(bytes))
-        #expect(try ImageCodecs.decode(result.bytes).image == ImageCodecs.decode(bytes).image)
+        #expect(try ImageCodec.decode(result.bytes).image == ImageCodec.decode(bytes).image)
         let padded = bytes + Array("trailing secret".utf8)
         let trimmed = try #require(MetadataStripper.stripJPEG(padded))
         #expect(trimmed.bytes == result.bytes)
@@ -208,7 +208,7 @@ struct MetadataStripperTests {
         let bytes = try PrepareCorpus.bytes("png/pillow_itxt_chunks.png")
         let result = try #require(MetadataStripper.stripPNG(bytes))
         #expect(result.removed.contains("iTXt"))
-        #expect(try ImageCodecs.decode(result.bytes).image == ImageCodecs.decode(bytes).image)
+        #expect(try ImageCodec.decode(result.bytes).image == ImageCodec.decode(bytes).image)
         #expect(!String(decoding: result.bytes, as: UTF8.self).contains("iTXt"))
     }
 }
@@ -265,12 +265,12 @@ struct PrepareTests {
 
     @Test("EXIF-oriented photos come out upright, with no orientation tag", arguments: 2...8)
     func orientation(value: Int) throws {
-        let upright = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")).image
+        let upright = try ImageCodec.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg")).image
         let bytes = try PrepareCorpus.bytes("exif-orientation/Landscape_\(value).jpg")
         let prepared = try preparer.prepare(bytes: bytes, name: "Landscape_\(value).jpg")
         #expect(prepared.actions.texts.first == "oriented(\(value))")
         #expect(prepared.actions.texts.contains("stripped metadata"))
-        let decoded = try ImageCodecs.decode(prepared.encoded.bytes)
+        let decoded = try ImageCodec.decode(prepared.encoded.bytes)
         #expect(decoded.header.orientation == 1)
         #expect(MetadataStripper.stripJPEG(prepared.encoded.bytes)?.removed.contains("APP1 Exif") == false)
         #expect(decoded.image.size == upright.size)
@@ -298,9 +298,9 @@ struct PrepareTests {
             ImageOps.exif_transpose(Image.open(sys.argv[1])).convert('RGB').save(sys.argv[2])
             """, source, reference])
         try #require(result.status == 0, "\(result.stdout)")
-        let expected = try ImageCodecs.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: reference)))).image
+        let expected = try ImageCodec.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: reference)))).image
         let prepared = try preparer.prepare(bytes: PrepareCorpus.bytes("exif-orientation/Portrait_\(value).jpg"), name: "p")
-        let got = try ImageCodecs.decode(prepared.encoded.bytes).image
+        let got = try ImageCodec.decode(prepared.encoded.bytes).image
         #expect(got.size == expected.size)
         #expect(preparePSNR(got, expected) >= 30)
     }
@@ -314,9 +314,9 @@ struct PrepareTests {
         #expect(prepared.encoded.bytes.count <= 150_000)
         let q = try #require(prepared.actions.texts.compactMap { $0.hasPrefix("re-encoded jpeg q=") ? Int($0.dropFirst(18)) : nil }.first)
         #expect(q < 90)
-        let image = try ImageCodecs.decode(bytes).image
+        let image = try ImageCodec.decode(bytes).image
         if q < 90 && !prepared.actions.texts.contains(where: { $0.contains("to fit") }) {
-            let oneUp = try ImageCodecs.encodeJPEG(image, options: JPEGEncodeOptions(quality: q + 1))
+            let oneUp = try ImageCodec.encodeJPEG(image, options: JPEGEncodeOptions(quality: q + 1))
             #expect(oneUp.bytes.count > 150_000, "quality \(q + 1) would also have fitted")
         }
         // A budget below what quality 60 gives at full size: the image shrinks instead.
@@ -338,29 +338,29 @@ struct PrepareTests {
                 pixels[i] = 20; pixels[i + 1] = 40; pixels[i + 2] = 200; pixels[i + 3] = 255
             }
         }
-        let png = try ImageCodecs.encodePNG(image).bytes
+        let png = try ImageCodec.encodePNG(image).bytes
         var options = PrepareOptions()
         options.format = .jpeg
         options.background = Color(red: 255, green: 0, blue: 0)
         let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
         #expect(prepared.encoded.format == .jpeg)
         #expect(prepared.actions.texts.contains("flattened alpha onto #ff0000"))
-        let decoded = try ImageCodecs.decode(prepared.encoded.bytes).image
+        let decoded = try ImageCodec.decode(prepared.encoded.bytes).image
         let bottom = (350 * 400 + 200) * 3, top = (50 * 400 + 200) * 3
         #expect(decoded.pixels[bottom] > 240 && decoded.pixels[bottom + 1] < 20 && decoded.pixels[bottom + 2] < 20)
         #expect(decoded.pixels[top + 2] > 180 && decoded.pixels[top] < 50)
         // Auto keeps PNG when it must re-encode a transparent image (here: too small).
-        let small = try ImageCodecs.encodePNG(image.resized(to: Size(width: 200, height: 200))).bytes
+        let small = try ImageCodec.encodePNG(image.resized(to: Size(width: 200, height: 200))).bytes
         let auto = try ReferenceImagePreparer().prepare(bytes: small, name: "s.png")
         #expect(auto.encoded.format == .png)
-        #expect(try ImageCodecs.decode(auto.encoded.bytes).image.hasTransparency)
+        #expect(try ImageCodec.decode(auto.encoded.bytes).image.hasTransparency)
     }
 
     @Test("a photographic PNG that must be re-encoded becomes JPEG when smaller")
     func pngToJPEG() throws {
-        let photo = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"),
+        let photo = try ImageCodec.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"),
                                            options: DecodeOptions(jpegScale: 8)).image
-        let png = try ImageCodecs.encodePNG(photo).bytes
+        let png = try ImageCodec.encodePNG(photo).bytes
         let prepared = try ReferenceImagePreparer().prepare(bytes: png, name: "photo.png")
         #expect(prepared.encoded.format == .jpeg)
         #expect(prepared.actions.texts.contains("converted png->jpeg"))
@@ -374,14 +374,14 @@ struct PrepareTests {
             px[i * 4] = UInt8(i % 251); px[i * 4 + 1] = UInt8((i / 640) % 256); px[i * 4 + 2] = 90
             px[i * 4 + 3] = i % 640 < 100 ? 0 : 255
         }
-        let png = try ImageCodecs.encodePNG(try Image(width: 640, height: 360, format: .rgba, pixels: px)).bytes
+        let png = try ImageCodec.encodePNG(try Image(width: 640, height: 360, format: .rgba, pixels: px)).bytes
         var options = PrepareOptions()
         options.format = .jpeg
         options.background = Color(red: 10, green: 20, blue: 30)
         let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "t.png")
         #expect(prepared.actions.texts == ["flattened alpha onto #0a141e", "converted png->jpeg", "re-encoded jpeg q=90"])
-        let flat = try ImageCodecs.decode(png).image.flattened(background: options.background)
-        let expected = try ImageCodecs.encodeJPEG(flat, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))
+        let flat = try ImageCodec.decode(png).image.flattened(background: options.background)
+        let expected = try ImageCodec.encodeJPEG(flat, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))
         #expect(prepared.encoded.bytes == expected.bytes)
         // A budget the first encoding misses still goes through the quality search.
         options.maxBytes = expected.bytes.count - 1
@@ -402,9 +402,9 @@ struct PrepareTests {
                 let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "l1")
                 let plan = PreparePlan(upright: Size(width: 1800, height: 1200), options: options)
                 // The RGB route from the full-size decode: what the planes must look like.
-                let full = try ImageCodecs.decode(bytes).image
+                let full = try ImageCodec.decode(bytes).image
                 let expected = full.resized(to: plan.content, filter: .lanczos3, threads: 1)
-                let got = try ImageCodecs.decode(prepared.encoded.bytes).image
+                let got = try ImageCodec.decode(prepared.encoded.bytes).image
                 #expect(got.size == plan.content)
                 #expect(preparePSNR(got, expected) > 34, "max side \(maxSide)")
                 #expect(prepared.width == plan.content.width && prepared.height == plan.content.height)
@@ -444,7 +444,7 @@ struct PrepareTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         var px = [UInt8](repeating: 0, count: 500 * 400 * 4)
         for i in 0..<(500 * 400) { px[i * 4] = UInt8(i % 256); px[i * 4 + 1] = 40; px[i * 4 + 2] = UInt8(i / 500 % 256); px[i * 4 + 3] = UInt8(i % 500 / 2) }
-        let rgba = try ImageCodecs.encodePNG(try Image(width: 500, height: 400, format: .rgba, pixels: px)).bytes
+        let rgba = try ImageCodec.encodePNG(try Image(width: 500, height: 400, format: .rgba, pixels: px)).bytes
         let inputs: [(String, [UInt8])] = [
             ("rgba.png", rgba), ("truncated.png", Array(rgba.prefix(rgba.count - 100))),
             ("itxt.png", try PrepareCorpus.bytes("png/pillow_itxt_chunks.png")),
@@ -486,7 +486,7 @@ struct PrepareTests {
 
     @Test("pad styles and crop give the documented sizes")
     func padAndCrop() throws {
-        let wide = try ImageCodecs.encodeJPEG(noise(width: 1500, height: 400)).bytes
+        let wide = try ImageCodec.encodeJPEG(noise(width: 1500, height: 400)).bytes
         for style in PrepareOptions.PadStyle.allCases {
             var options = PrepareOptions()
             options.padStyle = style
@@ -510,15 +510,15 @@ struct PrepareTests {
             pixels[i] = UInt8(x * 255 / 1499); pixels[i + 1] = UInt8(y * 255 / 399); pixels[i + 2] = UInt8((x + y) * 255 / 1898)
         } }
         let source = try Image(width: 1500, height: 400, format: .rgb, pixels: pixels)
-        let bytes = try ImageCodecs.encodeJPEG(source).bytes
-        let decoded = try ImageCodecs.decode(bytes).image
+        let bytes = try ImageCodec.encodeJPEG(source).bytes
+        let decoded = try ImageCodec.decode(bytes).image
         var options = PrepareOptions()
         options.background = Color(red: 200, green: 30, blue: 90)
         // No resampling: exactly the bytes of decode, pad, encode at the start quality.
         let plan = PreparePlan(upright: Size(width: 1500, height: 400), options: options)
         let padded = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "w")
         let whole = decoded.padded(to: plan.canvas, at: (plan.originX, plan.originY), color: options.background)
-        #expect(padded.encoded.bytes == (try ImageCodecs.encodeJPEG(whole, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))).bytes)
+        #expect(padded.encoded.bytes == (try ImageCodec.encodeJPEG(whole, options: JPEGEncodeOptions(quality: 90, optimizeHuffman: false))).bytes)
         #expect(padded.actions.texts == ["padded 1500x400->1500x600", "re-encoded jpeg q=90"])
         // Resampled as well: the streamed route shrinks on load by powers of two only, so 1500 -> 900 px
         // decodes whole (the in-memory route would decode at 5/8), and looks like resize + pad.
@@ -531,11 +531,11 @@ struct PrepareTests {
         // What the in-memory route made: decode at 5/8, resize, pad, encode.
         var fiveEighths = DecodeOptions()
         fiveEighths.jpegScaleEighths = 5
-        let inMemory = try ImageCodecs.decode(bytes, options: fiveEighths).image
+        let inMemory = try ImageCodec.decode(bytes, options: fiveEighths).image
             .resized(to: small.content, filter: .lanczos3, threads: 1)
             .padded(to: small.canvas, at: (small.originX, small.originY), color: options.background)
-        let expected = try ImageCodecs.decode(ImageCodecs.encodeJPEG(inMemory, options: JPEGEncodeOptions(optimizeHuffman: false)).bytes).image
-        let db = preparePSNR(try ImageCodecs.decode(prepared.encoded.bytes).image, expected)
+        let expected = try ImageCodec.decode(ImageCodec.encodeJPEG(inMemory, options: JPEGEncodeOptions(optimizeHuffman: false)).bytes).image
+        let db = preparePSNR(try ImageCodec.decode(prepared.encoded.bytes).image, expected)
         #expect(db >= 40, "PSNR \(db) dB")
     }
 
@@ -549,13 +549,13 @@ struct PrepareTests {
         // A gray JPEG carrying an RGB profile: enlarged, and the mismatched profile is not copied.
         let mismatched = try ReferenceImagePreparer().prepare(bytes: PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg"), name: "icc")
         #expect(mismatched.actions.texts.contains("dropped ICC profile (colour space does not match)"))
-        #expect(try ImageCodecs.decode(mismatched.encoded.bytes).iccProfile == nil)
+        #expect(try ImageCodec.decode(mismatched.encoded.bytes).iccProfile == nil)
         // An RGB image with an RGB profile keeps it through a re-encode.
-        let photo = try ImageCodecs.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"), options: DecodeOptions(jpegScale: 8)).image
-        let tagged = try ImageCodecs.encodeJPEG(photo, options: JPEGEncodeOptions(iccProfile: ImageCodecs.decode(PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")).iccProfile))
+        let photo = try ImageCodec.decode(PrepareCorpus.bytes("exif-orientation/Landscape_1.jpg"), options: DecodeOptions(jpegScale: 8)).image
+        let tagged = try ImageCodec.encodeJPEG(photo, options: JPEGEncodeOptions(iccProfile: ImageCodec.decode(PrepareCorpus.bytes("jpeg/moz_jpg-srgb-icc.jpg")).iccProfile))
         let kept = try ReferenceImagePreparer().prepare(bytes: tagged.bytes, name: "tagged")
         #expect(kept.actions.texts.contains { $0.hasPrefix("resized") })
-        #expect(try ImageCodecs.decode(kept.encoded.bytes).iccProfile != nil)
+        #expect(try ImageCodec.decode(kept.encoded.bytes).iccProfile != nil)
     }
 
     @Test("undecodable and non-image input is refused with the rule named")
@@ -588,7 +588,7 @@ struct PrepareOutputLimitTests {
         var options = PrepareOptions()
         options.minSide = 20_000
         #expect(options.outputLimitError?.code == .options)
-        let png = try ImageCodecs.encodePNG(Image(width: 400, height: 300, format: .rgb, fill: .white)).bytes
+        let png = try ImageCodec.encodePNG(Image(width: 400, height: 300, format: .rgb, fill: .white)).bytes
         #expect(throws: PrepareError.self) { try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "small") }
         do {
             _ = try ReferenceImagePreparer(options: options).prepare(bytes: png, name: "small")
@@ -604,7 +604,7 @@ struct PrepareOutputLimitTests {
         var options = PrepareOptions()
         options.minSide = 9_000
         options.fit = .crop
-        let wide = try ImageCodecs.encodePNG(Image(width: 2_000, height: 500, format: .gray, fill: .black)).bytes
+        let wide = try ImageCodec.encodePNG(Image(width: 2_000, height: 500, format: .gray, fill: .black)).bytes
         do {
             let prepared = try ReferenceImagePreparer(options: options).prepare(bytes: wide, name: "wide")
             Issue.record("prepared \(prepared.width)x\(prepared.height) instead of refusing")

@@ -28,7 +28,7 @@ struct GalleryBuildTests {
             }
         }
         let image = try Image(width: width, height: height, format: .rgb, pixels: pixels)
-        return try ImageCodecs.encode(image, as: format).bytes
+        return try ImageCodec.encode(image, as: format).bytes
     }
 
     static func write(_ bytes: [UInt8], _ path: String) throws {
@@ -92,7 +92,7 @@ struct GalleryBuildTests {
         // Every thumbnail exists, is a JPEG fitted into 320 px with the source's aspect, and the hrefs resolve.
         for entry in doc.groups.flatMap(\.entries) {
             let thumb = try #require(entry.thumbnail)
-            let decoded = try ImageCodecs.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/" + thumb))))
+            let decoded = try ImageCodec.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/" + thumb))))
             #expect(decoded.header.format == .jpeg)
             let (w, h) = (try #require(entry.width), try #require(entry.height))
             #expect(max(decoded.image.width, decoded.image.height) == min(320, max(w, h)))

@@ -25,16 +25,16 @@ let inputs: [[UInt8]] = arguments.map { path in
 }
 var megapixels = 0.0
 for bytes in inputs {
-    if let header = try? ImageCodecs.probe(bytes) { megapixels += Double(header.width * header.height) / 1e6 }
+    if let header = try? ImageCodec.probe(bytes) { megapixels += Double(header.width * header.height) / 1e6 }
 }
 
 func pass() -> Int {
     var sink = 0
     for bytes in inputs {
         switch mode {
-        case "decode": sink &+= (try? ImageCodecs.decode(bytes))?.image.pixels.count ?? 0
-        case "verify": sink &+= (try? ImageCodecs.verify(bytes))?.width ?? 0
-        default: sink &+= (try? ImageCodecs.probe(bytes))?.width ?? 0
+        case "decode": sink &+= (try? ImageCodec.decode(bytes))?.image.pixels.count ?? 0
+        case "verify": sink &+= (try? ImageCodec.verify(bytes))?.width ?? 0
+        default: sink &+= (try? ImageCodec.probe(bytes))?.width ?? 0
         }
     }
     return sink

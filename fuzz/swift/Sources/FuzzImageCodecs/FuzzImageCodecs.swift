@@ -9,10 +9,10 @@ import ReferenceImages
 public func fuzzImageCodecs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let options = DecodeOptions(maxPixels: 4 << 20)
-    _ = ImageCodecs.sniff(bytes)
-    _ = try? ImageCodecs.probe(bytes, options: options)
+    _ = ImageCodec.sniff(bytes)
+    _ = try? ImageCodec.probe(bytes, options: options)
     _ = ReferenceImageValidator(rules: UploadRules(maxPixels: 4 << 20)).validate(bytes: bytes, name: "fuzz")
-    if let decoded = try? ImageCodecs.decode(bytes, options: options) {
+    if let decoded = try? ImageCodec.decode(bytes, options: options) {
         precondition(decoded.image.pixels.count == decoded.image.width * decoded.image.height * decoded.image.format.channels)
         // An embedded profile goes through lcms2 exactly as `prepare --icc srgb` would take it.
         if let icc = decoded.iccProfile, !decoded.image.format.isGray,

@@ -1,11 +1,12 @@
-import KlingKitCLI
-import KlingSupport
 import Foundation
 import ImageCodecs
+@testable import KlingAPI
 import KlingEmulator
+import KlingKit
+import KlingKitCLI
 import KlingModels
+import KlingSupport
 import Testing
-@testable import KlingClient
 
 @Suite("Against the emulator: request shapes, polling, downloads")
 struct EmulatorRoundTripTests {
@@ -32,7 +33,7 @@ struct EmulatorRoundTripTests {
                 #expect(f.path.hasPrefix(h.out.appendingPathComponent(SafePath.component(forTaskID: submitted.taskID)).path))
                 #expect(f.path.hasSuffix(f.format == .png ? "\(f.index).png" : "\(f.index).jpg"))
                 let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: f.path)))
-                #expect(try ImageCodecs.verify(bytes).width == 1024)
+                #expect(try ImageCodec.verify(bytes).width == 1024)
             }
             #expect(await h.tasksCreated() == 1)
         }

@@ -1,11 +1,12 @@
-import KlingKitCLI
 import Foundation
-import Testing
+@testable import KlingAPI
+import KlingEmulator
+import KlingKit
+import KlingKitCLI
+import KlingModels
 import KlingSupport
 import NIOConcurrencyHelpers
-import KlingEmulator
-import KlingModels
-@testable import KlingClient
+import Testing
 
 /// A client clock tied to the emulator's manual clock: every client sleep moves the emulator's time
 /// forward by the same amount, so task lifecycles, backoff and polling run without real waiting.

@@ -7,7 +7,7 @@ import ImageCore
 /// group over files for batches). No input crashes, hangs or allocates without bound: the pixel count
 /// is checked from the header before any allocation, sizes are overflow-checked, libjpeg's working
 /// memory and scan count are capped, libpng keeps at most 8 MiB per chunk and skips text chunks.
-public enum ImageCodecs {
+public enum ImageCodec {
     /// The format of `bytes`, judged by content only (JPEG SOI + marker, PNG signature).
     /// - Returns: `nil` for anything else, including empty input and damaged signatures.
     public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {

@@ -1,7 +1,7 @@
 import KlingSupport
 import Foundation
 import Testing
-@testable import KlingClient
+@testable import KlingAPI
 
 @Suite("JWT signing")
 struct JWTTests {

@@ -46,8 +46,11 @@ public final class KlingClient: Sendable {
         self.queue = SubmissionQueue(limit: configuration.concurrencyLimit)
     }
 
-    /// Runs `body` with a new client and shuts it down afterwards, whether `body` throws or not.
+    /// Runs `body` with a new client and shuts it down afterwards, whether `body` throws or not. `body`
+    /// runs in the caller's isolation (a main-actor program's top-level code included), so it may use
+    /// the caller's state without sending it anywhere.
     public static func withClient<T: Sendable>(_ configuration: ClientConfiguration,
+                                               isolation: isolated (any Actor)? = #isolation,
                                                _ body: (KlingClient) async throws -> T) async throws -> T {
         let client = KlingClient(configuration: configuration)
         do {

@@ -1,6 +1,6 @@
 import FastBase64
 import ImageCodecs
-import KlingClient
+import KlingAPI
 import ReferenceImages
 
 /// The client's ``ReferenceImageProcessor`` made of the project's image modules: ReferenceImages'
@@ -38,7 +38,7 @@ public struct ReferenceImageChecks: ReferenceImageProcessor {
 
     public func inspectResult(_ bytes: [UInt8]) -> Result<ResultImageFacts, ResultImageProblem> {
         do {
-            let header = try ImageCodecs.verify(bytes)
+            let header = try ImageCodec.verify(bytes)
             return .success(ResultImageFacts(format: header.format == .png ? .png : .jpeg, width: header.width, height: header.height))
         } catch {
             return .failure(ResultImageProblem("\(error)"))

@@ -1,9 +1,10 @@
 import Foundation
+@testable import KlingAPI
+import KlingKit
 import KlingKitCLI
 import KlingModels
 import KlingSupport
 import Testing
-@testable import KlingClient
 
 /// Result URLs come from the server: only http(s) to public addresses are fetched (loopback when the
 /// API itself is on loopback), and never anything for a local socket or the metadata service.

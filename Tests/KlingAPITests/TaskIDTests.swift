@@ -1,9 +1,10 @@
 import Foundation
+@testable import KlingAPI
+import KlingKit
+import KlingKitCLI
+import KlingModels
 import KlingSupport
 import Testing
-@testable import KlingClient
-import KlingModels
-import KlingKitCLI
 
 /// Task ids are opaque tokens put into URL paths: path steps and empty ids never reach the wire, and a
 /// server's unusable id is not believed.

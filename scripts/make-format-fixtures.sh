@@ -71,6 +71,8 @@ avifenc -s 10 --min 63 --max 63 -y 400 --grid 50x40 "$tmp/flat.png" "$out/grid-b
 # HEVC stream decodes to a 57840x38746 frame while its 'ispe' says 150x100.
 # nclx-leak.heic, found the same way, has an nclx box that libheif 1.15 allocates and then refuses (the
 # shim leaked it); it stays as a seed of the formats fuzz pass, which reports leaks.
+# av1-matrix-leak.avif (108x100), found the same way, has an AV1 stream with an unknown matrix_coefficients
+# code: libheif refuses it after its decoder plugin made the image, and leaks that image.
 
 # Two faces side by side for `check --face` (Grace Hopper, Pillow's test photo, twice).
 convert "$corpus/jpeg/pillow_hopper.jpg" "$corpus/jpeg/pillow_hopper.jpg" +append -quality 90 "$out/two-faces.jpg"

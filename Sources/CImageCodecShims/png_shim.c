@@ -327,6 +327,7 @@ struct kk_png_writer {
     uint32_t width, height, rows;
     int channels;
     kk_sticky sticky;         // a call failed: every later call repeats its status
+    kk_png_sink *sink;        // the growing stream of a writer opened on memory (else NULL: `output`)
     kk_fd_output output;
 };
 
@@ -352,15 +353,20 @@ static int kk_png_writer_fail(kk_png_writer *writer, kk_status *status) {
     return kk_sticky_fail(&writer->sticky, status, KK_CORRUPT);
 }
 
-int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, int compression_level,
-                       int filters, const void *icc, size_t icc_size, kk_png_writer **out,
-                       kk_status *status) {
+/// Opens a writer on `fd`, or on a growing buffer when `fd` is -1 and `memory` is set.
+static int kk_png_writer_start(int fd, int memory, uint32_t width, uint32_t height, int channels,
+                               int compression_level, int filters, const void *icc, size_t icc_size,
+                               kk_png_writer **out, kk_status *status) {
     *out = NULL;
     memset(status, 0, sizeof *status);
     if (kk_png_check_encode(width, height, channels, status)) return KK_INVALID_ARGUMENT;
-    if (fd < 0) return kk_set_status(status, KK_INVALID_ARGUMENT, "no file descriptor to write the PNG to");
+    if (fd < 0 && !memory) return kk_set_status(status, KK_INVALID_ARGUMENT, "no file descriptor to write the PNG to");
     kk_png_writer *writer = calloc(1, sizeof *writer);
     if (!writer) return kk_set_status(status, KK_NO_MEMORY, "out of memory");
+    if (memory && !(writer->sink = calloc(1, sizeof *writer->sink))) {
+        free(writer);
+        return kk_set_status(status, KK_NO_MEMORY, "out of memory");
+    }
     writer->width = width;
     writer->height = height;
     writer->channels = channels;
@@ -378,10 +384,25 @@ int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, in
         return code;
     }
     // The same settings as kk_png_encode, so both produce the same bytes.
-    png_set_write_fn(writer->png, writer, kk_png_stream_write, kk_png_flush);
+    if (writer->sink) png_set_write_fn(writer->png, writer->sink, kk_png_write, kk_png_flush);
+    else png_set_write_fn(writer->png, writer, kk_png_stream_write, kk_png_flush);
     kk_png_start_write(writer->png, writer->info, width, height, channels, compression_level, filters, icc, icc_size);
     *out = writer;
     return KK_OK;
+}
+
+int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, int compression_level,
+                       int filters, const void *icc, size_t icc_size, kk_png_writer **out,
+                       kk_status *status) {
+    return kk_png_writer_start(fd, 0, width, height, channels, compression_level, filters, icc, icc_size,
+                               out, status);
+}
+
+int kk_png_writer_open_memory(uint32_t width, uint32_t height, int channels, int compression_level,
+                              int filters, const void *icc, size_t icc_size, kk_png_writer **out,
+                              kk_status *status) {
+    return kk_png_writer_start(-1, 1, width, height, channels, compression_level, filters, icc, icc_size,
+                               out, status);
 }
 
 int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t stride, uint32_t count,
@@ -405,8 +426,9 @@ int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t str
     return KK_OK;
 }
 
-int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *status) {
+int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, void **out, kk_status *status) {
     *bytes = 0;
+    if (out) *out = NULL;
     int code = kk_png_writer_enter(writer, status);
     if (code != KK_OK) return code;
     if (writer->rows != writer->height) {
@@ -417,6 +439,15 @@ int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *stat
     }
     if (setjmp(writer->context.jump)) return kk_png_writer_fail(writer, status);
     png_write_end(writer->png, writer->info);
+    if (writer->sink) {
+        *bytes = writer->sink->size;
+        if (out) {
+            *out = writer->sink->buffer;  // handed over: the writer forgets it
+            writer->sink->buffer = NULL;
+            writer->sink->size = writer->sink->capacity = 0;
+        }
+        return KK_OK;
+    }
     int error = kk_fd_flush(&writer->output);
     if (error) {
         status->code = KK_IO;
@@ -430,5 +461,7 @@ int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *stat
 void kk_png_writer_free(kk_png_writer *writer) {
     if (!writer) return;
     if (writer->png) png_destroy_write_struct(&writer->png, writer->info ? &writer->info : NULL);
+    if (writer->sink) free(writer->sink->buffer);
+    free(writer->sink);
     free(writer);
 }

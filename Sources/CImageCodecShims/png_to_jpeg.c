@@ -1,91 +1,13 @@
-// Streaming PNG -> JPEG transcode (see include/klingkit_stream_read.h): libpng inflates and unfilters one
-// row, it is flattened when it has alpha, and the one JPEG writer (kk_jpeg_writer, memory destination)
-// compresses it. libpng's errors, read errors included, go through png_error to the one setjmp in
-// kk_png_to_jpeg_run, which frees everything it allocated; the writer reports through its own status.
-#include <errno.h>
-#include <unistd.h>
-#include <setjmp.h>
+// Streaming PNG -> JPEG transcode (see include/klingkit_stream_read.h): the one PNG row reader
+// (png_reader.c) hands over one row, it is flattened when it has alpha, and the one JPEG writer
+// (kk_jpeg_writer, memory destination) compresses it. Reader and writer each report through their own
+// status and unwind their own libraries; this file only frees what it holds.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <png.h>
 
+#include "klingkit_stream_read.h"
 #include "kk_internal.h"
-
-/// Everything the error path must reach lives here, in memory, not in registers: automatic variables
-/// changed between setjmp and longjmp are indeterminate afterwards.
-typedef struct kk_transcode {
-    kk_png_context context;        ///< libpng's jmp_buf and the caller's status
-    png_structp png;
-    png_infop png_info;
-    kk_jpeg_writer *writer;        ///< the JPEG being written (in memory)
-    unsigned char *row;            ///< one decoded PNG row
-    unsigned char *flat;           ///< the same row flattened (gray or RGB)
-    const unsigned char *data;     ///< the PNG, when it is in memory
-    size_t size;
-    size_t offset;
-    int fd;                        ///< the PNG's descriptor, when it is read from a file (else -1)
-    size_t fd_used, fd_filled;     ///< consumed / valid bytes of `fd_buffer`
-    unsigned char fd_buffer[65536];
-} kk_transcode;
-
-/// Unwinds to the transcoder's setjmp with `code` (unless one is set) and `message`.
-static void kk_tc_fail(kk_transcode *tc, int code, const char *message) {
-    if (tc->context.status->code == KK_OK) tc->context.status->code = code;
-    kk_copy_message(tc->context.status, message);
-    longjmp(tc->context.jump, 1);
-}
-
-/// Unwinds with the writer's failure when a writer call did not succeed.
-static void kk_tc_check_writer(kk_transcode *tc, int code, const kk_status *writer_status) {
-    if (code == KK_OK) return;
-    kk_tc_fail(tc, code, writer_status->message);
-}
-
-/// libpng's read callback. Every failure goes through png_error, so libpng unwinds as it does for its
-/// own errors; a failed read(2) is marked KK_IO first (kk_png_context keeps a code already set).
-static void kk_tc_png_read(png_structp png, png_bytep out, size_t length) {
-    kk_transcode *tc = (kk_transcode *)png_get_io_ptr(png);
-    if (tc->fd < 0) {
-        if (length > tc->size - tc->offset) png_error(png, "unexpected end of PNG data (truncated file)");
-        memcpy(out, tc->data + tc->offset, length);
-        tc->offset += length;
-        return;
-    }
-    // Through a 64 KiB buffer: libpng asks for chunk headers (8 bytes) and zlib-sized pieces.
-    while (length > 0) {
-        if (tc->fd_used == tc->fd_filled) {
-            ssize_t n;
-            do { n = read(tc->fd, tc->fd_buffer, sizeof tc->fd_buffer); } while (n < 0 && errno == EINTR);
-            if (n < 0) {
-                char message[160];
-                snprintf(message, sizeof message, "read failed: %s", strerror(errno));
-                tc->context.status->code = KK_IO;
-                png_error(png, message);
-            }
-            if (n == 0) png_error(png, "unexpected end of PNG data (truncated file)");
-            tc->fd_used = 0;
-            tc->fd_filled = (size_t)n;
-        }
-        size_t take = tc->fd_filled - tc->fd_used;
-        if (take > length) take = length;
-        memcpy(out, tc->fd_buffer + tc->fd_used, take);
-        tc->fd_used += take;
-        out += take;
-        length -= take;
-    }
-}
-
-static void kk_tc_cleanup(kk_transcode *tc) {
-    kk_jpeg_writer_free(tc->writer);
-    tc->writer = NULL;
-    if (tc->png) png_destroy_read_struct(&tc->png, tc->png_info ? &tc->png_info : NULL, NULL);
-    tc->png = NULL;
-    tc->png_info = NULL;
-    free(tc->row);
-    free(tc->flat);
-    tc->row = tc->flat = NULL;
-}
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -153,107 +75,97 @@ static int kk_tc_flatten(const unsigned char *in, unsigned char *out, uint32_t w
     return transparent;
 }
 
-static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
-                              const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
-                              kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status);
+/// Everything one transcode holds, freed in one place whatever step fails.
+typedef struct kk_transcode {
+    kk_png_reader *reader;
+    kk_jpeg_writer *writer;
+    unsigned char *row;            ///< one decoded PNG row
+    unsigned char *flat;           ///< the same row flattened (gray or RGB)
+    void *icc;                     ///< the PNG's profile, when one was asked for
+} kk_transcode;
 
-int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params,
-                   const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
-                   kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
-    kk_transcode *tc = calloc(1, sizeof *tc);
-    if (tc) {
-        tc->data = (const unsigned char *)data;
-        tc->size = size;
-        tc->fd = -1;
-    }
-    return kk_png_to_jpeg_run(tc, params, jpeg, background, result, out, out_size, status);
+static int kk_tc_end(kk_transcode *tc, int code) {
+    kk_png_reader_free(tc->reader);
+    kk_jpeg_writer_free(tc->writer);
+    free(tc->row);
+    free(tc->flat);
+    free(tc->icc);
+    return code;
 }
 
-int kk_png_fd_to_jpeg(int fd, const kk_decode_params *params,
-                      const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
-                      kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
-    kk_transcode *tc = calloc(1, sizeof *tc);
-    if (tc) tc->fd = fd;
-    return kk_png_to_jpeg_run(tc, params, jpeg, background, result, out, out_size, status);
-}
-
-/// Takes ownership of `tc` (NULL: out of memory) and frees it.
-static int kk_png_to_jpeg_run(kk_transcode *tc, const kk_decode_params *params,
-                              const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
-                              kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
-    *out = NULL;
-    *out_size = 0;
-    memset(status, 0, sizeof *status);
-    memset(result, 0, sizeof *result);
-    if (!tc) return kk_set_status(status, KK_NO_MEMORY, "out of memory");
-    tc->context.status = status;
-    tc->png = kk_png_create_reader(&tc->context, &tc->png_info);
-    if (!tc->png) {
-        free(tc);
-        return KK_NO_MEMORY;
-    }
-    if (setjmp(tc->context.jump)) {
-        int code = status->code ? status->code : KK_CORRUPT;
-        kk_tc_cleanup(tc);
-        free(tc);
-        return code;
-    }
-
-    // PNG header, with the transforms kk_png_decode applies (8-bit gray / GA / RGB / RGBA).
-    png_structp png = tc->png;
-    png_infop info_ptr = tc->png_info;
-    png_set_read_fn(png, tc, kk_tc_png_read);
-    kk_png_info *info = &result->info;
-    if (kk_png_start(png, info_ptr, params, info, status) != KK_OK) longjmp(tc->context.jump, 1);  // *status says why
-    png_uint_32 width = info->width, height = info->height;
-    if (info->interlaced) kk_tc_fail(tc, KK_UNSUPPORTED, "an interlaced (Adam7) PNG cannot be streamed row by row");
+/// The transcode after the reader is open (or failed to open: `code`).
+static int kk_png_to_jpeg_run(kk_transcode *tc, int code, const kk_jpeg_encode_params *jpeg,
+                              const uint8_t background[3], kk_png_to_jpeg_result *result, size_t icc_size,
+                              void **out, size_t *out_size, kk_status *status) {
+    if (code != KK_OK) return kk_tc_end(tc, code);
+    const kk_png_info *info = &result->info;
+    uint32_t width = info->width, height = info->height;
     int channels = info->output_channels;
-    size_t stride = (size_t)width * (size_t)channels;
-    if (png_get_rowbytes(png, info_ptr) != stride) png_error(png, "unexpected PNG row size");
     int gray = channels <= 2;
     result->jpeg_channels = gray ? 1 : 3;
 
     // The profile, when it describes the pixels the JPEG will hold.
-    png_charp icc_name = NULL;
-    int icc_compression = 0;
-    png_bytep icc = NULL;
-    png_uint_32 icc_length = 0;
-    if (params->want_icc && png_get_iCCP(png, info_ptr, &icc_name, &icc_compression, &icc, &icc_length) && icc && icc_length > 0) {
+    if (tc->icc) {
         result->icc_present = 1;
         const char *space = gray ? "GRAY" : "RGB ";
-        if (icc_length >= 128 && memcmp(icc + 16, space, 4) == 0) result->icc_embedded = 1;
+        if (icc_size >= 128 && memcmp((const unsigned char *)tc->icc + 16, space, 4) == 0) result->icc_embedded = 1;
     }
 
     // The encoder first: it refuses a side JPEG cannot store before any row is inflated.
-    kk_status writer_status;
-    int code = kk_jpeg_writer_open_memory(width, height, gray ? 1 : 3, jpeg, result->icc_embedded ? icc : NULL,
-                                          result->icc_embedded ? icc_length : 0, NULL, &tc->writer, &writer_status);
-    kk_tc_check_writer(tc, code, &writer_status);
+    code = kk_jpeg_writer_open_memory(width, height, gray ? 1 : 3, jpeg, result->icc_embedded ? tc->icc : NULL,
+                                      result->icc_embedded ? icc_size : 0, NULL, &tc->writer, status);
+    if (code != KK_OK) return kk_tc_end(tc, code);
+    size_t stride = (size_t)width * (size_t)channels;
     tc->row = malloc(stride);
     // 16 bytes of slack: the vector flattening stores whole 16-byte blocks.
     tc->flat = (channels == 2 || channels == 4) ? malloc((size_t)width * (size_t)(gray ? 1 : 3) + 16) : NULL;
-    if (!tc->row || ((channels == 2 || channels == 4) && !tc->flat)) kk_tc_fail(tc, KK_NO_MEMORY, "out of memory");
+    if (!tc->row || ((channels == 2 || channels == 4) && !tc->flat))
+        return kk_tc_end(tc, kk_set_status(status, KK_NO_MEMORY, "out of memory"));
 
     int bg_luma = (299 * background[0] + 587 * background[1] + 114 * background[2] + 500) / 1000;
     int transparent = 0;
-    for (png_uint_32 y = 0; y < height; y++) {
-        png_read_row(png, tc->row, NULL);
+    for (uint32_t y = 0; y < height; y++) {
+        code = kk_png_reader_read_rows(tc->reader, tc->row, 0, 1, status);
+        if (code != KK_OK) return kk_tc_end(tc, code);
         const unsigned char *line = tc->row;
         if (tc->flat) {
             transparent |= kk_tc_flatten(tc->row, tc->flat, width, channels, background, bg_luma);
             line = tc->flat;
         }
-        code = kk_jpeg_writer_write_rows(tc->writer, line, 0, 1, &writer_status);
-        kk_tc_check_writer(tc, code, &writer_status);
+        code = kk_jpeg_writer_write_rows(tc->writer, line, 0, 1, status);
+        if (code != KK_OK) return kk_tc_end(tc, code);
     }
     // Through IEND: trailing damage or truncation fails the transcode, as it fails a decode.
-    png_read_end(png, NULL);
+    code = kk_png_reader_finish(tc->reader, status);
+    if (code != KK_OK) return kk_tc_end(tc, code);
     uint64_t bytes = 0;
-    code = kk_jpeg_writer_finish(tc->writer, &bytes, out, &writer_status);
-    kk_tc_check_writer(tc, code, &writer_status);
+    code = kk_jpeg_writer_finish(tc->writer, &bytes, out, status);
+    if (code != KK_OK) return kk_tc_end(tc, code);
     *out_size = (size_t)bytes;
     result->transparent = transparent;
-    kk_tc_cleanup(tc);
-    free(tc);
-    return KK_OK;
+    return kk_tc_end(tc, KK_OK);
+}
+
+int kk_png_to_jpeg(const void *data, size_t size, const kk_decode_params *params,
+                   const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                   kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
+    kk_transcode tc = { 0 };
+    size_t icc_size = 0;
+    *out = NULL;
+    *out_size = 0;
+    memset(result, 0, sizeof *result);
+    int code = kk_png_reader_open(data, size, params, &result->info, &tc.icc, &icc_size, &tc.reader, status);
+    return kk_png_to_jpeg_run(&tc, code, jpeg, background, result, icc_size, out, out_size, status);
+}
+
+int kk_png_fd_to_jpeg(int fd, const kk_decode_params *params,
+                      const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
+                      kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status) {
+    kk_transcode tc = { 0 };
+    size_t icc_size = 0;
+    *out = NULL;
+    *out_size = 0;
+    memset(result, 0, sizeof *result);
+    int code = kk_png_reader_open_fd(fd, params, &result->info, &tc.icc, &icc_size, &tc.reader, status);
+    return kk_png_to_jpeg_run(&tc, code, jpeg, background, result, icc_size, out, out_size, status);
 }

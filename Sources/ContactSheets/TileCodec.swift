@@ -73,6 +73,9 @@ enum TileCodec {
                     }
                 }
             }
+            if format == .png && header.orientation == 1 && !header.isProgressive {
+                return (try streamedPNG(bytes, options: options, to: box), header)
+            }
             let decoded = try ImageCodec.decode(bytes, options: options)
             var image = decoded.image
             if header.orientation != 1 { image = image.oriented(exif: header.orientation) }
@@ -82,6 +85,34 @@ enum TileCodec {
         } catch {
             throw Failure(message: String(describing: error))
         }
+    }
+
+    /// A non-interlaced, upright PNG decoded row by row straight into the resampler (shrink-on-load for
+    /// PNG): the same pixels as decoding it whole and calling ``resample(_:to:)``, but peak memory is the
+    /// tile plus the filter's window of rows, not the decoded image (a 100 MP PNG is 300–400 MB whole).
+    static func streamedPNG(_ bytes: [UInt8], options: DecodeOptions, to box: Rect) throws -> Image {
+        let reader = try PNGRowReader(bytes, options: options)
+        let ch = reader.format.channels
+        let source = Size(width: reader.width, height: reader.height), target = Size(width: box.width, height: box.height)
+        let sourceBytes = reader.width * ch, targetBytes = box.width * ch
+        var pixels = [UInt8](repeating: 0, count: targetBytes * box.height)
+        try pixels.withUnsafeMutableBufferPointer { out in
+            guard let base = out.baseAddress else { return }
+            if source == target {
+                try reader.read(into: base, stride: sourceBytes, count: reader.height)
+                return
+            }
+            let enlarging = box.width > reader.width || box.height > reader.height
+            let resampler = RowStreamResampler(from: source, to: target, format: reader.format,
+                                               filter: enlarging ? .mitchell : .lanczos3)
+            var y = 0
+            try resampler.run(read: { try reader.read(into: $0, stride: sourceBytes) }, write: { row in
+                (base + y * targetBytes).update(from: row, count: targetBytes)
+                y += 1
+            })
+        }
+        try reader.finish()  // the rest must decode too, through IEND
+        return Image(validWidth: box.width, height: box.height, format: reader.format, pixels: pixels)
     }
 
     /// Resamples to the box's size (Lanczos-3 down, Mitchell up, which rings less on small sources),

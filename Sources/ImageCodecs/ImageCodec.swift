@@ -221,15 +221,7 @@ enum NativeCodec {
     }
 
     static func encodePNG(_ image: Image, options: PNGEncodeOptions) throws -> EncodedImage {
-        let filters: Int32
-        switch options.filter {
-        case .none: filters = Int32(Int32(KK_PNG_FILTER_NONE))
-        case .sub: filters = Int32(Int32(KK_PNG_FILTER_SUB))
-        case .up: filters = Int32(Int32(KK_PNG_FILTER_UP))
-        case .average: filters = Int32(Int32(KK_PNG_FILTER_AVG))
-        case .paeth: filters = Int32(Int32(KK_PNG_FILTER_PAETH))
-        case .adaptive: filters = Int32(Int32(KK_PNG_FILTER_ALL))
-        }
+        let filters = pngFilters(options.filter)
         let level = Int32(clamping: options.compressionLevel)
         return try encode(.png, icc: options.iccProfile) { icc, iccCount, out, outSize, status in
             image.pixels.withUnsafeBytes { px in

@@ -65,7 +65,7 @@ public final class PNGStreamWriter {
             writeRows: { base, stride, count, status in
                 kk_png_writer_write_rows(handle, base, stride, UInt32(count), &status)
             },
-            finish: { bytes, status in kk_png_writer_finish(handle, &bytes, &status) },
+            finish: { bytes, status in kk_png_writer_finish(handle, &bytes, nil, &status) },
             release: { kk_png_writer_free(handle) })
     }
 

@@ -126,7 +126,10 @@ extension ReferenceImagePreparer {
         let ch = reader.format.channels
         let inStride = decoded.width * ch
         let resampler = RowStreamResampler(from: decoded, to: plan.content, format: reader.format, filter: options.filter)
-        let output = PaddedRows(plan: plan, format: reader.format, color: options.background, writer: writer)
+        let canvasBytes = plan.canvas.width * ch
+        let output = PaddedRows(plan: plan, format: reader.format, color: options.background) {
+            try writer.write(rows: $0, stride: canvasBytes)
+        }
         try output.top()
         if prefetch {
             let ahead = RowPrefetcher(
@@ -151,20 +154,21 @@ extension ReferenceImagePreparer {
     }
 
     /// The canvas's rows, made as the content rows flow: `originY` rows of the pad colour, then each
-    /// content row placed at `originX` on a row of the pad colour, then the rest of the pad rows. The
+    /// content row placed at `originX` on a row of the pad colour, then the rest of the pad rows, each
+    /// canvas row (`canvas.width × channels` bytes, valid only during the call) handed to `sink`. The
     /// same pixels as ``ImageCore/Image/padded(to:at:fill:)`` with `.color`; one canvas row held.
-    private final class PaddedRows {
+    final class PaddedRows {
         private let plan: PreparePlan
-        private let writer: JPEGMemoryWriter
+        private let sink: (UnsafePointer<UInt8>) throws -> Void
         /// A row of the pad colour, and the row each content row is placed on.
         private let padRow: [UInt8]
         private var row: [UInt8]
         private let offset: Int, contentBytes: Int
 
-        init(plan: PreparePlan, format: PixelFormat, color: Color, writer: JPEGMemoryWriter) {
+        init(plan: PreparePlan, format: PixelFormat, color: Color, sink: @escaping (UnsafePointer<UInt8>) throws -> Void) {
             self.plan = plan
-            self.writer = writer
-            // Colour to samples as the in-memory pad makes them (gray from RGB, alpha dropped).
+            self.sink = sink
+            // Colour to samples as the in-memory pad makes them (gray from RGB, opaque alpha).
             padRow = plan.isPadded ? Image(validWidth: plan.canvas.width, height: 1, format: format, fill: color).pixels : []
             row = padRow
             offset = plan.originX * format.channels
@@ -177,19 +181,19 @@ extension ReferenceImagePreparer {
         /// The pad rows below the content.
         func bottom() throws { try pad(rows: plan.canvas.height - plan.content.height - plan.originY) }
 
-        /// One content row (`content.width` pixels), placed and written.
+        /// One content row (`content.width` pixels), placed and handed on.
         func write(_ content: UnsafePointer<UInt8>) throws {
-            guard plan.isPadded else { return try writer.write(rows: content, stride: contentBytes) }
+            guard plan.isPadded else { return try sink(content) }
             try row.withUnsafeMutableBufferPointer { buf in
                 (buf.baseAddress! + offset).update(from: content, count: contentBytes)
-                try writer.write(rows: buf.baseAddress!, stride: buf.count)
+                try sink(buf.baseAddress!)
             }
         }
 
         private func pad(rows: Int) throws {
             guard rows > 0 else { return }
             try padRow.withUnsafeBufferPointer { buf in
-                for _ in 0..<rows { try writer.write(rows: buf.baseAddress!, stride: buf.count) }
+                for _ in 0..<rows { try sink(buf.baseAddress!) }
             }
         }
     }

@@ -111,6 +111,10 @@ public struct ReferenceImagePreparer: Sendable {
             let streamed = try streamPNGToJPEG(bytes, hadMetadata: hadMetadata) {
             return streamed
         }
+        if !convertsProfile && streamsPNG(header, plan: plan),
+            let streamed = try streamPNGGeometry(bytes, plan: plan, forced: forced, hadMetadata: hadMetadata) {
+            return streamed
+        }
         if !convertsProfile && header.format == .jpeg && (forced == nil || forced == .jpeg)
             && !plan.isCropped && (!plan.isPadded || (options.padStyle == .color && header.orientation == 1)),
             let streamed = try streamJPEGResize(bytes, plan: plan, orientation: header.orientation, hadMetadata: hadMetadata) {

@@ -208,6 +208,23 @@ struct ConvertibleFormatTests {
         }
     }
 
+    @Test("An AV1 stream whose colour matrix is unknown is refused as corrupt, naming the rule")
+    func unknownAV1Matrix() throws {
+        // Found by fuzz/run-formats.sh (CI, 2026-12-02): the container is sound, so the probe passes; the
+        // AV1 sequence header carries an unknown matrix_coefficients code, which libheif refuses after its
+        // decoder plugin made the image (that image is libheif's leak, see fuzz/lsan-formats.supp).
+        let bytes = try FormatFixtures.bytes("av1-matrix-leak.avif")
+        let header = try ImageCodec.probeConvertible(bytes)
+        #expect(header.width == 108 && header.height == 100)
+        do {
+            _ = try ImageCodec.decodeConvertible(bytes)
+            Issue.record("the file with an unknown colour matrix was decoded")
+        } catch let error as CodecError {
+            #expect(error.code == .corrupt, "\(error)")
+            #expect(error.message.contains("NCLX matrix coefficients"), "\(error)")
+        }
+    }
+
     @Test("The grid bomb is an honest grid: with a high enough tile limit it is probed")
     func gridHeader() throws {
         let header = try ImageCodec.probeConvertible(FormatFixtures.bytes("grid-bomb.avif"), maxTiles: 5000)

@@ -49,6 +49,19 @@ enum CLIRunner {
         return CLIResult(exitCode: r.exitCode, stdout: r.stdoutText, stderr: r.stderrText, stdoutBytes: [UInt8](r.stdout))
     }
 
+    /// Runs the built binary under Python's `resource` (so only this child's peak counts, not the other
+    /// children of a parallel test run) and returns its exit status, output and peak RSS in KiB.
+    static func measured(_ arguments: [String], timeout: TimeInterval = 600) async throws -> (result: ChildResult, peakKiB: Int) {
+        let wrapper = "import resource, subprocess, sys\n"
+            + "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
+            + "sys.stdout.write(r.stdout.decode() + 'PEAK_KIB=%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+            + "sys.exit(r.returncode)\n"
+        let python = try #require(ChildProcess.find("python3"), "python3 measures the child's peak RSS")
+        let result = try await ChildProcess.run(python, ["-c", wrapper, binary.path] + arguments, timeout: timeout)
+        let peak = result.stdoutText.split(separator: "\n").last { $0.hasPrefix("PEAK_KIB=") }.flatMap { Int($0.dropFirst(9)) } ?? -1
+        return (result, peak)
+    }
+
     /// A fresh empty directory under the system temporary directory.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory

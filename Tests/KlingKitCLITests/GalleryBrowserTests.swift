@@ -254,18 +254,6 @@ extension GalleryBrowserTests {
         }
     }
 
-    /// Runs the built binary under Python's `resource` and returns its exit status, output and peak RSS in KiB.
-    static func measured(_ arguments: [String]) async throws -> (result: ChildResult, peakKiB: Int) {
-        let wrapper = "import resource, subprocess, sys\n"
-            + "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
-            + "sys.stdout.write(r.stdout.decode() + 'PEAK_KIB=%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-            + "sys.exit(r.returncode)\n"
-        let python = try #require(ChildProcess.find("python3"), "python3 measures the child's peak RSS")
-        let result = try await ChildProcess.run(python, ["-c", wrapper, CLIRunner.binary.path] + arguments, timeout: 600)
-        let peak = result.stdoutText.split(separator: "\n").last { $0.hasPrefix("PEAK_KIB=") }.flatMap { Int($0.dropFirst(9)) } ?? -1
-        return (result, peak)
-    }
-
     @Test("5,000 tiny results: the gallery builds in bounded memory, the page stays virtualised while scrolling (figures printed)")
     func fiveThousand() async throws {
         let dir = try CLIRunner.temporaryDirectory()
@@ -274,11 +262,11 @@ extension GalleryBrowserTests {
         try Self.tinyResults(500, in: small)
         try Self.tinyResults(5000, in: large)
         let started = Date()
-        let (r500, peak500) = try await Self.measured(["gallery", small.path, "--out", dir.appendingPathComponent("g500").path])
+        let (r500, peak500) = try await CLIRunner.measured(["gallery", small.path, "--out", dir.appendingPathComponent("g500").path])
         let t500 = Date().timeIntervalSince(started)
         let started5000 = Date()
         let gallery = dir.appendingPathComponent("g5000")
-        let (r5000, peak5000) = try await Self.measured(["gallery", large.path, "--out", gallery.path])
+        let (r5000, peak5000) = try await CLIRunner.measured(["gallery", large.path, "--out", gallery.path])
         let t5000 = Date().timeIntervalSince(started5000)
         #expect(r500.exitCode == 0 && r5000.exitCode == 0, "\(r5000.stderrText)")
         #expect(r5000.stdoutText.contains("5000 results, 0 references in 100 groups"))

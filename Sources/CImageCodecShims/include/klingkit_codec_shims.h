@@ -157,14 +157,21 @@ int kk_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, in
                        int filters, const void *icc, size_t icc_size, kk_png_writer **writer,
                        kk_status *status);
 
+/// kk_png_writer_open writing into a growing malloc'd buffer instead of a descriptor, handed over by
+/// kk_png_writer_finish. Memory: deflate's state plus the stream so far.
+int kk_png_writer_open_memory(uint32_t width, uint32_t height, int channels, int compression_level,
+                              int filters, const void *icc, size_t icc_size, kk_png_writer **writer,
+                              kk_status *status);
+
 /// Encodes the next `count` rows, each `width * channels` bytes, `stride` bytes apart in `rows`.
 /// More rows than the image's height is KK_INVALID_ARGUMENT.
 int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t stride, uint32_t count,
                              kk_status *status);
 
 /// Ends the stream (IEND) and flushes it to the descriptor; `*bytes` is the file's length. Every row
-/// must have been written. Does not fsync or close the descriptor.
-int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, kk_status *status);
+/// must have been written. Does not fsync or close the descriptor. A writer opened on memory hands its
+/// stream over in `*out` (free with kk_free) when `out` is not NULL; pass NULL for a descriptor.
+int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, void **out, kk_status *status);
 
 /// Releases the writer (finished or not); NULL is allowed.
 void kk_png_writer_free(kk_png_writer *writer);

@@ -43,6 +43,36 @@ int kk_png_fd_to_jpeg(int fd, const kk_decode_params *params,
                       const kk_jpeg_encode_params *jpeg, const uint8_t background[3],
                       kk_png_to_jpeg_result *result, void **out, size_t *out_size, kk_status *status);
 
+// MARK: - PNG rows in (memory or file descriptor)
+
+/// A PNG being decoded a few rows at a time (opaque). Every call runs libpng under a setjmp of its own;
+/// after a failure the reader refuses further calls with the same status.
+typedef struct kk_png_reader kk_png_reader;
+
+/// Reads the header with the transforms and limits of kk_png_decode (8-bit gray, gray+alpha, RGB or
+/// RGBA; the pixel limit; the iCCP cap) and refuses an interlaced (Adam7) PNG with KK_UNSUPPORTED: its
+/// rows do not arrive in order. `data` must stay valid and unchanged until kk_png_reader_free. The ICC
+/// profile, when `params->want_icc` is set and there is one, is returned in `*icc` (free with kk_free).
+/// Memory: libpng's row state (two rows and zlib's window), not the image.
+int kk_png_reader_open(const void *data, size_t size, const kk_decode_params *params, kk_png_info *info,
+                       void **icc, size_t *icc_size, kk_png_reader **reader, kk_status *status);
+
+/// kk_png_reader_open reading from `fd` (from its current offset, through a 64 KiB buffer), so not even
+/// the compressed file is held. The caller opens the descriptor and closes it after kk_png_reader_free.
+/// A failed read(2) is KK_IO; a short file is KK_CORRUPT ("unexpected end of PNG data").
+int kk_png_reader_open_fd(int fd, const kk_decode_params *params, kk_png_info *info,
+                          void **icc, size_t *icc_size, kk_png_reader **reader, kk_status *status);
+
+/// Decodes the next `count` rows (width * output_channels bytes each, `stride` apart; 0 means packed)
+/// into `rows`, the same bytes kk_png_decode gives those rows; more rows than remain is KK_INVALID_ARGUMENT.
+int kk_png_reader_read_rows(kk_png_reader *reader, void *rows, size_t stride, uint32_t count, kk_status *status);
+
+/// Decodes and drops any rows left, then reads through IEND: damage or truncation anywhere fails here.
+int kk_png_reader_finish(kk_png_reader *reader, kk_status *status);
+
+/// Releases the reader (finished or not); NULL is allowed.
+void kk_png_reader_free(kk_png_reader *reader);
+
 // MARK: - JPEG rows in, JPEG rows out (memory)
 
 /// A JPEG being decoded band by band from memory (opaque). Every call runs libjpeg under a setjmp of

@@ -1,0 +1,109 @@
+import Foundation
+import ImageCodecs
+import ImageCore
+import KlingKitTestSupport
+import Testing
+@testable import ReferenceImages
+
+/// The streamed PNG route (``ReferenceImagePreparer/streamPNGGeometry(_:plan:forced:hadMetadata:)``)
+/// against the in-memory route on the same input: the same bytes, actions and size, for every pixel
+/// format, each output format, crops, pads and resizes. The inputs are under
+/// ``ReferenceImagePreparer/streamedPNGMinPixels``, so `prepare(bytes:name:)` itself takes the in-memory
+/// route and is the reference; the streamed function is called directly.
+@Suite("Streamed PNG preparation")
+struct PrepareStreamPNGTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var name: String
+        var width: Int, height: Int
+        var format: PixelFormat
+        var options: PrepareOptions
+        var description: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "wide RGB padded, automatic format", width: 1500, height: 400, format: .rgb, options: .init()),
+        Case(name: "wide RGBA with translucent pixels padded, automatic (PNG)", width: 1500, height: 400, format: .rgba, options: .init()),
+        Case(name: "wide RGBA padded, JPEG forced, flattened onto a colour", width: 1500, height: 400, format: .rgba,
+             options: .init(background: Color(red: 30, green: 120, blue: 200), format: .jpeg)),
+        Case(name: "tall gray+alpha padded, PNG forced", width: 200, height: 900, format: .grayAlpha, options: .init(format: .png)),
+        Case(name: "small gray enlarged to the minimum side", width: 200, height: 150, format: .gray, options: .init(format: .png)),
+        Case(name: "wide RGB cropped, JPEG", width: 1500, height: 400, format: .rgb, options: .init(fit: .crop, format: .jpeg)),
+        Case(name: "wide RGB cropped off-centre and shrunk", width: 2400, height: 500, format: .rgb,
+             options: .init(fit: .crop, cropAnchor: .fraction(0.2), maxSide: 900, format: .jpeg)),
+        Case(name: "RGB shrunk to a maximum side, Mitchell", width: 1600, height: 1200, format: .rgb,
+             options: .init(maxSide: 700, filter: .mitchell)),
+    ]
+
+    /// Gradients, a checkerboard and (with alpha) a ramp of opacity: resampling and flattening both matter.
+    static func picture(width: Int, height: Int, format: PixelFormat) throws -> [UInt8] {
+        let ch = format.channels
+        var pixels = [UInt8](repeating: 0, count: width * height * ch)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = (y * width + x) * ch
+                let r = UInt8(x * 255 / max(1, width - 1)), g = UInt8(y * 255 / max(1, height - 1))
+                let b: UInt8 = (x / 13 + y / 17) % 2 == 0 ? 220 : 30
+                switch format {
+                case .gray: pixels[i] = UInt8((Int(r) + Int(g) + Int(b)) / 3)
+                case .grayAlpha: pixels[i] = b; pixels[i + 1] = UInt8(255 - (x % 64))
+                case .rgb: pixels[i] = r; pixels[i + 1] = g; pixels[i + 2] = b
+                case .rgba: pixels[i] = r; pixels[i + 1] = g; pixels[i + 2] = b; pixels[i + 3] = x < width / 3 ? 255 : UInt8((x + y) % 256)
+                }
+            }
+        }
+        return try ImageCodec.encodePNG(try Image(width: width, height: height, format: format, pixels: pixels)).bytes
+    }
+
+    static func streamed(_ bytes: [UInt8], options: PrepareOptions) throws -> PreparedImage? {
+        let preparer = ReferenceImagePreparer(options: options)
+        let header = try ImageCodec.probe(bytes)
+        let plan = PreparePlan(upright: Size(width: header.width, height: header.height), options: options)
+        let forced: ImageFormat? = switch options.format {
+        case .jpeg: .jpeg
+        case .png: .png
+        case .auto: nil
+        }
+        return try preparer.streamPNGGeometry(bytes, plan: plan, forced: forced, hadMetadata: false)
+    }
+
+    @Test("the same bytes, actions and size as the in-memory route", arguments: cases)
+    func matchesInMemory(_ c: Case) throws {
+        let bytes = try Self.picture(width: c.width, height: c.height, format: c.format)
+        #expect(c.width * c.height <= ReferenceImagePreparer.streamedPNGMinPixels)  // so prepare() is the reference
+        let reference = try ReferenceImagePreparer(options: c.options).prepare(bytes: bytes, name: c.name)
+        let streamed = try #require(try Self.streamed(bytes, options: c.options))
+        #expect(streamed.encoded.format == reference.encoded.format)
+        #expect(streamed.encoded.bytes == reference.encoded.bytes)
+        #expect(streamed.actions == reference.actions)
+        #expect(streamed.width == reference.width && streamed.height == reference.height)
+        // And the output is what the rules accept.
+        let header = try ImageCodec.probe(streamed.encoded.bytes)
+        #expect(min(header.width, header.height) >= 300)
+    }
+
+    @Test("a translucent input in the automatic format stays PNG; an opaque RGBA one may become JPEG")
+    func formatChoice() throws {
+        let translucent = try #require(try Self.streamed(try Self.picture(width: 1500, height: 400, format: .rgba), options: .init()))
+        #expect(translucent.encoded.format == .png)
+        #expect(!translucent.actions.contains { if case .flattenedAlpha = $0 { true } else { false } })
+    }
+
+    @Test("an encoding over the byte budget is left to the in-memory search (nil), which then fits it")
+    func overBudget() throws {
+        let bytes = try Self.picture(width: 1500, height: 400, format: .rgb)
+        let options = PrepareOptions(maxBytes: 20_000, format: .jpeg)
+        #expect(try Self.streamed(bytes, options: options) == nil)
+        let fitted = try ReferenceImagePreparer(options: options).prepare(bytes: bytes, name: "tight")
+        #expect(fitted.encoded.bytes.count <= 20_000)
+    }
+
+    @Test("interlaced input is declined; damage after the rows fails as corrupt, with nothing handed back")
+    func declinesAndFails() throws {
+        let interlaced = try PrepareCorpus.bytes("png-suite/basi2c08.png")
+        #expect(try Self.streamed(interlaced, options: .init()) == nil)
+        let bytes = try Self.picture(width: 1500, height: 400, format: .rgb)
+        let cut = Array(bytes.prefix(bytes.count - 6))  // IEND's CRC torn off
+        let error = #expect(throws: PrepareError.self) { _ = try Self.streamed(cut, options: .init()) }
+        #expect(error?.code == .corrupt)
+    }
+}

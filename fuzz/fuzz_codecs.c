@@ -73,6 +73,27 @@ static void exercise_png_to_jpeg(const uint8_t *data, size_t size, kk_decode_par
     if (kk_png_to_jpeg(data, size, p, &jpeg, background, &result, &out, &out_size, &status) == KK_OK) kk_free(out);
 }
 
+/// The PNG row reader: half the rows, then finish (which reads the rest through IEND).
+static void exercise_png_reader(const uint8_t *data, size_t size, kk_decode_params *p) {
+    kk_png_info info;
+    kk_status status;
+    void *icc = NULL;
+    size_t icc_size = 0;
+    kk_png_reader *reader = NULL;
+    if (kk_png_reader_open(data, size, p, &info, &icc, &icc_size, &reader, &status) == KK_OK) {
+        size_t row = (size_t)info.width * (size_t)info.output_channels;
+        unsigned char *buffer = malloc(row);
+        if (buffer) {
+            for (uint32_t y = 0; y < info.height / 2; y++)
+                if (kk_png_reader_read_rows(reader, buffer, row, 1, &status) != KK_OK) break;
+            (void)kk_png_reader_finish(reader, &status);
+            free(buffer);
+        }
+    }
+    kk_free(icc);
+    kk_png_reader_free(reader);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kk_decode_params p;
     memset(&p, 0, sizeof p);
@@ -107,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)kk_png_decode(data, size, &p, NULL, 0, &info, NULL, NULL, &status);
         p.fast = 0;
         exercise_png_to_jpeg(data, size, &p);
+        exercise_png_reader(data, size, &p);
     }
     return 0;
 }

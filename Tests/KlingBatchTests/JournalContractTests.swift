@@ -22,7 +22,7 @@ struct JournalContractTests {
         try await kind.with { journal in
             let d = Self.descriptor("b1", budget: 5, lines: 3)
             try await journal.open(d, jobs: Self.jobs("b1", slots: [1, 1, 1]))
-            var job = try #require(try await journal.claim(batch: "b1", worker: "w", limit: 1, leaseSeconds: 30).first)
+            var job = try #require(try await journal.claim(batch: "b1", worker: "w", limit: 1, leaseSeconds: 600).first)
             job.state = .failed
             job.message = "refused"
             try await journal.update(job, worker: "w")
@@ -43,7 +43,7 @@ struct JournalContractTests {
                     group.addTask {
                         var mine: [String] = []
                         while true {
-                            let got = try await journal.claim(batch: "b2", worker: "w\(w)", limit: 3, leaseSeconds: 30)
+                            let got = try await journal.claim(batch: "b2", worker: "w\(w)", limit: 3, leaseSeconds: 600)
                             if got.isEmpty { return mine }
                             mine += got.map(\.externalTaskID)
                         }
@@ -62,15 +62,15 @@ struct JournalContractTests {
     func expiredLeaseReclaimed(_ kind: JournalKind) async throws {
         try await kind.with { journal in
             try await journal.open(Self.descriptor("b3", budget: 5, lines: 2), jobs: Self.jobs("b3", slots: [2, 1]))
-            let first = try await journal.claim(batch: "b3", worker: "old", limit: 5, leaseSeconds: 60)
+            let first = try await journal.claim(batch: "b3", worker: "old", limit: 5, leaseSeconds: 600)
             #expect(first.count == 2)
             #expect(try await journal.takeSlots(batch: "b3", externalTaskID: first[0].externalTaskID, worker: "old", cap: 5))
-            #expect(try await journal.claim(batch: "b3", worker: "new", limit: 5, leaseSeconds: 30).isEmpty)
+            #expect(try await journal.claim(batch: "b3", worker: "new", limit: 5, leaseSeconds: 600).isEmpty)
             // The old worker's last renewal is short, and then it goes quiet.
             #expect(try await journal.renew(batch: "b3", worker: "old", leaseSeconds: 0.3).count == 2)
             try await Task.sleep(for: .milliseconds(1000))
-            #expect(try await journal.renew(batch: "b3", worker: "old", leaseSeconds: 30).isEmpty)   // too late
-            let taken = try await journal.claim(batch: "b3", worker: "new", limit: 5, leaseSeconds: 30)
+            #expect(try await journal.renew(batch: "b3", worker: "old", leaseSeconds: 600).isEmpty)   // too late
+            let taken = try await journal.claim(batch: "b3", worker: "new", limit: 5, leaseSeconds: 600)
             #expect(taken.count == 2)
             // The reclaimed line still holds its slots and says `submitting`: the new holder looks it up first.
             let reclaimed = try #require(taken.first { $0.line == 1 })
@@ -94,7 +94,7 @@ struct JournalContractTests {
             let peak = try await withThrowingTaskGroup(of: Int.self) { group in
                 for w in 0..<3 {
                     group.addTask {
-                        var mine = try await journal.claim(batch: "b4", worker: "w\(w)", limit: 10, leaseSeconds: 60)
+                        var mine = try await journal.claim(batch: "b4", worker: "w\(w)", limit: 10, leaseSeconds: 600)
                         var peak = 0
                         var rounds = 0
                         while !mine.isEmpty && rounds < 400 {
@@ -131,7 +131,7 @@ struct JournalContractTests {
     func capAndMonotonicity(_ kind: JournalKind) async throws {
         try await kind.with { journal in
             try await journal.open(Self.descriptor("b5", budget: 10, lines: 3), jobs: Self.jobs("b5", slots: [3, 3, 3]))
-            let jobs = try await journal.claim(batch: "b5", worker: "w", limit: 3, leaseSeconds: 30)
+            let jobs = try await journal.claim(batch: "b5", worker: "w", limit: 3, leaseSeconds: 600)
             #expect(try await journal.takeSlots(batch: "b5", externalTaskID: jobs[0].externalTaskID, worker: "w", cap: 4))
             #expect(try await !journal.takeSlots(batch: "b5", externalTaskID: jobs[1].externalTaskID, worker: "w", cap: 4))
             #expect(try await journal.takeSlots(batch: "b5", externalTaskID: jobs[1].externalTaskID, worker: "w", cap: 10))
@@ -153,7 +153,7 @@ struct JournalContractTests {
             let stored = try await journal.jobs(batch: "b5")[0]
             #expect(stored.state == .failed && stored.businessCode == 1301 && stored.requestID == "req-1" && stored.leaseOwner == nil)
             try await journal.release(batch: "b5", worker: "w")
-            #expect(try await journal.claim(batch: "b5", worker: "x", limit: 5, leaseSeconds: 30).map(\.line) == [2, 3])
+            #expect(try await journal.claim(batch: "b5", worker: "x", limit: 5, leaseSeconds: 600).map(\.line) == [2, 3])
         }
     }
 }

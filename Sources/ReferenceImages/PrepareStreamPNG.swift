@@ -5,9 +5,10 @@ import ImageCore
 /// is decoded row by row through the streaming resampler onto canvas rows and into the encoders the
 /// in-memory route would try, so neither the decoded, the resized nor the padded image is ever held.
 extension ReferenceImagePreparer {
-    /// PNGs that decode to at most this many pixels take the in-memory route instead, whose resampler
-    /// uses every core (the streamed one runs on one); both give the same bytes. Above it the decoded
-    /// image (3–4 bytes a pixel) is what the streamed route saves: 8 MP is at most 32 MB.
+    /// PNGs whose decoded image and output canvas both hold at most this many pixels take the in-memory
+    /// route instead, whose resampler uses every core (the streamed one runs on one); both give the same
+    /// bytes. Above it the decoded image or the canvas (1–4 bytes a pixel) is what the streamed route
+    /// saves: 8 MP is at most 32 MB. (A 1×1,000,000 PNG is small decoded, but its padded canvas is 100 MP.)
     static let streamedPNGMinPixels = 8_000_000
 
     /// Whether a PNG's preparation can take ``streamPNGGeometry(_:plan:forced:hadMetadata:)``: upright
@@ -16,7 +17,8 @@ extension ReferenceImagePreparer {
     func streamsPNG(_ header: ImageHeader, plan: PreparePlan) -> Bool {
         header.format == .png && header.orientation == 1 && !header.isProgressive
             && (!plan.isPadded || options.padStyle == .color)
-            && header.width.multipliedReportingOverflow(by: header.height).partialValue > Self.streamedPNGMinPixels
+            && max(header.width.multipliedReportingOverflow(by: header.height).partialValue,
+                   plan.canvas.width * plan.canvas.height) > Self.streamedPNGMinPixels
     }
 
     /// PNG in, geometry changed, encoded at the first setting the in-memory route tries: JPEG at the start

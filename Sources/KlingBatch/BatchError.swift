@@ -4,7 +4,7 @@
 public struct BatchError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure. An open set: compare with `==`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String, Hashable, Sendable { case file, invalid, journal, leaseLost, configuration }
+        private enum Value: String, Hashable, Sendable { case file, invalid, journal, journalUnavailable, leaseLost, configuration }
         private let value: Value
         private init(_ value: Value) { self.value = value }
         /// The batch file cannot be read (missing, not a regular file, not UTF-8).
@@ -13,6 +13,10 @@ public struct BatchError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalid = Code(.invalid)
         /// The journal cannot be opened, migrated, read or written.
         public static let journal = Code(.journal)
+        /// The journal's server could not be reached or dropped the connection (refused, reset, shutting
+        /// down, too many connections): the call may succeed when retried. A runner rides such an
+        /// outage out for ``BatchRunnerOptions/journalPatience`` seconds before it gives up.
+        public static let journalUnavailable = Code(.journalUnavailable)
         /// The worker no longer holds the job's lease (it expired and another worker took the line).
         public static let leaseLost = Code(.leaseLost)
         /// A setting is out of range (budget, lease, workers).

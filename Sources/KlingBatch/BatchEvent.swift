@@ -18,6 +18,9 @@ public struct BatchEvent: Sendable, Hashable, Codable {
         case progress
         /// The batch is finished (every line succeeded or failed): the totals.
         case finished
+        /// A journal call found the journal's server unreachable and waits for it: ``message`` (the
+        /// error), ``worker``, ``elapsed`` (the patience, s). The runner goes on once it answers.
+        case journalWaiting = "journal-waiting"
     }
 
     public var event: Kind

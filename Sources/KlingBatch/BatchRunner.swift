@@ -96,6 +96,15 @@ public final class BatchRunner: Sendable {
         let clock = client.configuration.clock
         let start = clock.monotonic
         func now() -> Double { (clock.monotonic - start).seconds }
+        // Every journal call below rides out an outage of the journal's server (PatientJournal).
+        let journal = PatientJournal(
+            base: self.journal, patience: options.journalPatience,
+            now: { (clock.monotonic - start).seconds }, sleep: { try await clock.sleep(for: .milliseconds(Int64($0 * 1000))) },
+            waiting: { [events, options] error in
+                var e = BatchEvent(.journalWaiting)
+                e.worker = options.worker; e.message = error.message; e.elapsed = options.journalPatience
+                events(e)
+            })
         var started = BatchEvent(.started)
         started.batch = batch.id; started.lines = batch.lines; started.budget = options.budget; started.worker = options.worker
         events(started)
@@ -366,6 +375,24 @@ public final class BatchRunner: Sendable {
             }
         }
 
+        /// Takes leased lines into the loop: new and `submitting` ones queue for slots (a line with attempts
+        /// or past `pending` is looked up by external id first), `running`/`downloading` ones are polled.
+        func adopt(_ jobs: [BatchJob], at t: Double) {
+            for job in jobs where works[job.externalTaskID] == nil {
+                var w = Work(job: job, phase: .queued, lookupFirst: job.attempts > 0 || job.state != .pending, nextAction: t)
+                switch job.state {
+                case .pending, .submitting:
+                    queue.append(job.externalTaskID)
+                case .running, .downloading:
+                    w.phase = .running
+                case .succeeded, .failed:
+                    continue
+                }
+                works[job.externalTaskID] = w
+            }
+            queue.sort { (works[$0]?.job.line ?? 0) < (works[$1]?.job.line ?? 0) }
+        }
+
         /// Claims, renews, and starts whatever is due.
         func step() async throws -> Bool {
             let t = now()
@@ -376,24 +403,18 @@ public final class BatchRunner: Sendable {
                     works[id] = nil   // another worker holds it now; its completion (if any) is ignored
                     queue.removeAll { $0 == id }
                 }
+                // Lines leased to this worker that it does not know: a claim whose answer was lost in a
+                // journal outage (PatientJournal retried it). Adopted, or they would stay leased forever.
+                let unknown = still.subtracting(works.keys)
+                if !unknown.isEmpty {
+                    adopt(try await journal.jobs(batch: batch.id).filter { unknown.contains($0.externalTaskID) }, at: t)
+                }
             }
             if works.count < claimAhead && t >= nextClaim {
                 let claimed = try await journal.claim(batch: batch.id, worker: worker, limit: claimAhead - works.count,
                                                       leaseSeconds: options.leaseSeconds)
                 nextClaim = claimed.isEmpty ? t + 1 : t + 0.2
-                for job in claimed where works[job.externalTaskID] == nil {
-                    var w = Work(job: job, phase: .queued, lookupFirst: job.attempts > 0 || job.state != .pending, nextAction: t)
-                    switch job.state {
-                    case .pending, .submitting:
-                        queue.append(job.externalTaskID)
-                    case .running, .downloading:
-                        w.phase = .running
-                    case .succeeded, .failed:
-                        continue
-                    }
-                    works[job.externalTaskID] = w
-                }
-                queue.sort { (works[$0]?.job.line ?? 0) < (works[$1]?.job.line ?? 0) }
+                adopt(claimed, at: t)
                 if claimed.isEmpty && works.isEmpty {
                     let counts = try await journal.counts(batch: batch.id)
                     lastCounts = counts
@@ -465,7 +486,8 @@ public final class BatchRunner: Sendable {
                 done = try await step()
             }
         } catch {
-            try? await journal.release(batch: batch.id, worker: worker)
+            // Straight to the journal: after an outage that outlasted the patience, do not wait it out again.
+            try? await self.journal.release(batch: batch.id, worker: worker)
             throw error
         }
         try? await journal.release(batch: batch.id, worker: worker)

@@ -27,6 +27,10 @@ public struct BatchRunnerOptions: Sendable {
     /// Seconds between queries of a running task once a callback source is attached (default 30):
     /// callbacks say when to look; polling remains the fallback.
     public var callbackPollInterval: Double
+    /// Seconds one journal call keeps retrying while the journal's server is unreachable
+    /// (``BatchError/Code/journalUnavailable``: a PostgreSQL restart, a failover, a network blip) before
+    /// the runner gives up with that error. Default 120; 0 gives up at once.
+    public var journalPatience: Double
 
     public init(budget: Int = 5, leaseSeconds: Double = 30, worker: String? = nil, outputDirectory: String,
                 includeWatermarked: Bool = false, callbackURL: String? = nil) {
@@ -40,6 +44,7 @@ public struct BatchRunnerOptions: Sendable {
         self.maxSubmitAttempts = 8
         self.maxDownloadAttempts = 3
         self.callbackPollInterval = 30
+        self.journalPatience = 120
     }
 
     /// `HOST-PID-XXXX`.
@@ -53,6 +58,9 @@ public struct BatchRunnerOptions: Sendable {
         guard budget >= 1 else { throw BatchError(.configuration, "--budget must be at least 1, got \(budget)") }
         guard leaseSeconds.isFinite, leaseSeconds >= 2, leaseSeconds <= 3600 else {
             throw BatchError(.configuration, "--lease-seconds must be in 2...3600, got \(leaseSeconds)")
+        }
+        guard journalPatience.isFinite, journalPatience >= 0, journalPatience <= 86_400 else {
+            throw BatchError(.configuration, "--journal-patience must be in 0...86400 seconds, got \(journalPatience)")
         }
         guard maxConcurrentCalls >= 1 else { throw BatchError(.configuration, "concurrent calls must be at least 1") }
     }

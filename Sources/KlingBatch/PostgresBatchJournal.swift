@@ -106,11 +106,18 @@ public final class PostgresBatchJournal: BatchJournal {
         }
     }
 
+    /// Seconds one transaction may take before it is abandoned as `journalUnavailable` (see
+    /// ``JournalDeadline``): far above any statement here (milliseconds, lock waits included).
+    static let callDeadline = 30.0
+
     @discardableResult
-    private func transaction<T: Sendable>(_ what: String, _ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
-        let logger = self.logger
+    private func transaction<T: Sendable>(_ what: String,
+                                          _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let logger = self.logger, client = self.client
         do {
-            return try await client.withConnection { conn in
+            return try await JournalDeadline.run(seconds: Self.callDeadline,
+                                                 message: "batch journal \(redactedURL): \(what): no answer within \(Int(Self.callDeadline)) s") {
+              try await client.withConnection { conn in
                 try await conn.query("BEGIN", logger: logger)
                 do {
                     let value = try await body(conn, logger)
@@ -120,11 +127,28 @@ public final class PostgresBatchJournal: BatchJournal {
                     _ = try? await conn.query("ROLLBACK", logger: logger)
                     throw error
                 }
+              }
             }
         } catch let e as BatchError {
             throw e
         } catch {
-            throw BatchError(.journal, "batch journal \(redactedURL): \(what): \(Self.reason(error))")
+            throw BatchError(Self.isUnavailable(error) ? .journalUnavailable : .journal,
+                             "batch journal \(redactedURL): \(what): \(Self.reason(error))")
+        }
+    }
+
+    /// Whether `error` says the server could not be reached or went away (so a retry may succeed), not
+    /// that it refused the statement: the connection-level client errors, and the server's SQLSTATE
+    /// class 08 (connection exception), 57P01–57P03 (shutting down, crashed, starting up) and 53300
+    /// (too many connections). (SQLSTATE meanings: PostgreSQL's "Appendix A. Error Codes".)
+    static func isUnavailable(_ error: Error) -> Bool {
+        guard let e = error as? PSQLError else { return false }
+        switch e.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown: return true
+        case .server:
+            guard let state = e.serverInfo?[.sqlState] else { return false }
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state)
+        default: return false
         }
     }
 

@@ -20,6 +20,9 @@ struct BatchWorkOptions: ParsableArguments {
     @Option(name: .customLong("lease-seconds"), help: ArgumentHelp("How long a claimed line stays this worker's without renewal (default 30).", valueName: "S"))
     var leaseSeconds: Double = 30
 
+    @Option(name: .customLong("journal-patience"), help: ArgumentHelp("Seconds a journal call keeps retrying while the journal's server is unreachable (a PostgreSQL restart or failover) before the worker gives up (default 120).", valueName: "S"))
+    var journalPatience: Double = 120
+
     @Option(name: .customLong("sheet-every"), help: ArgumentHelp("A contact sheet per this many results at the end (0: none; default 100).", valueName: "N"))
     var sheetEvery: Int = 100
 
@@ -39,6 +42,9 @@ struct BatchWorkOptions: ParsableArguments {
         if let budget, budget < 1 { throw ValidationError("--budget must be at least 1") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be in 1...64") }
         guard leaseSeconds.isFinite, (2...3600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be in 2...3600") }
+        guard journalPatience.isFinite, (0...86_400).contains(journalPatience) else {
+            throw ValidationError("--journal-patience must be in 0...86400 seconds")
+        }
         guard sheetEvery >= 0 else { throw ValidationError("--sheet-every must be 0 or more") }
         if (callbackListen == nil) != (callbackURL == nil) {
             throw ValidationError("--callback-listen and --callback-url go together")
@@ -198,6 +204,7 @@ struct BatchExecution {
                                                          outputDirectory: out.path, includeWatermarked: work.watermark,
                                                          callbackURL: work.callbackURL)
                         options.maxConcurrentCalls = 16
+                        options.journalPatience = work.journalPatience
                         let runner = BatchRunner(client: client, journal: journal, batch: descriptor, file: file, validation: validation,
                                                  store: store, options: options, hints: hints, events: printer.handle)
                         group.addTask { try await runner.run() }
@@ -303,6 +310,9 @@ final class BatchEventPrinter: Sendable {
         case .failed:
             progress.clear()
             note("klingkit: line \(event.line ?? 0) (\(event.id ?? "")): \(event.message ?? "failed")")
+        case .journalWaiting:
+            progress.clear()
+            note("klingkit: the journal is unreachable (\(event.message ?? "no answer")); retrying for up to \(Int(event.elapsed ?? 0)) s")
         default:
             break
         }

@@ -56,4 +56,61 @@ struct BatchPostgresTests {
         }
         await cluster.stop()
     }
+    @Test("the PostgreSQL server goes down for 4 s mid-batch: the worker waits it out and finishes every line once")
+    func serverRestart() async throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try writeLines(dir, count: 80, sparse: true)
+        let cluster = try await PostgresCluster.start()
+        do {
+            try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 10)) { server in
+                let worker = try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent("out").path, "--journal", cluster.url,
+                                             "--budget", "10", "--lease-seconds", "3", "--sheet-every", "0", "--json"] + fastFlags(server),
+                                            environment: emulatorEnvironment(server), directory: dir)
+                try await Task.sleep(for: .milliseconds(2000))
+                try await cluster.restart(downFor: .seconds(4))   // every connection drops; nothing answers for 4 s
+                let exit = await worker.exit(timeout: 300)
+                #expect(exit?.status == 0 && exit?.signalled == false, "\(worker.stderr)")
+                // Whether a call had to wait depends on what was in flight at the kill (postgres-nio's pool
+                // also queues requests while it reconnects); printed, not asserted.
+                let waits = worker.stdout.split(separator: "\n").filter { $0.contains("\"event\":\"journal-waiting\"") }
+                print("serverRestart: \(waits.count) journal-waiting event(s)")
+                let journal = try await PostgresBatchJournal(url: cluster.url)
+                let id = try #require(try BatchFile.load(path: path).contentID as String?)
+                let jobs = try await journal.jobs(batch: id)
+                let counts = try await journal.counts(batch: id)
+                await journal.close()
+                let stats = await server.statistics()
+                #expect(jobs.count == 80 && jobs.allSatisfy { $0.state == .succeeded })
+                #expect(stats["native_tasks_created"] == 80)                      // no line twice
+                #expect(jobs.allSatisfy { $0.leaseOwner == nil })                 // no line left leased
+                #expect(counts.slotsInUse == 0 && counts.isFinished)
+                #expect((stats["native_peak_running_slots"] ?? 99) <= 10)
+            }
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    @Test("with --journal-patience 1, a journal that stays away ends the worker with one line naming it, exit 1")
+    func patienceRunsOut() async throws {
+        let dir = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try writeLines(dir, count: 40, sparse: true)
+        let cluster = try await PostgresCluster.start()
+        let url = cluster.url
+        try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 10)) { server in
+            let worker = try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent("out").path, "--journal", url,
+                                         "--budget", "10", "--journal-patience", "1", "--sheet-every", "0"] + fastFlags(server),
+                                        environment: emulatorEnvironment(server), directory: dir)
+            try await Task.sleep(for: .milliseconds(1500))
+            await cluster.stop()                              // gone for good
+            let exit = await worker.exit(timeout: 120)
+            #expect(exit?.status == 1 && exit?.signalled == false)
+            #expect(worker.stderr.contains("batch journal postgres://"), "\(worker.stderr)")
+            #expect(worker.stderr.contains("unreachable"), "\(worker.stderr)")
+        }
+    }
 }

@@ -14,7 +14,8 @@ public final class PostgresCluster: @unchecked Sendable {  // Process is thread-
     public let user = "klingkit"
     public let database = "postgres"
     private let base: URL
-    private let server: Process
+    /// Replaced by ``restart(downFor:)``; only the test that owns the cluster touches it.
+    private var server: Process
 
     /// Where the server programs are, `nil` when PostgreSQL is not installed.
     public static let binDirectory: String? = {
@@ -66,33 +67,58 @@ public final class PostgresCluster: @unchecked Sendable {  // Process is thread-
         let logURL = base.appendingPathComponent("log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         if let runAs { _ = try await ChildProcess.run("/bin/chown", [runAs, logURL.path]) }
+        let cluster = PostgresCluster(
+            url: "postgres://klingkit@127.0.0.1:\(port)/postgres", port: port,
+            base: base, server: try launch(bin: bin, runAs: runAs, base: base, port: port))
+        try await cluster.waitUntilReady(bin: bin)
+        return cluster
+    }
+
+    /// Starts `postgres` on the cluster in `base` (its data in `base/data`, its log appended to `base/log`).
+    private static func launch(bin: String, runAs: String?, base: URL, port: Int) throws -> Process {
         let server = Process()
         let command = wrap(runAs, bin + "/postgres")
         server.executableURL = URL(fileURLWithPath: command[0])
         // Unix socket in the cluster's own folder: /var/run/postgresql may not exist or be writable.
         server.arguments = Array(command.dropFirst()) + [
-            "-D", data.path, "-p", String(port), "-k", base.path,
+            "-D", base.appendingPathComponent("data").path, "-p", String(port), "-k", base.path,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200",
         ]
-        let log = try FileHandle(forWritingTo: logURL)
+        let log = try FileHandle(forWritingTo: base.appendingPathComponent("log"))
+        log.seekToEndOfFile()
         server.standardOutput = log
         server.standardError = log
         server.standardInput = FileHandle.nullDevice
         try server.run()
-        let cluster = PostgresCluster(
-            url: "postgres://klingkit@127.0.0.1:\(port)/postgres", port: port,
-            base: base, server: server)
-        // Ready when it accepts a TCP connection (start-up takes about a second; 60 s is generous).
+        return server
+    }
+
+    /// Returns when the server accepts connections (start-up takes about a second; 60 s is generous).
+    private func waitUntilReady(bin: String) async throws {
         for _ in 0..<600 {
-            if !server.isRunning { throw ClusterError("postgres exited at start: \(cluster.log)") }
+            if !server.isRunning { throw ClusterError("postgres exited at start: \(log)") }
             if ChildProcess.canConnect(port: port) {
                 let ready = try await ChildProcess.run(bin + "/pg_isready", ["-h", "127.0.0.1", "-p", String(port), "-U", "klingkit"], timeout: 10)
-                if ready.exitCode == 0 { return cluster }
+                if ready.exitCode == 0 { return }
             }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        await cluster.stop()
-        throw ClusterError("postgres did not accept connections within 60 s: \(cluster.log)")
+        await stop()
+        throw ClusterError("postgres did not accept connections within 60 s: \(log)")
+    }
+
+    /// Simulates an outage: the server stops at once (immediate shutdown, as in a crash: every
+    /// connection drops), stays down for `downFor`, then starts again on the same data and port (crash
+    /// recovery) and is ready when this returns.
+    public func restart(downFor: Duration) async throws {
+        guard let bin = Self.binDirectory else { throw ClusterError("PostgreSQL is not installed") }
+        kill(server.processIdentifier, SIGQUIT)
+        for _ in 0..<300 where server.isRunning { try await Task.sleep(nanoseconds: 100_000_000) }
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        server.waitUntilExit()
+        try await Task.sleep(for: downFor)
+        server = try Self.launch(bin: bin, runAs: getuid() == 0 ? "postgres" : nil, base: base, port: port)
+        try await waitUntilReady(bin: bin)
     }
 
     /// `program` run as `user` when set (setpriv execs in place, so the server stays our direct child).

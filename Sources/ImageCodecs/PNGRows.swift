@@ -12,7 +12,7 @@ import ImageCore
 /// Memory: libpng's row state (two rows and zlib's 32 KiB window), plus the compressed bytes when they
 /// are in memory (kept, not copied), or a 64 KiB read buffer for a file.
 /// - Important: not thread-safe; use one reader from one thread at a time.
-public final class PNGRowReader {
+public final class PNGRowReader: ImageRowReader {
     /// Width and height in pixels.
     public let width: Int
     public let height: Int
@@ -86,6 +86,24 @@ public final class PNGRowReader {
         guard rc == Int32(KK_OK) else { throw NativeCodec.error(rc, status) }
         rowsRead = height
     }
+}
+
+/// A decoder that hands out an image's rows in order, a few at a time, never holding it whole:
+/// ``JPEGRowReader`` and ``PNGRowReader``, so a consumer (a resampler, an encoder) can take either.
+public protocol ImageRowReader: AnyObject {
+    /// Output width and height in pixels.
+    var width: Int { get }
+    var height: Int { get }
+    /// The rows' pixel format.
+    var format: PixelFormat { get }
+    /// The embedded ICC profile, when it was asked for and there is one.
+    var iccProfile: [UInt8]? { get }
+    /// Rows decoded so far.
+    var rowsRead: Int { get }
+    /// Decodes the next `count` rows into `rows`, `stride` bytes apart (`stride ≥ width × channels`).
+    func read(into rows: UnsafeMutablePointer<UInt8>, stride: Int, count: Int) throws
+    /// Decodes and drops the rows not read yet, then checks the stream through its end.
+    func finish() throws
 }
 
 /// Encodes a PNG row by row into memory, so the pixels never need to be whole: the same settings and

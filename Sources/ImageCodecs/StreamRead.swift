@@ -11,7 +11,7 @@ import ImageCore
 /// Memory: libjpeg's working state (an MCU row of a baseline stream; the coefficients of a progressive one,
 /// 2 bytes per sample) plus one row for CMYK. The compressed bytes are kept (shared, not copied).
 /// - Important: not thread-safe; use one reader from one thread at a time.
-public final class JPEGRowReader {
+public final class JPEGRowReader: ImageRowReader {
     /// Output width and height after DCT scaling, in pixels.
     public let width: Int
     public let height: Int

@@ -1,4 +1,5 @@
 import Foundation
+import ImageCodecs
 import ImageCore
 import KlingKitTestSupport
 import KlingSupport
@@ -25,6 +26,22 @@ enum Corpus {
     static var malformed: [String] { files(in: "malformed") }
 }
 
+
+/// Every row of `reader`, read in uneven bands of 3, then `finish()`: the whole stream checked.
+func readAllRows(_ reader: some ImageRowReader) throws -> [UInt8] {
+    let stride = reader.width * reader.format.channels
+    var out = [UInt8](repeating: 0, count: stride * reader.height)
+    try out.withUnsafeMutableBufferPointer { buffer in
+        var y = 0
+        while y < reader.height {
+            let n = min(3, reader.height - y)
+            try reader.read(into: buffer.baseAddress! + y * stride, stride: stride, count: n)
+            y += n
+        }
+    }
+    try reader.finish()
+    return out
+}
 
 /// A deterministic test picture: smooth gradients plus a few hard edges.
 func testPicture(width: Int, height: Int, format: PixelFormat) throws -> Image {

@@ -12,21 +12,6 @@ struct PNGRowsTests {
     static let plain = Corpus.pngSuiteValid.filter { ($0 as NSString).lastPathComponent.dropFirst(3).first == "n" }
         + ["png/pillow_standard_embedded.png", "png/pillow_test-card.png"]
 
-    static func readAll(_ reader: PNGRowReader) throws -> [UInt8] {
-        let stride = reader.width * reader.format.channels
-        var out = [UInt8](repeating: 0, count: stride * reader.height)
-        try out.withUnsafeMutableBufferPointer { buffer in
-            var y = 0
-            while y < reader.height {
-                let n = min(3, reader.height - y)  // uneven bands
-                try reader.read(into: buffer.baseAddress! + y * stride, stride: stride, count: n)
-                y += n
-            }
-        }
-        try reader.finish()
-        return out
-    }
-
     @Test("the corpus has non-interlaced PNGs of every colour type")
     func coverage() {
         let names = Self.plain.map { ($0 as NSString).lastPathComponent }
@@ -41,12 +26,12 @@ struct PNGRowsTests {
         #expect(reader.width == whole.image.width && reader.height == whole.image.height)
         #expect(reader.format == whole.image.format)
         #expect(reader.iccProfile == whole.iccProfile)
-        #expect(try Self.readAll(reader) == whole.image.pixels)
+        #expect(try readAllRows(reader) == whole.image.pixels)
 
         let fd = open(Corpus.root.appendingPathComponent(path).path, O_RDONLY)
         try #require(fd >= 0)
         defer { close(fd) }
-        #expect(try Self.readAll(try PNGRowReader(fileDescriptor: fd)) == whole.image.pixels)
+        #expect(try readAllRows(try PNGRowReader(fileDescriptor: fd)) == whole.image.pixels)
     }
 
     @Test("an interlaced PNG is refused as unsupported before any row", arguments: ["png-suite/basi2c08.png", "png-suite/basi6a16.png"])
@@ -60,7 +45,7 @@ struct PNGRowsTests {
     func truncated(fraction: Double) throws {
         let bytes = try ImageCodec.encodePNG(try testPicture(width: 300, height: 200, format: .rgb)).bytes
         let cut = Array(bytes.prefix(Int(Double(bytes.count) * fraction)))
-        let error = #expect(throws: CodecError.self) { _ = try Self.readAll(try PNGRowReader(cut)) }
+        let error = #expect(throws: CodecError.self) { _ = try readAllRows(try PNGRowReader(cut)) }
         #expect(error?.code == .corrupt)
         // finish() alone (rows never read) still checks the whole stream.
         #expect(throws: CodecError.self) { try PNGRowReader(cut).finish() }

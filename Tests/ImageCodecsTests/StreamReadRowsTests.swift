@@ -9,21 +9,6 @@ struct StreamReadRowsTests {
     static let files = ["exif-orientation/Landscape_1.jpg", "jpeg/jpegdec_progressive3.jpg", "jpeg/moz_jpg-srgb-icc.jpg"]
         + Corpus.files(in: "jpeg", extensions: ["jpg", "jpeg"]).filter { $0.localizedCaseInsensitiveContains("cmyk") || $0.localizedCaseInsensitiveContains("gray") }.prefix(4)
 
-    static func readAll(_ reader: JPEGRowReader) throws -> [UInt8] {
-        let stride = reader.width * reader.format.channels
-        var out = [UInt8](repeating: 0, count: stride * reader.height)
-        try out.withUnsafeMutableBufferPointer { buffer in
-            var y = 0
-            while y < reader.height {
-                let n = min(3, reader.height - y)  // uneven bands
-                try reader.read(into: buffer.baseAddress! + y * stride, stride: stride, count: n)
-                y += n
-            }
-        }
-        try reader.finish()
-        return out
-    }
-
     @Test("rows equal ImageCodec.decode at full size and at M/8", arguments: files)
     func rowsMatchDecode(path: String) throws {
         let bytes = try Corpus.bytes(path)
@@ -35,7 +20,7 @@ struct StreamReadRowsTests {
             #expect(reader.width == whole.image.width && reader.height == whole.image.height)
             #expect(reader.format == whole.image.format)
             #expect(reader.iccProfile == whole.iccProfile)
-            #expect(try Self.readAll(reader) == whole.image.pixels)
+            #expect(try readAllRows(reader) == whole.image.pixels)
         }
     }
 
@@ -43,7 +28,7 @@ struct StreamReadRowsTests {
     func truncated(fraction: Double) throws {
         let bytes = try Corpus.bytes("exif-orientation/Landscape_1.jpg")
         let cut = Array(bytes.prefix(Int(Double(bytes.count) * fraction)))
-        #expect(throws: CodecError.self) { _ = try Self.readAll(try JPEGRowReader(cut)) }
+        #expect(throws: CodecError.self) { _ = try readAllRows(try JPEGRowReader(cut)) }
         // finish() alone (rows never read) still checks the whole stream.
         #expect(throws: CodecError.self) { try JPEGRowReader(cut).finish() }
     }

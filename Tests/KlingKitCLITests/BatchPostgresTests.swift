@@ -11,8 +11,7 @@ struct BatchPostgresTests {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try writeLines(dir, count: 300, sparse: true)
-        let cluster = try await PostgresCluster.start()
-        do {
+        try await PostgresCluster.with { cluster in
             try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 20)) { server in
                 func worker(_ name: String) throws -> BatchChild {
                     try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent(name).path, "--journal", cluster.url,
@@ -33,11 +32,7 @@ struct BatchPostgresTests {
                 }
                 #expect(exitB?.status == 0 && exitB?.signalled == false, "\(failures(b))")
                 #expect(exitC?.status == 0 && exitC?.signalled == false, "\(failures(c))")
-                let journal = try await PostgresBatchJournal(url: cluster.url)
-                let id = try #require(try BatchFile.load(path: path).contentID as String?)
-                let jobs = try await journal.jobs(batch: id)
-                let counts = try await journal.counts(batch: id)
-                await journal.close()
+                let (jobs, counts) = try await Self.recorded(path, in: cluster)
                 let stats = await server.statistics()
                 #expect(jobs.count == 300 && jobs.allSatisfy { $0.state == .succeeded })
                 #expect(stats["native_tasks_created"] == 300)                     // no line twice
@@ -50,19 +45,14 @@ struct BatchPostgresTests {
                 let submitted = [b, c].map { $0.stdout.components(separatedBy: "\"event\":\"submitted\"").count - 1 }
                 #expect(submitted.allSatisfy { $0 > 0 })
             }
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
     @Test("the PostgreSQL server goes down for 4 s mid-batch: the worker waits it out and finishes every line once")
     func serverRestart() async throws {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try writeLines(dir, count: 80, sparse: true)
-        let cluster = try await PostgresCluster.start()
-        do {
+        try await PostgresCluster.with { cluster in
             try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 10)) { server in
                 let worker = try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent("out").path, "--journal", cluster.url,
                                              "--budget", "10", "--lease-seconds", "3", "--sheet-every", "0", "--json"] + fastFlags(server),
@@ -75,11 +65,7 @@ struct BatchPostgresTests {
                 // also queues requests while it reconnects); printed, not asserted.
                 let waits = worker.stdout.split(separator: "\n").filter { $0.contains("\"event\":\"journal-waiting\"") }
                 print("serverRestart: \(waits.count) journal-waiting event(s)")
-                let journal = try await PostgresBatchJournal(url: cluster.url)
-                let id = try #require(try BatchFile.load(path: path).contentID as String?)
-                let jobs = try await journal.jobs(batch: id)
-                let counts = try await journal.counts(batch: id)
-                await journal.close()
+                let (jobs, counts) = try await Self.recorded(path, in: cluster)
                 let stats = await server.statistics()
                 #expect(jobs.count == 80 && jobs.allSatisfy { $0.state == .succeeded })
                 #expect(stats["native_tasks_created"] == 80)                      // no line twice
@@ -87,11 +73,7 @@ struct BatchPostgresTests {
                 #expect(counts.slotsInUse == 0 && counts.isFinished)
                 #expect((stats["native_peak_running_slots"] ?? 99) <= 10)
             }
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 
     @Test("with --journal-patience 1, a journal that stays away ends the worker with one line naming it, exit 1")
@@ -99,18 +81,28 @@ struct BatchPostgresTests {
         let dir = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try writeLines(dir, count: 40, sparse: true)
-        let cluster = try await PostgresCluster.start()
-        let url = cluster.url
-        try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 10)) { server in
-            let worker = try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent("out").path, "--journal", url,
-                                         "--budget", "10", "--journal-patience", "1", "--sheet-every", "0"] + fastFlags(server),
-                                        environment: emulatorEnvironment(server), directory: dir)
-            try await Task.sleep(for: .milliseconds(1500))
-            await cluster.stop()                              // gone for good
-            let exit = await worker.exit(timeout: 120)
-            #expect(exit?.status == 1 && exit?.signalled == false)
-            #expect(worker.stderr.contains("batch journal postgres://"), "\(worker.stderr)")
-            #expect(worker.stderr.contains("unreachable"), "\(worker.stderr)")
+        try await PostgresCluster.with { cluster in
+            try await withEmulator(EmulatorConfiguration(port: 0, taskSeconds: 0.4, concurrencyLimit: 10)) { server in
+                let worker = try BatchChild(["batch", "run", path, "--out", dir.appendingPathComponent("out").path, "--journal", cluster.url,
+                                             "--budget", "10", "--journal-patience", "1", "--sheet-every", "0"] + fastFlags(server),
+                                            environment: emulatorEnvironment(server), directory: dir)
+                try await Task.sleep(for: .milliseconds(1500))
+                await cluster.stop()                              // gone for good
+                let exit = await worker.exit(timeout: 120)
+                #expect(exit?.status == 1 && exit?.signalled == false)
+                #expect(worker.stderr.contains("batch journal postgres://"), "\(worker.stderr)")
+                #expect(worker.stderr.contains("unreachable"), "\(worker.stderr)")
+            }
         }
+    }
+
+    /// Every line of the batch in `path` as the cluster's journal holds it, and its counts.
+    static func recorded(_ path: String, in cluster: PostgresCluster) async throws -> ([BatchJob], BatchCounts) {
+        let journal = try await PostgresBatchJournal(url: cluster.url)
+        let id = try #require(try BatchFile.load(path: path).contentID as String?)
+        let jobs = try await journal.jobs(batch: id)
+        let counts = try await journal.counts(batch: id)
+        await journal.close()
+        return (jobs, counts)
     }
 }

@@ -127,7 +127,20 @@ public final class PostgresCluster: @unchecked Sendable {  // Process is thread-
         return ["/usr/bin/setpriv", "--reuid=\(user)", "--regid=\(user)", "--init-groups", "--", program]
     }
 
-    /// Stops the server (immediate shutdown: SIGQUIT) and deletes its folder.
+    /// Runs `body` with a fresh cluster and stops it afterwards, whether `body` throws or not.
+    public static func with<T>(_ body: (PostgresCluster) async throws -> T) async throws -> T {
+        let cluster = try await start()
+        do {
+            let value = try await body(cluster)
+            await cluster.stop()
+            return value
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+
+    /// Stops the server (immediate shutdown: SIGQUIT) and deletes its folder. Stopping twice is harmless.
     public func stop() async {
         if server.isRunning { kill(server.processIdentifier, SIGQUIT) }
         for _ in 0..<300 where server.isRunning { try? await Task.sleep(nanoseconds: 100_000_000) }

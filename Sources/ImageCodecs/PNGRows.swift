@@ -149,12 +149,6 @@ public final class PNGMemoryWriter {
 
     /// Ends the stream and returns it. Every row must have been written.
     public func finish() throws -> EncodedImage {
-        var out: UnsafeMutableRawPointer?
-        var size: UInt64 = 0
-        var status = kk_status()
-        let rc = kk_png_writer_finish(handle, &size, &out, &status)
-        guard rc == Int32(KK_OK), let out else { throw NativeCodec.error(rc, status) }
-        defer { kk_free(out) }
-        return EncodedImage(format: .png, bytes: Array(UnsafeRawBufferPointer(start: out, count: Int(size))))
+        try NativeCodec.finishMemory(.png) { size, out, status in kk_png_writer_finish(handle, &size, &out, &status) }
     }
 }

@@ -172,12 +172,18 @@ extension NativeCodec {
 
     /// Ends an in-memory JPEG stream (``JPEGMemoryWriter``, ``JPEGPlanarWriter``) and takes its bytes.
     static func finishMemoryJPEG(_ handle: OpaquePointer) throws -> EncodedImage {
+        try finishMemory(.jpeg) { size, out, status in kk_jpeg_writer_finish(handle, &size, &out, &status) }
+    }
+
+    /// Ends an in-memory stream with the writer's `kk_*_writer_finish` and takes the bytes it hands over.
+    static func finishMemory(_ format: ImageFormat,
+                             _ finish: (inout UInt64, inout UnsafeMutableRawPointer?, inout kk_status) -> Int32) throws -> EncodedImage {
         var out: UnsafeMutableRawPointer?
         var size: UInt64 = 0
         var status = kk_status()
-        let rc = kk_jpeg_writer_finish(handle, &size, &out, &status)
+        let rc = finish(&size, &out, &status)
         guard rc == Int32(KK_OK), let out else { throw NativeCodec.error(rc, status) }
         defer { kk_free(out) }
-        return EncodedImage(format: .jpeg, bytes: Array(UnsafeRawBufferPointer(start: out, count: Int(size))))
+        return EncodedImage(format: format, bytes: Array(UnsafeRawBufferPointer(start: out, count: Int(size))))
     }
 }

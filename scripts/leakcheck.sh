@@ -15,8 +15,8 @@ mkdir -p "$work"
 cc="${CC:-cc}"
 "$cc" -g -O1 -I "$root/Sources/CImageCodecShims/include" \
     "$root/fuzz/fuzz_codecs.c" "$root/fuzz/replay_main.c" \
-    "$root/Sources/CImageCodecShims/jpeg_shim.c" "$root/Sources/CImageCodecShims/png_shim.c" \
-    $(pkg-config --cflags --libs libjpeg libpng16) -o "$work/replay"
+    "$root"/Sources/CImageCodecShims/*.c \
+    $(pkg-config --cflags --libs libjpeg libpng16 lcms2 zlib) -o "$work/replay"
 
 mapfile -t files < <(find "$corpus/malformed" "$corpus/png-suite" "$corpus/jpeg" "$corpus/png" -type f \
     \( -iname '*.jpg' -o -iname '*.png' -o -iname '*.bin' -o -iname '*.gif' \) | sort)

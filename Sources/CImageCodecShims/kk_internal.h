@@ -111,6 +111,10 @@ typedef struct kk_png_context {
 /// already set; warnings counted). Returns NULL with KK_NO_MEMORY in `*context->status` when out of memory.
 png_structp kk_png_create_reader(kk_png_context *context, png_infop *info);
 
+/// Creates a libpng writer and its info struct with the same error/warning policy as the reader.
+/// Returns NULL with KK_NO_MEMORY in `*context->status` when out of memory.
+png_structp kk_png_create_writer(kk_png_context *context, png_infop *info);
+
 /// Reads a PNG's header through libpng (its read function already set) and applies the transforms
 /// every decoder here uses: 16-bit scaled to 8, palette and tRNS expanded, low-bit gray to 8 bits,
 /// interlace handling. Fills `*info` (output_channels included) and refuses more pixels than

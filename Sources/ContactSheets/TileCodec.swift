@@ -102,9 +102,8 @@ enum TileCodec {
                 try reader.read(into: base, stride: sourceBytes, count: reader.height)
                 return
             }
-            let enlarging = box.width > reader.width || box.height > reader.height
             let resampler = RowStreamResampler(from: source, to: target, format: reader.format,
-                                               filter: enlarging ? .mitchell : .lanczos3)
+                                               filter: filter(from: source, to: target))
             var y = 0
             try resampler.run(read: { try reader.read(into: $0, stride: sourceBytes) }, write: { row in
                 (base + y * targetBytes).update(from: row, count: targetBytes)
@@ -119,9 +118,13 @@ enum TileCodec {
     /// single-threaded: the sheet already runs one tile per core.
     static func resample(_ image: Image, to box: Rect) -> Image {
         if image.width == box.width && image.height == box.height { return image }
-        let enlarging = box.width > image.width || box.height > image.height
-        return image.resized(to: Size(width: box.width, height: box.height),
-                             filter: enlarging ? .mitchell : .lanczos3, threads: 1)
+        let target = Size(width: box.width, height: box.height)
+        return image.resized(to: target, filter: filter(from: image.size, to: target), threads: 1)
+    }
+
+    /// Lanczos-3 down, Mitchell when either side grows.
+    static func filter(from source: Size, to target: Size) -> ResampleFilter {
+        target.width > source.width || target.height > source.height ? .mitchell : .lanczos3
     }
 
     /// The whole file, refusing directories, unreadable paths and files over ``maxFileBytes``.

@@ -84,8 +84,7 @@ extension ReferenceImagePreparer {
         if regionSize != plan.content { actions.append(.resized(from: regionSize, to: plan.content, filter: options.filter)) }
         if plan.isPadded { actions.append(.padded(from: plan.content, to: plan.canvas, style: options.padStyle)) }
         if reader.iccProfile != nil && profile == nil { actions.append(.profileMismatch) }
-        guard let (encoded, encodeActions) = try tee.choose(budget: options.effectiveMaxBytes, startQuality: options.startQuality,
-                                                            background: options.background) else { return nil }
+        guard let (encoded, encodeActions) = try tee.choose() else { return nil }
         actions += encodeActions
         if hadMetadata { actions.append(.strippedMetadata) }
         return PreparedImage(encoded: encoded, actions: actions, width: plan.canvas.width, height: plan.canvas.height)
@@ -102,7 +101,8 @@ extension ReferenceImagePreparer {
         private let rowBytes: Int
         private let width: Int
         private let background: Color
-        private(set) var transparent = false
+        private let budget: Int, startQuality: Int
+        private var transparent = false
 
         init(canvas: Size, format: PixelFormat, forced: ImageFormat?, profile: [UInt8]?, options: PrepareOptions) throws {
             self.forced = forced
@@ -110,6 +110,8 @@ extension ReferenceImagePreparer {
             width = canvas.width
             rowBytes = canvas.width * format.channels
             background = options.background
+            budget = options.effectiveMaxBytes
+            startQuality = options.startQuality
             // The in-memory route tries JPEG only when it is forced or the format is automatic (and then
             // skips it for transparent output, known at the end), PNG unless JPEG is forced. An encoder
             // that cannot take the size (JPEG past 65,500 px) is left out, as the in-memory `try?` does.
@@ -169,29 +171,25 @@ extension ReferenceImagePreparer {
         }
 
         /// The output the in-memory route would pick, with its encoding actions, or `nil` when an
-        /// encoding that choice needs misses `budget` (the in-memory route would search further).
-        func choose(budget: Int, startQuality: Int, background: Color) throws -> (EncodedImage, [PrepareAction])? {
+        /// encoding that choice needs misses the budget (the in-memory route would search further).
+        func choose() throws -> (EncodedImage, [PrepareAction])? {
             let j: EncodedImage?, p: EncodedImage?
             do { j = try jpeg?.finish() } catch let error as CodecError { throw PrepareError.encoding(.jpeg, error) }
             do { p = try png?.finish() } catch let error as CodecError { throw PrepareError.encoding(.png, error) }
-            var jpegActions: [PrepareAction] = []
-            if transparent { jpegActions.append(.flattenedAlpha(onto: background)) }
+            var jpegActions: [PrepareAction] = transparent ? [.flattenedAlpha(onto: background)] : []
             jpegActions += [.converted(from: .png, to: .jpeg), .reencodedJPEG(quality: startQuality)]
-            let asJPEG = j.map { ($0, jpegActions) }, asPNG = p.map { ($0, [PrepareAction.reencodedPNG]) }
-            func fits(_ e: EncodedImage?) -> Bool { e.map { $0.bytes.count <= budget } ?? true }
+            func fits(_ e: EncodedImage?) -> Bool { e.map { $0.bytes.count <= budget } ?? false }
+            let asJPEG = fits(j) ? j.map { ($0, jpegActions) } : nil
+            let asPNG = fits(p) ? p.map { ($0, [PrepareAction.reencodedPNG]) } : nil
             switch forced {
-            case .jpeg?: return j.map { $0.bytes.count <= budget } == true ? asJPEG : nil
-            case .png?: return p.map { $0.bytes.count <= budget } == true ? asPNG : nil
+            case .jpeg?: return asJPEG
+            case .png?: return asPNG
             case nil:
-                if transparent { return p.map { $0.bytes.count <= budget } == true ? asPNG : nil }
-                // Both tried: each must fit as it is, or the in-memory search might find another answer.
-                guard fits(j), fits(p) else { return nil }
-                switch (asJPEG, asPNG) {
-                case let (jj?, pp?): return jj.0.bytes.count < pp.0.bytes.count ? jj : pp
-                case let (jj?, nil): return jj
-                case let (nil, pp?): return pp
-                default: return nil
-                }
+                if transparent { return asPNG }
+                // Every encoding made must fit as it is, or the in-memory search might find another answer.
+                guard (j == nil || asJPEG != nil) && (p == nil || asPNG != nil) else { return nil }
+                if let jj = asJPEG, let pp = asPNG { return jj.0.bytes.count < pp.0.bytes.count ? jj : pp }
+                return asJPEG ?? asPNG
             }
         }
     }

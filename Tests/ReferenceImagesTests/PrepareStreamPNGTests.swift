@@ -83,7 +83,7 @@ struct PrepareStreamPNGTests {
         #expect(min(header.width, header.height) >= 300)
     }
 
-    @Test("a translucent input in the automatic format stays PNG; an opaque RGBA one may become JPEG")
+    @Test("a translucent input in the automatic format stays PNG and is not flattened")
     func formatChoice() throws {
         let translucent = try #require(try Self.streamed(try Self.picture(width: 1500, height: 400, format: .rgba), options: .init()))
         #expect(translucent.encoded.format == .png)

@@ -6,7 +6,8 @@
 # 200 and the designed 413/422/503 for their inputs), RSS at start and end; then the ratios of check
 # and prepare throughput (goals: check >= 5x, prepare >= 3x). Exit 1 on any error.
 #
-# Usage: benchmarks/serve-load.sh [--clients 200] [--seconds 60] [--only serve|anchor]
+# Usage: benchmarks/serve-load.sh [--clients 200] [--seconds 60] [--only serve|anchor] [--naive]
+# Clients upload as curl does (Expect: 100-continue over 1 MiB) and honour Retry-After; --naive: neither.
 # Env: KLINGKIT_BIN (default: build klingkit in release into .build-release), PYTHON (default python3).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -2,13 +2,15 @@
 """Load of `klingkit serve` and of the Pillow/FastAPI anchor on loopback (see serve-load.sh).
 
 CLIENTS clients (threads in several processes, one keep-alive connection each) post the inputs in
-turn to /v1/check and /v1/prepare for SECONDS. Each input has the statuses it is designed to get
+turn to /v1/check and /v1/prepare for SECONDS. They upload as curl does (`Expect: 100-continue` for
+a body over 1 MiB) and wait as long as a 503's Retry-After asks; `--naive` clients do neither. Each input has the statuses it is designed to get
 (200, or 422 for a corrupt file's prepare, 503 when the server is busy); anything else, and any
 connection failure, is an error. Only 127.0.0.1 is contacted; every loop is bounded in time.
 """
 import argparse
 import http.client
 import multiprocessing
+import select
 import os
 import signal
 import socket
@@ -40,12 +42,105 @@ def inputs(samples, fixtures):
     return items
 
 
-def client_process(port, threads, seconds, items, queue, start_at):
+class CurlLikeClient:
+    """One keep-alive HTTP/1.1 connection that uploads the way curl does: a body over 1 MiB is announced
+    with `Expect: 100-continue` and sent after the interim 100 (or after 1 s without an answer); a final
+    answer instead of the 100 means the body is never sent, and the connection is closed."""
+
+    EXPECT_OVER = 1 << 20
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = None
+        self.buffer = b""
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+        self.buffer = b""
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        self.buffer += chunk
+
+    def _answer(self):
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if status == 100:
+            return status, headers
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                while b"\r\n" not in self.buffer:
+                    self._fill()
+                size_line, self.buffer = self.buffer.split(b"\r\n", 1)
+                size = int(size_line.split(b";")[0], 16)
+                while len(self.buffer) < size + 2:
+                    self._fill()
+                self.buffer = self.buffer[size + 2:]
+                if size == 0:
+                    break
+        else:
+            length = int(headers.get("content-length", "0"))
+            while len(self.buffer) < length:
+                self._fill()
+            self.buffer = self.buffer[length:]
+        return status, headers
+
+    def post(self, route, body):
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        expect = len(body) > self.EXPECT_OVER
+        head = (f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {len(body)}\r\n" + ("Expect: 100-continue\r\n" if expect else "") + "\r\n").encode()
+        if not expect:
+            self.sock.sendall(head + body)
+        else:
+            self.sock.sendall(head)
+            ready, _, _ = select.select([self.sock], [], [], 1.0)
+            if ready:
+                status, headers = self._answer()
+                if status != 100:
+                    self.close()  # answered without the body: this connection cannot carry on
+                    return status, headers
+            self.sock.sendall(body)
+        status, headers = self._answer()
+        while status == 100:  # an interim answer that came after the 1 s wait
+            status, headers = self._answer()
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers
+
+
+def client_process(port, threads, seconds, items, queue, start_at, naive):
     results = []
     lock = threading.Lock()
 
+    def naive_post(state, route, body):
+        if state.get("connection") is None:
+            state["connection"] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection = state["connection"]
+        connection.request("POST", route, body=body, headers={"Content-Type": "application/octet-stream"})
+        response = connection.getresponse()
+        response.read()
+        if response.getheader("connection", "").lower() == "close":
+            connection.close()
+            state["connection"] = None
+        return response.status, {"retry-after": response.getheader("retry-after")}
+
     def run(index):
-        connection = None
+        client = CurlLikeClient(port)
+        state = {}
         n = index
         while time.time() < start_at:
             time.sleep(0.01)
@@ -57,22 +152,19 @@ def client_process(port, threads, seconds, items, queue, start_at):
             allowed = (check_ok if route == "/v1/check" else prepare_ok) | BUSY
             n += 1
             started = time.perf_counter()
+            headers = {}
             try:
-                if connection is None:
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                connection.request("POST", route, body=body, headers={"Content-Type": "application/octet-stream"})
-                response = connection.getresponse()
-                response.read()
-                status = response.status
-                if response.getheader("connection", "").lower() == "close":
-                    connection.close()
-                    connection = None
+                status, headers = naive_post(state, route, body) if naive else client.post(route, body)
             except Exception as error:
                 status = "error: " + type(error).__name__
-                if connection is not None:
-                    connection.close()
-                connection = None
+                client.close()
+                if state.get("connection") is not None:
+                    state["connection"].close()
+                state["connection"] = None
             local.append((route, name, status, time.perf_counter() - started, status in allowed))
+            # A well-behaved client waits as long as a 503's Retry-After asks (the naive one does not).
+            if status == 503 and not naive and headers.get("retry-after"):
+                time.sleep(max(0.0, min(float(headers["retry-after"]), end - time.time())))
         with lock:
             results.extend(local)
 
@@ -134,7 +226,7 @@ def load(label, port, pids, args, items):
     queue = multiprocessing.Queue()
     start_at = time.time() + 2
     rss_start = rss_kib(pids)
-    children = [multiprocessing.Process(target=client_process, args=(port, n, args.seconds, items, queue, start_at)) for n in per]
+    children = [multiprocessing.Process(target=client_process, args=(port, n, args.seconds, items, queue, start_at, args.naive)) for n in per]
     for c in children:
         c.start()
     results = []
@@ -174,9 +266,11 @@ def main():
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--only", choices=["serve", "anchor"])
+    parser.add_argument("--naive", action="store_true",
+                        help="clients post with http.client: no Expect: 100-continue, no wait after a 503")
     args = parser.parse_args()
     items = inputs(args.samples, args.fixtures)
-    print(f"{args.clients} clients, {args.seconds} s per server, {len(items)} inputs: {', '.join(i[0] for i in items)}; "
+    print(f"{args.clients} {'naive' if args.naive else 'curl-like'} clients, {args.seconds} s per server, {len(items)} inputs: {', '.join(i[0] for i in items)}; "
           f"CPU: {os.cpu_count()} cores", file=sys.stderr)
     print("| server | route | requests | req/s | 200/s | p50 ms | p99 ms | errors | RSS MiB start -> end | statuses |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -255,6 +255,12 @@ int kk_jpeg_writer_finish(kk_jpeg_writer *w, uint64_t *bytes, void **out, kk_sta
     return KK_OK;
 }
 
+uint64_t kk_jpeg_writer_bytes(const kk_jpeg_writer *w) {
+    if (!w || !w->dest.buffer) return 0;
+    uint64_t window = (uint64_t)(w->dest.capacity - w->dest.pub.free_in_buffer);
+    return w->dest.fd >= 0 ? w->dest.flushed + window : window;
+}
+
 void kk_jpeg_writer_free(kk_jpeg_writer *w) {
     if (!w) return;
     if (w->created) jpeg_destroy_compress(&w->cinfo);

@@ -214,6 +214,12 @@ int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t str
     return KK_OK;
 }
 
+uint64_t kk_png_writer_bytes(const kk_png_writer *writer) {
+    if (!writer) return 0;
+    if (writer->sink) return writer->sink->size;
+    return writer->output.written + writer->output.used;
+}
+
 int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, void **out, kk_status *status) {
     *bytes = 0;
     if (out) *out = NULL;

@@ -147,6 +147,10 @@ public final class PNGMemoryWriter {
         guard rc == Int32(KK_OK) else { throw NativeCodec.error(rc, status) }
     }
 
+    /// Bytes of the stream so far (signature and headers included; deflate emits in blocks, so this
+    /// trails the rows written by up to a block): a byte budget can give up before the last row.
+    public var bytesWritten: Int { Int(kk_png_writer_bytes(handle)) }
+
     /// Ends the stream and returns it. Every row must have been written.
     public func finish() throws -> EncodedImage {
         try NativeCodec.finishMemory(.png) { size, out, status in kk_png_writer_finish(handle, &size, &out, &status) }

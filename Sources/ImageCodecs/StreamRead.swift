@@ -103,6 +103,10 @@ public final class JPEGMemoryWriter {
         guard rc == Int32(KK_OK) else { throw NativeCodec.error(rc, status) }
     }
 
+    /// Bytes of the stream so far: the markers, then an MCU row at a time (with `optimizeHuffman` or
+    /// `progressive`, nothing more until ``finish()``).
+    public var bytesWritten: Int { Int(kk_jpeg_writer_bytes(handle)) }
+
     /// Ends the stream and returns it. Every row must have been written.
     public func finish() throws -> EncodedImage { try NativeCodec.finishMemoryJPEG(handle) }
 }

@@ -86,6 +86,15 @@ public final class ReferenceImageRoutes: Sendable {
         await pool.shutdown()
     }
 
+    /// Whether an upload with this head would have its body read now: not when its declared length
+    /// is over the cap or the decode queue is full (both refused before the body). For
+    /// `Expect: 100-continue` (``ExpectContinueHandler``): a refused client then sends no body at all.
+    public func invitesBody(_ head: HTTPRequest) -> Bool {
+        guard head.method == .post else { return true }
+        if let declared = head.headerFields[.contentLength].flatMap(Int.init), declared > limits.maxBodyBytes { return false }
+        return !gate.isSaturated
+    }
+
     // MARK: Routes
 
     func check(_ request: Request) async throws -> Response {

@@ -60,7 +60,7 @@ public func buildReferenceImageServer(configuration: ReferenceImageServerConfigu
     return Application(
         router: buildReferenceImageRouter(routes: routes),
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [ExpectContinueHandler(), ConnectionGuardHandler(headTimeout: head, readTimeout: read, lingerTime: .seconds(10))],
+            additionalChannelHandlers: [ExpectContinueHandler(continues: { routes.invitesBody($0) }), ConnectionGuardHandler(headTimeout: head, readTimeout: read, lingerTime: .seconds(10))],
             idleTimeout: .seconds(75))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "klingkit-serve"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },

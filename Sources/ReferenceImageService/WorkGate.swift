@@ -98,13 +98,15 @@ final class WorkGate: Sendable {
     /// Refuses at once (503) when every slot is busy and the queue is full, so a request that would be
     /// refused anyway is answered before its body is read (a client retrying at once costs no upload).
     func refuseIfSaturated(retryAfterSeconds: Int) throws {
-        let saturated = state.withLockedValue { $0.running >= slots && $0.waiters.count >= queueLimit }
-        if saturated {
+        if isSaturated {
             throw ServiceRefusal(.overloaded, rule: "decode-queue",
                                  "all \(slots) decode slots are busy and \(queueLimit) requests are already waiting; retry in \(retryAfterSeconds) s",
                                  retryAfterSeconds: retryAfterSeconds, closesConnection: true)
         }
     }
+
+    /// Every slot busy and the queue full: a request arriving now would be refused.
+    var isSaturated: Bool { state.withLockedValue { $0.running >= slots && $0.waiters.count >= queueLimit } }
 
     /// Requests waiting and jobs running now.
     var depth: (queued: Int, running: Int) { state.withLockedValue { ($0.waiters.count, $0.running) } }

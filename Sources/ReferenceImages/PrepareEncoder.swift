@@ -22,20 +22,45 @@ extension ReferenceImagePreparer {
             return try encodeJPEG(image, icc: icc, sourceFormat: source)
         }
         // PNG wanted (forced, or auto from a PNG source).
-        if forced == nil && !transparent {
-            // Auto: the smaller of JPEG and PNG, when there is no transparency to lose.
-            let jpeg = try? encodeJPEG(copy image, icc: icc, sourceFormat: source)
-            let png = try? encodePNG(image, icc: icc)
-            switch (jpeg, png) {
-            case let (j?, p?): return j.0.bytes.bytes.count < p.0.bytes.bytes.count ? j : p
-            case let (j?, nil): return j
-            case let (nil, p?): return p
-            default: break
+        if forced == nil && !transparent, let jpeg = try? encodeJPEG(copy image, icc: icc, sourceFormat: source) {
+            // Auto with nothing to lose in JPEG: the JPEG, unless the PNG of the same pixels is smaller.
+            // The PNG (zlib level 6, as the streamed route writes it) is abandoned as soon as it passes
+            // the JPEG's size, so a photo-like PNG costs a sliver of a full encode, not 2-4 of them.
+            if jpeg.0.size == image.size {
+                guard let png = try? smallerPNG(image, than: jpeg.0.bytes.bytes.count, icc: icc) else { return jpeg }
+                return (Fitted(bytes: png, size: image.size), [.reencodedPNG])
             }
+            // The JPEG had to shrink: the PNG's own search, and the smaller of the two.
+            guard let png = try? encodePNG(image, icc: icc) else { return jpeg }
+            return jpeg.0.bytes.bytes.count < png.0.bytes.bytes.count ? jpeg : png
         }
         if let png = try? encodePNG(image, icc: icc) { return png }
         if forced == nil { return try encodeJPEG(copy image, icc: icc, sourceFormat: source) }
         return try encodePNG(image, icc: icc)
+    }
+
+    /// The PNG of `image` at zlib level 6 when it is smaller than `limit` bytes (and within the budget),
+    /// else nil; the encoding stops at the first band of rows that takes it past the limit.
+    private func smallerPNG(_ image: Image, than limit: Int, icc: [UInt8]?) throws -> EncodedImage? {
+        let cap = min(limit - 1, options.effectiveMaxBytes)
+        do {
+            let writer = try PNGMemoryWriter(width: image.width, height: image.height, format: image.format,
+                                             options: PNGEncodeOptions(compressionLevel: 6, iccProfile: icc))
+            let stride = image.width * image.format.channels, band = 16
+            return try image.pixels.withUnsafeBufferPointer { pixels -> EncodedImage? in
+                var y = 0
+                while y < image.height {
+                    let count = min(band, image.height - y)
+                    try writer.write(rows: pixels.baseAddress! + y * stride, stride: stride, count: count)
+                    if writer.bytesWritten > cap { return nil }
+                    y += count
+                }
+                let png = try writer.finish()
+                return png.bytes.count <= cap ? png : nil
+            }
+        } catch let error as CodecError {
+            throw PrepareError.encoding(.png, error)
+        }
     }
 
     /// JPEG: flatten, then the best quality ≤ the start quality that fits; below the quality floor,

@@ -23,8 +23,10 @@ extension ReferenceImagePreparer {
 
     /// PNG in, geometry changed, encoded at the first setting the in-memory route tries: JPEG at the start
     /// quality (rows flattened onto the background) unless PNG is forced, PNG at zlib level 6 unless JPEG
-    /// is forced; with both (automatic format) the smaller, or PNG when some output pixel is transparent.
-    /// Byte-identical to the in-memory route when that first setting fits the budget.
+    /// is forced; with both (automatic format) the JPEG unless the PNG is smaller, or the PNG when some output pixel is transparent.
+    /// Byte-identical to the in-memory route when that first setting fits the budget (one exception: an
+    /// opaque PNG more than twice the JPEG's size an eighth of the way down, yet smaller at the end, is
+    /// given up here and kept there).
     ///
     /// Peak memory: the compressed input, one source row, the resampler's window of float rows, one
     /// canvas row and the outputs as they grow.
@@ -95,7 +97,7 @@ extension ReferenceImagePreparer {
     /// flattened onto the background on the way, and transparency is noted as the rows pass.
     private final class EncoderTee {
         private let jpeg: JPEGMemoryWriter?
-        private let png: PNGMemoryWriter?
+        private var png: PNGMemoryWriter?   // nil: not wanted, or given up past the budget
         private let forced: ImageFormat?
         private let format: PixelFormat
         private let rowBytes: Int
@@ -103,11 +105,17 @@ extension ReferenceImagePreparer {
         private let background: Color
         private let budget: Int, startQuality: Int
         private var transparent = false
+        private let height: Int
+        private var rows = 0
+        /// Optimised Huffman tables: the JPEG emits nothing until the end, so its size so far says nothing.
+        private let deferredJPEG: Bool
 
         init(canvas: Size, format: PixelFormat, forced: ImageFormat?, profile: [UInt8]?, options: PrepareOptions) throws {
             self.forced = forced
             self.format = format
             width = canvas.width
+            height = canvas.height
+            deferredJPEG = options.optimizeHuffman
             rowBytes = canvas.width * format.channels
             background = options.background
             budget = options.effectiveMaxBytes
@@ -151,6 +159,16 @@ extension ReferenceImagePreparer {
             }
             do {
                 try png?.write(rows: row, stride: rowBytes)
+                rows += 1
+                if let written = png?.bytesWritten {
+                    // A PNG past the budget can be chosen by no route: stop paying for it.
+                    if written > budget { png = nil }
+                    // Automatic and opaque so far, the PNG is kept only if it ends smaller than the JPEG:
+                    // one more than twice the JPEG's size an eighth of the way down is given up (the
+                    // in-memory route, which has the whole JPEG first, gives up at its exact size).
+                    else if forced == nil && !transparent && rows * 8 >= height && written > 262_144,
+                            let jpeg, !deferredJPEG, written > 2 * jpeg.bytesWritten { png = nil }
+                }
             } catch let error as CodecError {
                 throw PrepareError.encoding(.png, error)
             }
@@ -186,10 +204,13 @@ extension ReferenceImagePreparer {
             case .png?: return asPNG
             case nil:
                 if transparent { return asPNG }
-                // Every encoding made must fit as it is, or the in-memory search might find another answer.
-                guard (j == nil || asJPEG != nil) && (p == nil || asPNG != nil) else { return nil }
-                if let jj = asJPEG, let pp = asPNG { return jj.0.bytes.count < pp.0.bytes.count ? jj : pp }
-                return asJPEG ?? asPNG
+                // As the in-memory route: the JPEG at the start quality, unless the PNG is smaller; no
+                // JPEG at this size, the PNG; a JPEG over the budget needs the in-memory search (nil).
+                if let jj = asJPEG {
+                    if let pp = asPNG, pp.0.bytes.count < jj.0.bytes.count { return pp }
+                    return jj
+                }
+                return jpeg == nil ? asPNG : nil
             }
         }
     }

@@ -79,11 +79,6 @@ public struct ReferenceImagePreparer: Sendable {
         // A container the stripper cannot follow is re-encoded instead, so metadata never slips through.
         if header.orientation == 1 && !plan.changesPixels && (forced == nil || forced == header.format) && strippable
             && !convertsProfile {
-            do {
-                _ = try ImageCodec.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
-            } catch let error as CodecError {
-                throw PrepareError.decoding(error)
-            }
             var out = copy bytes
             var actions: [PrepareAction] = []
             // The full strip also drops data after the end-of-image marker (an appended preview).
@@ -91,7 +86,14 @@ public struct ReferenceImagePreparer: Sendable {
                 out = stripped.bytes
                 actions.append(.strippedMetadata)
             }
+            // A copy over the budget is re-encoded below, whose decode proves decodability: verify
+            // only the copy that is kept.
             if out.count <= budget {
+                do {
+                    _ = try ImageCodec.verify(bytes, options: DecodeOptions(maxPixels: options.rules.maxPixels))
+                } catch let error as CodecError {
+                    throw PrepareError.decoding(error)
+                }
                 return PreparedImage(encoded: EncodedImage(format: header.format, bytes: out), actions: actions,
                                      width: upright.width, height: upright.height)
             }

@@ -93,4 +93,25 @@ struct PNGRowsTests {
         #expect(throws: CodecError.self) { _ = try short.finish() }  // rows missing
         #expect(throws: CodecError.self) { try PNGMemoryWriter(width: 0, height: 4, format: format) }
     }
+
+    @Test("bytesWritten counts the stream as it grows: headers first, rows as deflate emits them, all at finish")
+    func bytesWritten() throws {
+        var noise = [UInt8](repeating: 0, count: 512 * 512 * 3)
+        var state: UInt32 = 12345
+        for i in noise.indices { state = state &* 1_664_525 &+ 1_013_904_223; noise[i] = UInt8(truncatingIfNeeded: state >> 24) }
+        let writer = try PNGMemoryWriter(width: 512, height: 512, format: .rgb)
+        let headers = writer.bytesWritten
+        #expect(headers >= 33)  // signature + IHDR
+        var seen: [Int] = []
+        try noise.withUnsafeBufferPointer { p in
+            for band in 0..<8 {
+                try writer.write(rows: p.baseAddress! + band * 64 * 1536, stride: 1536, count: 64)
+                seen.append(writer.bytesWritten)
+            }
+        }
+        let total = try writer.finish().bytes.count
+        #expect(seen == seen.sorted())
+        // Noise does not compress: half the rows are at least a third of the stream before the end.
+        #expect(seen[3] > total / 3 && seen[7] <= total)
+    }
 }

@@ -160,6 +160,45 @@ struct RefusalTests {
         }
     }
 
+    @Test("Expect: 100-continue: a 100 when the body will be read; none, and the refusal at once, when the queue is full or the declared body over the cap")
+    func expectContinue() async throws {
+        try await withService(.init(maxBodyBytes: 20 << 20, maxConcurrentDecodes: 1, maxQueuedDecodes: 0,
+                                    requestDeadline: .seconds(900))) { server in
+            let port = server.port
+            let small = try Samples.bytes("avatar-tiny.png")
+            @Sendable func upload(_ length: Int) -> String {
+                "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: \(length)\r\nExpect: 100-continue\r\n\r\n"
+            }
+            // Idle: invited, then served.
+            let served = try await RawHTTP.async {
+                let connection = try RawHTTP.Connection(port: port, timeout: 60)
+                connection.send(upload(small.count))
+                let interim = try connection.readHead().head
+                connection.send(small)
+                return (interim, try connection.readHead().head)
+            }
+            #expect(served.0.hasPrefix("HTTP/1.1 100"), "\(served.0)")
+            #expect(served.1.hasPrefix("HTTP/1.1 200"), "\(served.1)")
+            // Declared over the cap: the 413 is the first answer; no body was sent.
+            let tooLarge = try await RawHTTP.async {
+                let connection = try RawHTTP.Connection(port: port, timeout: 60)
+                connection.send(upload(1 << 30))
+                return try connection.readHead().head
+            }
+            #expect(tooLarge.hasPrefix("HTTP/1.1 413"), "\(tooLarge)")
+            // The one slot busy, no queue: the 503 comes first, with the body held back.
+            let busy = try await whileSlotHeld(server) {
+                try await RawHTTP.async {
+                    let connection = try RawHTTP.Connection(port: port, timeout: 60)
+                    connection.send(upload(small.count))
+                    return try connection.readHead().head
+                }
+            }
+            #expect(busy.hasPrefix("HTTP/1.1 503"), "\(busy)")
+            #expect(busy.lowercased().contains("connection: close"), "\(busy)")
+        }
+    }
+
     @Test("503 request-deadline: a body that never completes is answered at the deadline")
     func deadline() async throws {
         try await withService(.init(requestDeadline: .seconds(1)), readTimeout: .seconds(30)) { server in

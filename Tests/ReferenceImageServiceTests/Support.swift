@@ -104,3 +104,20 @@ func expectRefusal(_ answer: RawHTTP.Answer, status: Int, rule: String, sourceLo
     #expect(object["rule"] as? String == rule, "\(object)", sourceLocation: sourceLocation)
     #expect((object["message"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
 }
+
+/// Runs `body` while a forced-PNG prepare of the 15 MB screenshot (a PNG search of seconds) holds a
+/// decode slot: it returns once `/metrics` shows the job running, and awaits it (200) afterwards. With one
+/// slot and no queue, every upload `body` makes is refused 503 from the head.
+func whileSlotHeld<T: Sendable>(_ server: ReferenceImageServer, _ body: () async throws -> T) async throws -> T {
+    let large = try Samples.bytes("screenshot-large.png")
+    let slow = Task { try await call(server, "POST", "/v1/prepare?format=png", body: large, timeout: 900) }
+    var running = false
+    for _ in 0..<1200 where !running {
+        running = try await call(server, "GET", "/metrics").text.contains("klingkit_serve_decodes_running 1.0")
+        if !running { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    #expect(running, "the slow prepare never started")
+    let value = try await body()
+    #expect(try await slow.value.status == 200)
+    return value
+}

@@ -17,8 +17,13 @@ struct PrepareStreamPNGTests {
         var width: Int, height: Int
         var format: PixelFormat
         var options: PrepareOptions
+        var pattern = Pattern.gradients
         var description: String { name }
     }
+
+    /// Gradients and a checkerboard; flat blocks of three colours (the PNG far smaller than the JPEG);
+    /// noise (the PNG larger).
+    enum Pattern: Sendable { case gradients, flat, noise }
 
     static let cases: [Case] = [
         Case(name: "wide RGB padded, automatic format", width: 1500, height: 400, format: .rgb, options: .init()),
@@ -32,11 +37,34 @@ struct PrepareStreamPNGTests {
              options: .init(fit: .crop, cropAnchor: .fraction(0.2), maxSide: 900, format: .jpeg)),
         Case(name: "RGB shrunk to a maximum side, Mitchell", width: 1600, height: 1200, format: .rgb,
              options: .init(maxSide: 700, filter: .mitchell)),
+        Case(name: "flat RGB padded, automatic (the PNG is smaller)", width: 1500, height: 400, format: .rgb,
+             options: .init(), pattern: .flat),
+        Case(name: "noise RGB padded, automatic, a budget only the JPEG fits", width: 1500, height: 400, format: .rgb,
+             options: .init(maxBytes: 1_500_000), pattern: .noise),
     ]
 
     /// Gradients, a checkerboard and (with alpha) a ramp of opacity: resampling and flattening both matter.
-    static func picture(width: Int, height: Int, format: PixelFormat) throws -> [UInt8] {
+    static func picture(width: Int, height: Int, format: PixelFormat, pattern: Pattern = .gradients) throws -> [UInt8] {
         let ch = format.channels
+        if pattern == .noise {
+            var state: UInt32 = 99
+            let pixels = (0..<(width * height * ch)).map { _ -> UInt8 in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return UInt8(truncatingIfNeeded: state >> 24)
+            }
+            return try ImageCodec.encodePNG(try Image(width: width, height: height, format: format, pixels: pixels)).bytes
+        }
+        if pattern == .flat {
+            let colours: [[UInt8]] = [[240, 240, 240], [20, 60, 200], [200, 30, 30]]
+            var pixels = [UInt8](repeating: 0, count: width * height * ch)
+            for y in 0..<height {
+                for x in 0..<width {
+                    let colour = colours[(x / 200 + y / 100) % 3]
+                    for c in 0..<ch { pixels[(y * width + x) * ch + c] = colour[c % 3] }
+                }
+            }
+            return try ImageCodec.encodePNG(try Image(width: width, height: height, format: format, pixels: pixels)).bytes
+        }
         var pixels = [UInt8](repeating: 0, count: width * height * ch)
         for y in 0..<height {
             for x in 0..<width {
@@ -68,7 +96,7 @@ struct PrepareStreamPNGTests {
 
     @Test("the same bytes, actions and size as the in-memory route", arguments: cases)
     func matchesInMemory(_ c: Case) throws {
-        let bytes = try Self.picture(width: c.width, height: c.height, format: c.format)
+        let bytes = try Self.picture(width: c.width, height: c.height, format: c.format, pattern: c.pattern)
         let input = try ImageCodec.probe(bytes)
         let plan = PreparePlan(upright: Size(width: input.width, height: input.height), options: c.options)
         #expect(!ReferenceImagePreparer(options: c.options).streamsPNG(input, plan: plan))  // so prepare() is the reference
@@ -88,6 +116,24 @@ struct PrepareStreamPNGTests {
         let translucent = try #require(try Self.streamed(try Self.picture(width: 1500, height: 400, format: .rgba), options: .init()))
         #expect(translucent.encoded.format == .png)
         #expect(!translucent.actions.contains { if case .flattenedAlpha = $0 { true } else { false } })
+    }
+
+    @Test("automatic format, opaque: the PNG when it is smaller than the JPEG, byte for byte the level-6 encoding")
+    func smallerPNGWins() throws {
+        let flat = try #require(try Self.streamed(try Self.picture(width: 1500, height: 400, format: .rgb, pattern: .flat),
+                                                  options: .init()))
+        #expect(flat.encoded.format == .png)
+        #expect(flat.actions.last == .reencodedPNG && !flat.actions.contains(.converted(from: .png, to: .jpeg)))
+        let pixels = try ImageCodec.decode(flat.encoded.bytes).image
+        #expect(flat.encoded.bytes == (try ImageCodec.encodePNG(pixels, options: PNGEncodeOptions(compressionLevel: 6))).bytes)
+        #expect(flat.encoded.bytes.count < (try ImageCodec.encodeJPEG(pixels, options: JPEGEncodeOptions(quality: 90))).bytes.count)
+        // Noise: the JPEG, the PNG (over the budget) given up on the way.
+        let noise = try Self.picture(width: 1500, height: 400, format: .rgb, pattern: .noise)
+        let photo = try #require(try Self.streamed(noise, options: .init(maxBytes: 1_500_000)))
+        #expect(photo.encoded.format == .jpeg && photo.encoded.bytes.count <= 1_500_000)
+        let unbounded = try #require(try Self.streamed(noise, options: .init()))
+        #expect(unbounded.encoded.format == .jpeg)  // the PNG is larger than the JPEG
+        #expect(try Self.streamed(noise, options: .init(maxBytes: 1_500_000, format: .png)) == nil)  // PNG forced: the search
     }
 
     @Test("an encoding over the byte budget is left to the in-memory search (nil), which then fits it")

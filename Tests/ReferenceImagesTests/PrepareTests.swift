@@ -367,6 +367,20 @@ struct PrepareTests {
         #expect(prepared.width == 450 && prepared.height == 300)
     }
 
+    @Test("an opaque PNG that must be re-encoded stays PNG when that is smaller than the JPEG (in memory)")
+    func smallerPNGKept() throws {
+        // 200x150 flat blocks: enlarged to 400x300, well under the streamed route's size.
+        var px = [UInt8](repeating: 0, count: 200 * 150 * 3)
+        for i in 0..<(200 * 150) where (i % 200) / 50 % 2 == 0 { px[i * 3] = 200; px[i * 3 + 2] = 40 }
+        let png = try ImageCodec.encodePNG(try Image(width: 200, height: 150, format: .rgb, pixels: px)).bytes
+        let prepared = try ReferenceImagePreparer().prepare(bytes: png, name: "diagram.png")
+        #expect(prepared.encoded.format == .png)
+        #expect(prepared.width == 400 && prepared.height == 300)
+        let pixels = try ImageCodec.decode(prepared.encoded.bytes).image
+        #expect(prepared.encoded.bytes == (try ImageCodec.encodePNG(pixels, options: PNGEncodeOptions(compressionLevel: 6))).bytes)
+        #expect(prepared.encoded.bytes.count < (try ImageCodec.encodeJPEG(pixels, options: JPEGEncodeOptions(quality: 90))).bytes.count)
+    }
+
     @Test("PNG to JPEG with nothing else to change streams rows, with the same bytes as the whole-image path")
     func streamedPNGToJPEG() throws {
         var px = [UInt8](repeating: 0, count: 640 * 360 * 4)

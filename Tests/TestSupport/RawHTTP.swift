@@ -93,6 +93,22 @@ public enum RawHTTP {
             return false
         }
 
+        /// Reads up to the end of the next answer head (`\r\n\r\n`), an interim `100 Continue` included,
+        /// without waiting for the peer to close; what arrived after the head is returned with it.
+        public func readHead(limit: Int = 1 << 20) throws -> (head: String, rest: [UInt8]) {
+            var result: [UInt8] = []
+            var byte: UInt8 = 0
+            while result.count < limit {
+                let n = recv(fd, &byte, 1, 0)
+                if n <= 0 { throw Failure("closed or timed out after \(result.count) bytes of an answer head") }
+                result.append(byte)
+                if result.count >= 4 && result.suffix(4) == [13, 10, 13, 10] {
+                    return (String(decoding: result, as: UTF8.self), [])
+                }
+            }
+            throw Failure("no answer head within \(limit) bytes")
+        }
+
         /// Reads the answer to a `Connection: close` request.
         public func answer() throws -> Answer { try RawHTTP.parse(readToEnd()) }
     }

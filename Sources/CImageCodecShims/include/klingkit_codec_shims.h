@@ -173,6 +173,10 @@ int kk_png_writer_write_rows(kk_png_writer *writer, const void *rows, size_t str
 /// stream over in `*out` (free with kk_free) when `out` is not NULL; pass NULL for a descriptor.
 int kk_png_writer_finish(kk_png_writer *writer, uint64_t *bytes, void **out, kk_status *status);
 
+/// Bytes of the stream produced so far (deflate holds back what it has not yet emitted): what a
+/// caller with a byte budget compares between rows to give up early. 0 for NULL.
+uint64_t kk_png_writer_bytes(const kk_png_writer *writer);
+
 /// Releases the writer (finished or not); NULL is allowed.
 void kk_png_writer_free(kk_png_writer *writer);
 
@@ -197,6 +201,10 @@ int kk_jpeg_writer_write_rows(kk_jpeg_writer *writer, const void *rows, size_t s
 /// written. A writer opened on memory hands its stream over in `*out` (free with kk_free) when `out`
 /// is not NULL; pass NULL for a descriptor.
 int kk_jpeg_writer_finish(kk_jpeg_writer *writer, uint64_t *bytes, void **out, kk_status *status);
+
+/// Bytes of the stream produced so far (libjpeg emits an MCU row at a time; with `optimize` or
+/// `progressive`, nothing but the markers until finish). 0 for NULL.
+uint64_t kk_jpeg_writer_bytes(const kk_jpeg_writer *writer);
 
 /// Releases the writer (finished or not); NULL is allowed.
 void kk_jpeg_writer_free(kk_jpeg_writer *writer);

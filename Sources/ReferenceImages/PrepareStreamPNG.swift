@@ -25,7 +25,7 @@ extension ReferenceImagePreparer {
     /// quality (rows flattened onto the background) unless PNG is forced, PNG at zlib level 6 unless JPEG
     /// is forced; with both (automatic format) the JPEG unless the PNG is smaller, or the PNG when some output pixel is transparent.
     /// Byte-identical to the in-memory route when that first setting fits the budget (one exception: an
-    /// opaque PNG more than twice the JPEG's size an eighth of the way down, yet smaller at the end, is
+    /// opaque PNG more than twice the JPEG's size a 32nd of the way down, yet smaller at the end, is
     /// given up here and kept there).
     ///
     /// Peak memory: the compressed input, one source row, the resampler's window of float rows, one
@@ -164,9 +164,9 @@ extension ReferenceImagePreparer {
                     // A PNG past the budget can be chosen by no route: stop paying for it.
                     if written > budget { png = nil }
                     // Automatic and opaque so far, the PNG is kept only if it ends smaller than the JPEG:
-                    // one more than twice the JPEG's size an eighth of the way down is given up (the
+                    // one more than twice the JPEG's size a 32nd of the way down is given up (the
                     // in-memory route, which has the whole JPEG first, gives up at its exact size).
-                    else if forced == nil && !transparent && rows * 8 >= height && written > 262_144,
+                    else if forced == nil && !transparent && rows * 32 >= height && written > 262_144,
                             let jpeg, !deferredJPEG, written > 2 * jpeg.bytesWritten { png = nil }
                 }
             } catch let error as CodecError {

@@ -91,7 +91,9 @@ public final class PostgresBatchJournal: BatchJournal {
     ]
 
     private func migrate() async throws {
-        try await transaction("migrate the schema") { conn, logger in
+        // The first transaction also connects: on a loaded machine (or a server still recovering) that
+        // may take longer than a statement should, so it has a deadline of its own.
+        try await transaction("migrate the schema", deadline: Self.openDeadline) { conn, logger in
             try await conn.query("SELECT pg_advisory_xact_lock(7245301151)", logger: logger)
             try await conn.query("CREATE TABLE IF NOT EXISTS kk_schema (version INTEGER NOT NULL)", logger: logger)
             var version = 0
@@ -109,14 +111,16 @@ public final class PostgresBatchJournal: BatchJournal {
     /// Seconds one transaction may take before it is abandoned as `journalUnavailable` (see
     /// ``JournalDeadline``): far above any statement here (milliseconds, lock waits included).
     static let callDeadline = 30.0
+    /// The deadline of the first transaction (connecting and migrating the schema).
+    static let openDeadline = 120.0
 
     @discardableResult
-    private func transaction<T: Sendable>(_ what: String,
+    private func transaction<T: Sendable>(_ what: String, deadline: Double = callDeadline,
                                           _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T {
         let logger = self.logger, client = self.client
         do {
-            return try await JournalDeadline.run(seconds: Self.callDeadline,
-                                                 message: "batch journal \(redactedURL): \(what): no answer within \(Int(Self.callDeadline)) s") {
+            return try await JournalDeadline.run(seconds: deadline,
+                                                 message: "batch journal \(redactedURL): \(what): no answer within \(Int(deadline)) s") {
               try await client.withConnection { conn in
                 try await conn.query("BEGIN", logger: logger)
                 do {

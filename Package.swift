@@ -221,7 +221,8 @@ let package = Package(
             // README's snippets:
             "ReferenceImages", "ImageCodecs", "FastBase64", "ReferenceImageService", .product(name: "Hummingbird", package: "hummingbird"),
             "KlingBatch", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            "ImageCore"]),  // the gallery tests make tiny results
+            "ImageCore"],  // the gallery tests make tiny results
+            exclude: ["Scripts"]),  // run by python3 from the tests, not built
         .testTarget(name: "ReferenceImageServiceTests", dependencies: ["KlingKitTestSupport",
             "ReferenceImageService", "ReferenceImages", "ImageCodecs", "ImageCore", "FastBase64",
             .product(name: "Hummingbird", package: "hummingbird"),

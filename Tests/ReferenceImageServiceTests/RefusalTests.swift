@@ -173,9 +173,9 @@ struct RefusalTests {
             let served = try await RawHTTP.async {
                 let connection = try RawHTTP.Connection(port: port, timeout: 60)
                 connection.send(upload(small.count))
-                let interim = try connection.readHead().head
+                let interim = try connection.readHead()
                 connection.send(small)
-                return (interim, try connection.readHead().head)
+                return (interim, try connection.readHead())
             }
             #expect(served.0.hasPrefix("HTTP/1.1 100"), "\(served.0)")
             #expect(served.1.hasPrefix("HTTP/1.1 200"), "\(served.1)")
@@ -183,7 +183,7 @@ struct RefusalTests {
             let tooLarge = try await RawHTTP.async {
                 let connection = try RawHTTP.Connection(port: port, timeout: 60)
                 connection.send(upload(1 << 30))
-                return try connection.readHead().head
+                return try connection.readHead()
             }
             #expect(tooLarge.hasPrefix("HTTP/1.1 413"), "\(tooLarge)")
             // The one slot busy, no queue: the 503 comes first, with the body held back.
@@ -191,7 +191,7 @@ struct RefusalTests {
                 try await RawHTTP.async {
                     let connection = try RawHTTP.Connection(port: port, timeout: 60)
                     connection.send(upload(small.count))
-                    return try connection.readHead().head
+                    return try connection.readHead()
                 }
             }
             #expect(busy.hasPrefix("HTTP/1.1 503"), "\(busy)")

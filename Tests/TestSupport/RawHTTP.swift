@@ -94,8 +94,8 @@ public enum RawHTTP {
         }
 
         /// Reads up to the end of the next answer head (`\r\n\r\n`), an interim `100 Continue` included,
-        /// without waiting for the peer to close; what arrived after the head is returned with it.
-        public func readHead(limit: Int = 1 << 20) throws -> (head: String, rest: [UInt8]) {
+        /// without waiting for the peer to close. Byte by byte, so nothing after the head is consumed.
+        public func readHead(limit: Int = 1 << 20) throws -> String {
             var result: [UInt8] = []
             var byte: UInt8 = 0
             while result.count < limit {
@@ -103,7 +103,7 @@ public enum RawHTTP {
                 if n <= 0 { throw Failure("closed or timed out after \(result.count) bytes of an answer head") }
                 result.append(byte)
                 if result.count >= 4 && result.suffix(4) == [13, 10, 13, 10] {
-                    return (String(decoding: result, as: UTF8.self), [])
+                    return String(decoding: result, as: UTF8.self)
                 }
             }
             throw Failure("no answer head within \(limit) bytes")

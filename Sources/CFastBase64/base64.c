@@ -23,6 +23,7 @@ static int kk_kernel_from_env(void) {
     if (strcmp(name, "ssse3") == 0) return KLINGKIT_B64_SSSE3;
     if (strcmp(name, "avx2") == 0) return KLINGKIT_B64_AVX2;
     if (strcmp(name, "avx512vbmi") == 0) return KLINGKIT_B64_AVX512VBMI;
+    if (strcmp(name, "neon") == 0) return KLINGKIT_B64_NEON;
     return KLINGKIT_B64_AUTO;
 }
 
@@ -37,6 +38,9 @@ unsigned klingkit_b64_supported_kernels(void) {
 #if defined(__x86_64__)
         mask |= kk_b64_detect_x86();
 #endif
+#if defined(__aarch64__)
+        mask |= 1u << KLINGKIT_B64_NEON;  // Advanced SIMD is mandatory in AArch64
+#endif
         mask |= 0x100;
         __atomic_store_n(&kk_cached_mask, mask, __ATOMIC_RELAXED);
     }
@@ -48,10 +52,10 @@ int klingkit_b64_best_kernel(void) {
     if (best == -2) {
         unsigned mask = klingkit_b64_supported_kernels();
         best = KLINGKIT_B64_SCALAR;
-        for (int k = KLINGKIT_B64_AVX512VBMI; k > KLINGKIT_B64_SCALAR; k--) {
+        for (int k = KLINGKIT_B64_KERNEL_COUNT - 1; k > KLINGKIT_B64_SCALAR; k--) {
             if (mask & (1u << k)) { best = k; break; }
         }
-        // KLINGKIT_BASE64_KERNEL=scalar|ssse3|avx2|avx512vbmi caps the choice (tests, benchmarks).
+        // KLINGKIT_BASE64_KERNEL=scalar|ssse3|avx2|avx512vbmi|neon caps the choice (tests, benchmarks).
         int forced = kk_kernel_from_env();
         if (forced != KLINGKIT_B64_AUTO && (mask & (1u << forced))) best = forced;
         __atomic_store_n(&kk_cached_best, best, __ATOMIC_RELAXED);
@@ -61,7 +65,7 @@ int klingkit_b64_best_kernel(void) {
 
 static int kk_resolve(int kernel) {
     if (kernel == KLINGKIT_B64_AUTO) return klingkit_b64_best_kernel();
-    if (kernel < 0 || kernel > KLINGKIT_B64_AVX512VBMI) return klingkit_b64_best_kernel();
+    if (kernel < 0 || kernel >= KLINGKIT_B64_KERNEL_COUNT) return klingkit_b64_best_kernel();
     if (!(klingkit_b64_supported_kernels() & (1u << kernel))) return klingkit_b64_best_kernel();
     return kernel;
 }
@@ -207,20 +211,32 @@ size_t klingkit_b64_decoded_length_bound(size_t length) {
 
 typedef size_t (*kk_block_fn)(const uint8_t *, size_t, uint8_t *, const kk_b64_tables *);
 
+// Block kernels by kernel id; NULL where this CPU family has no such kernel. A call runs the chosen
+// kernel, then every narrower one present, each leaving a tail shorter than its block to the next.
+#if defined(__x86_64__)
+static const kk_block_fn kk_encoders[KLINGKIT_B64_KERNEL_COUNT] = {
+    kk_b64_encode_scalar, kk_b64_encode_ssse3, kk_b64_encode_avx2, kk_b64_encode_avx512vbmi, NULL };
+static const kk_block_fn kk_decoders[KLINGKIT_B64_KERNEL_COUNT] = {
+    kk_b64_decode_scalar, kk_b64_decode_ssse3, kk_b64_decode_avx2, kk_b64_decode_avx512vbmi, NULL };
+#elif defined(__aarch64__)
+static const kk_block_fn kk_encoders[KLINGKIT_B64_KERNEL_COUNT] = {
+    kk_b64_encode_scalar, NULL, NULL, NULL, kk_b64_encode_neon };
+static const kk_block_fn kk_decoders[KLINGKIT_B64_KERNEL_COUNT] = {
+    kk_b64_decode_scalar, NULL, NULL, NULL, kk_b64_decode_neon };
+#else
+static const kk_block_fn kk_encoders[KLINGKIT_B64_KERNEL_COUNT] = { kk_b64_encode_scalar };
+static const kk_block_fn kk_decoders[KLINGKIT_B64_KERNEL_COUNT] = { kk_b64_decode_scalar };
+#endif
+
 size_t klingkit_b64_encode(int kernel, const void *source, size_t length, void *destination, int flags) {
     const uint8_t *src = (const uint8_t *)source;
     uint8_t *dst = (uint8_t *)destination;
     const kk_b64_tables *t = kk_b64_tables_for(flags);
     kernel = kk_resolve(kernel);
     size_t done = 0;
-    // Each wider kernel leaves a tail shorter than its block to the next narrower one.
-#if defined(__x86_64__)
-    static const kk_block_fn encoders[] = { kk_b64_encode_scalar, kk_b64_encode_ssse3, kk_b64_encode_avx2, kk_b64_encode_avx512vbmi };
-#else
-    static const kk_block_fn encoders[] = { kk_b64_encode_scalar };
-#endif
     for (int k = kernel; k >= 0; k--) {
-        size_t n = encoders[k](src + done, length - done, dst + (done / 3) * 4, t);
+        if (kk_encoders[k] == NULL) continue;
+        size_t n = kk_encoders[k](src + done, length - done, dst + (done / 3) * 4, t);
         done += n;
     }
     uint8_t *out = dst + (done / 3) * 4;
@@ -298,17 +314,13 @@ static int kk_decode_core(klingkit_b64_decoder *d, const uint8_t *src, size_t le
     const kk_b64_tables *t = kk_b64_tables_for(d->flags);
     const int ignoreSpace = (d->flags & KLINGKIT_B64_IGNORE_WHITESPACE) != 0;
     const int omitPadding = (d->flags & KLINGKIT_B64_OMIT_PADDING) != 0;
-#if defined(__x86_64__)
-    static const kk_block_fn decoders[] = { kk_b64_decode_scalar, kk_b64_decode_ssse3, kk_b64_decode_avx2, kk_b64_decode_avx512vbmi };
-#else
-    static const kk_block_fn decoders[] = { kk_b64_decode_scalar };
-#endif
     size_t i = 0;
     while (i < length) {
         if (d->pendingCount == 0 && d->padCount == 0) {
             // Bulk: whole quanta of alphabet characters, widest kernel first.
             for (int k = d->kernel; k >= 0; k--) {
-                size_t n = decoders[k](src + i, length - i, out, t);
+                if (kk_decoders[k] == NULL) continue;
+                size_t n = kk_decoders[k](src + i, length - i, out, t);
                 i += n;
                 out += (n / 4) * 3;
             }

@@ -39,3 +39,8 @@ size_t kk_b64_decode_avx2(const uint8_t *src, size_t length, uint8_t *dst, const
 size_t kk_b64_decode_avx512vbmi(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t);
 unsigned kk_b64_detect_x86(void);
 #endif
+
+#if defined(__aarch64__)
+size_t kk_b64_encode_neon(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t);
+size_t kk_b64_decode_neon(const uint8_t *src, size_t length, uint8_t *dst, const kk_b64_tables *t);
+#endif

@@ -27,13 +27,14 @@ public struct Base64Options: OptionSet, Sendable, Hashable {
 /// throw a ``Base64Error`` naming its byte offset.
 ///
 /// On x86-64 the kernels are AVX-512 VBMI, AVX2 and SSSE3 (after Muła & Lemire 2018 and 2020), chosen
-/// by CPUID and the OS's saved register state; elsewhere (e.g. Apple silicon) the portable scalar
-/// kernel runs. Set the environment variable `KLINGKIT_BASE64_KERNEL` to `scalar`, `ssse3`, `avx2` or
-/// `avx512vbmi` to cap the automatic choice, or pass `kernel:` to force one per call.
+/// by CPUID and the OS's saved register state; on AArch64 (Apple silicon, Graviton) the NEON kernel
+/// runs; on any other CPU the portable scalar kernel. Set the environment variable
+/// `KLINGKIT_BASE64_KERNEL` to `scalar`, `ssse3`, `avx2`, `avx512vbmi` or `neon` to cap the automatic
+/// choice, or pass `kernel:` to force one per call.
 public enum Base64 {
     /// An implementation of the block loops. All produce identical output.
     public enum Kernel: String, CaseIterable, Sendable, CustomStringConvertible {
-        case scalar, ssse3, avx2, avx512vbmi
+        case scalar, ssse3, avx2, avx512vbmi, neon
 
         var cValue: Int32 {
             switch self {
@@ -41,6 +42,7 @@ public enum Base64 {
             case .ssse3: Int32(KLINGKIT_B64_SSSE3)
             case .avx2: Int32(KLINGKIT_B64_AVX2)
             case .avx512vbmi: Int32(KLINGKIT_B64_AVX512VBMI)
+            case .neon: Int32(KLINGKIT_B64_NEON)
             }
         }
 

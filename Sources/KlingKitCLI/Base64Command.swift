@@ -15,8 +15,8 @@ struct Base64Command: AsyncParsableCommand {
             Reads FILE (or standard input for -) in bounded memory and writes to standard output, or atomically to OUT. \
             Decoding rejects any byte outside the alphabet, misplaced or missing padding and truncated input, \
             naming the byte offset, and exits 1; one line break at the very end (as `echo` and editors leave it) is \
-            accepted. Kernel: the fastest this CPU supports (AVX-512 VBMI, AVX2, SSSE3 \
-            or scalar); set KLINGKIT_BASE64_KERNEL=scalar|ssse3|avx2|avx512vbmi to cap it.
+            accepted. Kernel: the fastest this CPU supports (AVX-512 VBMI, AVX2, SSSE3, \
+            NEON or scalar); set KLINGKIT_BASE64_KERNEL=scalar|ssse3|avx2|avx512vbmi|neon to cap it.
             """
     )
 

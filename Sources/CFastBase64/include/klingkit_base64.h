@@ -1,9 +1,10 @@
-// CFastBase64: the base64 kernels behind FastBase64 (scalar reference, SSSE3, AVX2, AVX-512 VBMI).
+// CFastBase64: the base64 kernels behind FastBase64 (scalar reference, SSSE3, AVX2, AVX-512 VBMI on
+// x86-64, NEON on AArch64).
 //
 // Why C: the SIMD kernels need x86 intrinsics in functions compiled for a wider target
 // (`__attribute__((target("avx2")))`) than the baseline x86-64 that Swift builds for, chosen at run
 // time by CPUID. Every function takes `const void *` + `size_t` so Swift passes raw buffers directly.
-// Everything compiles on non-x86 CPUs, where only the scalar kernel exists.
+// Everything compiles on any CPU; each kernel exists only where its instructions do.
 #pragma once
 
 #include <stddef.h>
@@ -20,6 +21,8 @@ enum {
     KLINGKIT_B64_SSSE3 = 1,
     KLINGKIT_B64_AVX2 = 2,
     KLINGKIT_B64_AVX512VBMI = 3,
+    KLINGKIT_B64_NEON = 4,      ///< AArch64 only (every AArch64 CPU has it)
+    KLINGKIT_B64_KERNEL_COUNT = 5,
 };
 
 /// Option bits shared by encode and decode.

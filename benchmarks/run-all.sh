@@ -17,10 +17,11 @@ while [ $# -gt 0 ]; do
 done
 [ ${#suites[@]} -gt 0 ] || suites=(codecs base64 prepare sheet gallery emulator)
 mkdir -p "$here/work/logs"
-# The binary as it ships: release, Swift runtime linked statically (no dynamic loading of libswiftCore,
-# Foundation and friends at every launch: about 4 ms of each command's start-up). Its own build folder.
-echo "building klingkit (release, --static-swift-stdlib)..." >&2
-(cd "$root" && swift build -c release --static-swift-stdlib --product klingkit --scratch-path .build-static >&2) || exit 1
+# The binary as it ships (scripts/release-build.sh): release, Swift runtime linked statically (no dynamic
+# loading of libswiftCore, Foundation and friends at every launch: about 4 ms of each command's
+# start-up), the shipping link flags. Its own build folder.
+echo "building klingkit (scripts/release-build.sh)..." >&2
+bash "$root/scripts/release-build.sh" "$root/.build-static" >&2 || exit 1
 export KLINGKIT_BIN="${KLINGKIT_BIN:-$root/.build-static/release/klingkit}"
 
 results="$here/work/results.tsv"

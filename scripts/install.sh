@@ -18,7 +18,7 @@ config="${KLINGKIT_BUILD_CONFIGURATION:-release}"
 cd "$root"
 if [ "$config" = release ]; then
   echo "building the static release binary in $build (a first build takes ~10 minutes)..."
-  swift build -c release --static-swift-stdlib --scratch-path "$build" --product klingkit
+  bash "$root/scripts/release-build.sh" "$build"
 else
   echo "building the $config binary in $build..."
   swift build -c "$config" --scratch-path "$build" --product klingkit

@@ -81,6 +81,60 @@ convert "$corpus/jpeg/pillow_hopper.jpg" "$corpus/jpeg/pillow_hopper.jpg" +appen
 heif-convert "$out/landscape.heic" "$tmp/heic.png" >/dev/null && cp "$tmp/heic.png" "$out/landscape.heic.reference.png"
 heif-convert "$out/landscape.avif" "$tmp/avif.png" >/dev/null && cp "$tmp/avif.png" "$out/landscape.avif.reference.png"
 heif-convert "$out/tenbit.heic" "$tmp/ten.png" >/dev/null && cp "$tmp/ten.png" "$out/tenbit.heic.reference.png"
+# The P3 AVIF: heif-convert gives its pixels in Display P3 (no profile attached); the sRGB rendering is
+# computed here from the standards, not by Little CMS (which KlingKit's conversion uses).
+heif-convert "$out/p3-nclx.avif" "$tmp/p3.png" >/dev/null
+"$py" - "$tmp/p3.png" "$out/p3-nclx.avif.reference.png" <<'PY'
+import sys
+from PIL import Image
+# Display P3 -> sRGB by the published definitions, independent of KlingKit's Little CMS path: both
+# use the sRGB transfer curve (IEC 61966-2-1) and D65; the primaries are SMPTE EG 432-1's (P3) and
+# ITU-R BT.709's (sRGB). RGB->XYZ matrices from the chromaticities (the standard derivation), then
+# sRGB = M_srgb^-1 * M_p3 on linear light, clipped to the sRGB gamut, re-encoded, rounded.
+def rgb_to_xyz(r, g, b, w):
+    def xyz(c): return [c[0] / c[1], 1.0, (1 - c[0] - c[1]) / c[1]]
+    P = [xyz(r), xyz(g), xyz(b)]                      # columns
+    M = [[P[j][i] for j in range(3)] for i in range(3)]
+    W = xyz(w)
+    S = solve(M, W)
+    return [[M[i][j] * S[j] for j in range(3)] for i in range(3)]
+def solve(A, y):
+    import copy
+    A = copy.deepcopy(A); y = list(y); n = 3
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(A[r][c])); A[c], A[p] = A[p], A[c]; y[c], y[p] = y[p], y[c]
+        for r in range(n):
+            if r != c:
+                f = A[r][c] / A[c][c]
+                A[r] = [a - f * b for a, b in zip(A[r], A[c])]; y[r] -= f * y[c]
+    return [y[i] / A[i][i] for i in range(n)]
+def inverse(A):
+    cols = [solve(A, [1.0 if i == j else 0.0 for i in range(3)]) for j in range(3)]
+    return [[cols[j][i] for j in range(3)] for i in range(3)]
+def mul(A, B): return [[sum(A[i][k] * B[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
+d65 = (0.3127, 0.3290)
+p3 = rgb_to_xyz((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), d65)
+srgb = rgb_to_xyz((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), d65)
+M = mul(inverse(srgb), p3)
+def decode(v):
+    v /= 255.0
+    return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+def encode(v):
+    v = min(1.0, max(0.0, v))
+    v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+    return int(v * 255 + 0.5)
+lut = [decode(i) for i in range(256)]
+image = Image.open(sys.argv[1]).convert("RGB")
+out = []
+data = image.tobytes()
+for i in range(0, len(data), 3):
+    r, g, b = data[i], data[i + 1], data[i + 2]
+    lin = (lut[r], lut[g], lut[b])
+    out.append(tuple(encode(sum(M[i][k] * lin[k] for k in range(3))) for i in range(3)))
+result = Image.new("RGB", image.size)
+result.putdata(out)
+result.save(sys.argv[2])
+PY
 dwebp -quiet "$out/lossy.webp" -o "$out/lossy.webp.reference.png"
 dwebp -quiet "$out/alpha.webp" -o "$out/alpha.webp.reference.png"
 cp "$tmp/land.png" "$out/lossless.webp.reference.png"   # lossless: the encoder's input exactly

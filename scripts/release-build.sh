@@ -28,4 +28,5 @@ else
   flags=()  # macOS: ld64 neither exports nor needs these
 fi
 cd "$root"
-swift build -c release --static-swift-stdlib --scratch-path "$build" --product klingkit "${flags[@]}" "$@"
+# ${flags[@]+...}: an empty array under `set -u` is an error in bash before 4.4 (macOS ships 3.2).
+swift build -c release --static-swift-stdlib --scratch-path "$build" --product klingkit ${flags[@]+"${flags[@]}"} "$@"

@@ -43,24 +43,32 @@ struct NEONKernelTests {
         return (tools.emulator, binary, folder)
     }
 
+    /// Builds the check once and runs it once per `(expected kernel, KLINGKIT_BASE64_KERNEL)` pair.
+    static func runCheck(_ runs: [(expected: String, cap: String)]) async throws -> [ChildResult] {
+        let (emulator, binary, folder) = try await buildCheck()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var results: [ChildResult] = []
+        for run in runs {
+            results.append(try await ChildProcess.run(emulator, [binary.path, run.expected], environment: ["KLINGKIT_BASE64_KERNEL": run.cap]))
+        }
+        return results
+    }
+
     @Test("automatic selection picks NEON, which agrees with the scalar kernel and the reference everywhere")
     func neonSelectedAndCorrect() async throws {
-        let (emulator, binary, folder) = try await Self.buildCheck()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try await ChildProcess.run(emulator, [binary.path, "neon"], environment: ["KLINGKIT_BASE64_KERNEL": ""])
+        let run = try #require(try await Self.runCheck([("neon", "")]).first)
         #expect(run.exitCode == 0, "\(run.stdoutText)\(run.stderrText)")
         #expect(run.stdoutText.hasPrefix("kernel_check: selected neon, widest neon:"), "\(run.stdoutText)")
     }
 
     @Test("KLINGKIT_BASE64_KERNEL=scalar makes an AArch64 build dispatch to the scalar kernel")
     func scalarDispatchOnAArch64() async throws {
-        let (emulator, binary, folder) = try await Self.buildCheck()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try await ChildProcess.run(emulator, [binary.path, "scalar"], environment: ["KLINGKIT_BASE64_KERNEL": "scalar"])
+        // The second run checks that the check refuses a wrong expectation (it is not a program that always passes).
+        let results = try await Self.runCheck([("scalar", "scalar"), ("neon", "scalar")])
+        try #require(results.count == 2)
+        let run = results[0], wrong = results[1]
         #expect(run.exitCode == 0, "\(run.stdoutText)\(run.stderrText)")
         #expect(run.stdoutText.hasPrefix("kernel_check: selected scalar"), "\(run.stdoutText)")
-        // And the check itself refuses a wrong expectation (it is not a program that always passes).
-        let wrong = try await ChildProcess.run(emulator, [binary.path, "neon"], environment: ["KLINGKIT_BASE64_KERNEL": "scalar"])
         #expect(wrong.exitCode == 1)
         #expect(wrong.stderrText.contains("automatic selection picked scalar, expected neon"))
     }

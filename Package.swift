@@ -68,8 +68,12 @@ let package = Package(
         .target(name: "CFastBase64"),
         // Advisory face count (issue #13): dlib's HOG frontal face detector (libdlib-dev) behind a C API.
         // Optimised even in debug builds: dlib's templates at -O0 make one detection take seconds.
+        // On Linux linked statically (`-l:libdlib.a`): only its base64 and entropy-decoder members are
+        // pulled in, and no process loads libdlib.so and its LAPACK/BLAS/gfortran chain (face_detect.cpp).
+        // Apple's linker has no `-l:`; Homebrew's dlib is linked as it comes.
         .target(name: "CFaceDetect", cxxSettings: [.unsafeFlags(["-O2"])], linkerSettings: [
-            .linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"),  // dlib's headers call LAPACK/BLAS
+            .linkedLibrary(":libdlib.a", .when(platforms: [.linux])),
+            .linkedLibrary("dlib", .when(platforms: [.macOS])),
         ]),
 
         // MARK: Support

@@ -6,8 +6,9 @@
 // dlib is linked statically (libdlib.a, see Package.swift) and only the members the detector needs
 // are pulled in: base64 and the entropy decoder that unpack its built-in model. Debian's config.h
 // turns on BLAS and LAPACK, which would make every klingkit process load liblapack, libblas and
-// libgfortran (~2.3 MiB of resident memory) for one call: the SVD that splits the HOG filters into
-// separable ones when the detector loads. With them off, dlib's own SVD does it (same boxes). config.h has no include guard; the only two headers that include it do, so including them
+// libgfortran (~2.5 MiB of resident memory at start) for one call: the SVD that splits the HOG
+// filters into separable ones when the detector loads. With them off, dlib's own SVD does it (same
+// boxes). config.h has no include guard; the only two headers that include it do, so including them
 // first and then undefining the two settings holds for everything after. Neither setting is part of
 // the ODR check (test_for_odr_violations.h compares ENABLE_ASSERTS and the version).
 #include <dlib/assert.h>

@@ -626,14 +626,15 @@ struct DownloadStubTests {
         let stub = try StubServer { _, _ in .stall(contentType: "image/png", body: Self.png, sent: 100) }
         defer { stub.shutdown() }
         let (result, _) = try await run(stub: stub) {
-            // Long enough for the head to arrive on a loaded machine, far shorter than the stub's 60 s of silence.
-            $0.downloadTimeout = .seconds(8)
+            // Long enough for the head to arrive on a loaded machine (CI once saw no head within 8 s while
+            // every suite ran at once), far shorter than the stub's 60 s of silence.
+            $0.downloadTimeout = .seconds(20)
             $0.minimumDownloadRate = 0
             $0.retry = .none
         }
         guard case .failure(let e) = result else { Issue.record("expected a failure"); return }
         // The watchdog, not the stub's silence, ended it: the message counts the 100 bytes that came.
-        #expect(e.message.contains("did not arrive within the download deadline of 8.0 seconds (100 bytes received)"), "\(e.message)")
+        #expect(e.message.contains("did not arrive within the download deadline of 20.0 seconds (100 bytes received)"), "\(e.message)")
     }
 
     @Test("a complete body that is a cut-off image fails to decode and leaves no file")

@@ -22,6 +22,9 @@ static inline const kk_b64_tables *kk_b64_tables_for(int flags) {
     return &kk_b64_tables_all[(flags & 1) ? 1 : 0];
 }
 
+// The kernel a call runs: `kernel` when this CPU has it, otherwise the best one (base64_select.c).
+int kk_b64_resolve_kernel(int kernel);
+
 // Block kernels. Encoders consume a multiple of 3 input bytes and write 4/3 as many characters;
 // decoders consume a multiple of 4 characters that are all in the alphabet (no '=', no whitespace)
 // and return at the first block holding anything else. Both return the input bytes consumed and

@@ -23,7 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
             Every refusal is JSON {code, rule, message}: 400 malformed form or option, 413 body over \
             --max-body-bytes or more than --max-files files, 415 not an image, 422 over --max-pixels \
             (judged from the header, never decoded) or corrupt, 503 with Retry-After when --max-decodes \
-            slots and --max-queue waiting places are taken or the --deadline passed.
+            slots and --max-queue waiting places are taken, the bodies held would pass \
+            --max-buffered-bytes, or the --deadline passed.
 
             Exit status: 0 after SIGTERM/SIGINT (in-flight requests finish first), 1 if the address \
             cannot be bound, 2 on a usage error.
@@ -51,6 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-queue"), help: "Requests that may wait for a decode slot (default: 2 x --max-decodes); 503 beyond.")
     var maxQueue: Int?
 
+    @Option(name: .customLong("max-buffered-bytes"),
+            help: "Request-body bytes held in memory at once by all requests (default: (--max-decodes + --max-queue + 2) x --max-body-bytes); 503 beyond.")
+    var maxBufferedBytes: Int?
+
     @Option(name: .customLong("retry-after"), help: "Retry-After seconds of a 503.")
     var retryAfter: Int = 1
 
@@ -73,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         let decodes = maxDecodes ?? ReferenceImageServiceLimits().maxConcurrentDecodes
         let limits = ReferenceImageServiceLimits(
             maxBodyBytes: maxBodyBytes, maxFiles: maxFiles, maxPixels: maxPixels, maxConcurrentDecodes: decodes,
-            maxQueuedDecodes: maxQueue, retryAfterSeconds: retryAfter,
+            maxQueuedDecodes: maxQueue, maxBufferedBodyBytes: maxBufferedBytes, retryAfterSeconds: retryAfter,
             requestDeadline: .milliseconds(Int64(deadline * 1000)))
         let timeout = Duration.milliseconds(Int64(readTimeout * 1000))
         return ReferenceImageServerConfiguration(host: host, port: port, limits: limits, headTimeout: timeout, readTimeout: timeout)

@@ -22,7 +22,8 @@ import ReferenceImages
 ///
 /// Every refusal is `{"code", "rule", "message"}` JSON (``ServiceRefusal``). Image work runs on a
 /// pool of threads of its own, at most ``ReferenceImageServiceLimits/maxConcurrentDecodes`` at once,
-/// with a short queue behind it (503 and `Retry-After` beyond). Access log lines (swift-log, `info`)
+/// with a short queue behind it (503 and `Retry-After` beyond); the bodies held in memory at once stay
+/// within ``ReferenceImageServiceLimits/maxBufferedBodyBytes`` (503 `buffered-bytes` beyond). Access log lines (swift-log, `info`)
 /// carry method, route, status, byte counts and milliseconds; never image bytes or file contents.
 ///
 /// ```swift
@@ -39,6 +40,7 @@ public final class ReferenceImageRoutes: Sendable {
     public let metrics: ReferenceImageServiceMetrics
     let logger: Logger
     let gate: WorkGate
+    let bodies: BodyBudget
     let pool: CPUPool
     private let jobs: ImageJobs
 
@@ -57,6 +59,7 @@ public final class ReferenceImageRoutes: Sendable {
         gate = WorkGate(slots: limits.maxConcurrentDecodes, queueLimit: limits.maxQueuedDecodes) { [metrics] queued, running in
             metrics.depth(queued: queued, running: running)
         }
+        bodies = BodyBudget(limit: limits.maxBufferedBodyBytes) { [metrics] held in metrics.buffered(bytes: held) }
         pool = CPUPool(threads: threads ?? limits.maxConcurrentDecodes)
         jobs = ImageJobs(limits: limits)
     }
@@ -87,11 +90,14 @@ public final class ReferenceImageRoutes: Sendable {
     }
 
     /// Whether an upload with this head would have its body read now: not when its declared length
-    /// is over the cap or the decode queue is full (both refused before the body). For
-    /// `Expect: 100-continue` (``ExpectContinueHandler``): a refused client then sends no body at all.
+    /// is over the cap or would not fit the bodies already held, or the decode queue is full (all
+    /// refused before the body). For `Expect: 100-continue` (``ExpectContinueHandler``): a refused
+    /// client then sends no body at all.
     public func invitesBody(_ head: HTTPRequest) -> Bool {
         guard head.method == .post else { return true }
-        if let declared = head.headerFields[.contentLength].flatMap(Int.init), declared > limits.maxBodyBytes { return false }
+        if let declared = head.headerFields[.contentLength].flatMap(Int.init) {
+            if declared > limits.maxBodyBytes || !bodies.wouldFit(declared) { return false }
+        }
         return !gate.isSaturated
     }
 
@@ -101,8 +107,10 @@ public final class ReferenceImageRoutes: Sendable {
         let face = try Self.flag(request, "face")
         try Self.refuseUnknownQuery(request, known: ["face", "name"])
         try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
-        let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: limits.maxFiles)
-            .files(of: request) { self.metrics.read(bytes: $0) }
+        let lease = bodies.lease()
+        defer { lease.release() }
+        let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: limits.maxFiles, retryAfterSeconds: limits.retryAfterSeconds)
+            .files(of: request, holding: lease) { self.metrics.read(bytes: $0) }
         let multipart = UploadReader.Kind.raw != (try UploadReader.kind(of: request.headers[.contentType]))
         let jobs = self.jobs, metrics = self.metrics
         let checked = try await gate.withSlot(retryAfterSeconds: limits.retryAfterSeconds) {
@@ -148,8 +156,10 @@ public final class ReferenceImageRoutes: Sendable {
             throw refusal
         }
         try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
-        let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: 1)
-            .files(of: request) { self.metrics.read(bytes: $0) }
+        let lease = bodies.lease()
+        defer { lease.release() }
+        let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: 1, retryAfterSeconds: limits.retryAfterSeconds)
+            .files(of: request, holding: lease) { self.metrics.read(bytes: $0) }
         guard files.count == 1 else {
             throw ServiceRefusal(.badRequest, rule: "one-file", "/v1/prepare takes one image; the form holds \(files.count)")
         }

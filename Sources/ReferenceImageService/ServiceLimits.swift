@@ -21,6 +21,13 @@ public struct ReferenceImageServiceLimits: Sendable, Equatable {
     /// Requests waiting for a decode slot (default 2 × ``maxConcurrentDecodes``); one more is
     /// answered 503 with `Retry-After`.
     public var maxQueuedDecodes: Int
+    /// Most request-body bytes held in memory at once, by every request together (default: room for a
+    /// full body in every decode slot and queue place and two more arriving, that is
+    /// (``maxConcurrentDecodes`` + ``maxQueuedDecodes`` + 2) × ``maxBodyBytes``: 200 MiB on two cores).
+    /// A body that would pass it is refused with 503 and rule `buffered-bytes` (from its
+    /// `Content-Length` before anything is read, else the moment it arrives), so memory is bounded by
+    /// this, not by the number of connections.
+    public var maxBufferedBodyBytes: Int
     /// The `Retry-After` of a 503, in seconds (default 1).
     public var retryAfterSeconds: Int
     /// Longest time from the request head to the answer, reading the body and waiting for a decode slot
@@ -31,13 +38,16 @@ public struct ReferenceImageServiceLimits: Sendable, Equatable {
     public var rules: UploadRules
 
     public init(maxBodyBytes: Int = 25 << 20, maxFiles: Int = 10, maxPixels: Int = UploadRules().maxPixels,
-                maxConcurrentDecodes: Int = System.coreCount, maxQueuedDecodes: Int? = nil, retryAfterSeconds: Int = 1,
-                requestDeadline: Duration = .seconds(30), rules: UploadRules = .init()) {
+                maxConcurrentDecodes: Int = System.coreCount, maxQueuedDecodes: Int? = nil, maxBufferedBodyBytes: Int? = nil,
+                retryAfterSeconds: Int = 1, requestDeadline: Duration = .seconds(30), rules: UploadRules = .init()) {
         self.maxBodyBytes = maxBodyBytes
         self.maxFiles = maxFiles
         self.maxPixels = maxPixels
         self.maxConcurrentDecodes = maxConcurrentDecodes
         self.maxQueuedDecodes = maxQueuedDecodes ?? 2 * maxConcurrentDecodes
+        let admitted = max(1, self.maxConcurrentDecodes) + max(0, self.maxQueuedDecodes) + 2
+        self.maxBufferedBodyBytes = maxBufferedBodyBytes
+            ?? (admitted.multipliedReportingOverflow(by: max(1, maxBodyBytes)).overflow ? Int.max : admitted * max(1, maxBodyBytes))
         self.retryAfterSeconds = retryAfterSeconds
         self.requestDeadline = requestDeadline
         self.rules = rules
@@ -50,6 +60,7 @@ public struct ReferenceImageServiceLimits: Sendable, Equatable {
         if maxPixels < 1 { return "max-pixels must be at least 1" }
         if maxConcurrentDecodes < 1 { return "max-decodes must be at least 1" }
         if maxQueuedDecodes < 0 { return "max-queue must be at least 0" }
+        if maxBufferedBodyBytes < maxBodyBytes { return "max-buffered-bytes must be at least max-body-bytes (\(maxBodyBytes))" }
         if retryAfterSeconds < 0 { return "retry-after must be at least 0" }
         if requestDeadline <= .zero { return "deadline must be more than 0 seconds" }
         return nil

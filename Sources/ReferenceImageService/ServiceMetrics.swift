@@ -7,13 +7,15 @@ import Prometheus
 /// Names: `klingkit_serve_requests_total{route,status}`, `klingkit_serve_verdicts_total{rule}` (one per
 /// broken rule of every checked image; `rule="valid"` for an image breaking none),
 /// `klingkit_serve_decode_duration_seconds` and `klingkit_serve_prepare_duration_seconds` (histograms),
-/// `klingkit_serve_queue_depth` and `klingkit_serve_decodes_running` (gauges),
+/// `klingkit_serve_queue_depth`, `klingkit_serve_decodes_running` and `klingkit_serve_buffered_body_bytes`
+/// (gauges),
 /// `klingkit_serve_bytes_in_total` and `klingkit_serve_bytes_out_total` (counters).
 public final class ReferenceImageServiceMetrics: Sendable {
     /// The registry `/metrics` renders; a caller may register its own metrics in it.
     public let registry: PrometheusCollectorRegistry
     private let queueDepth: Gauge
     private let running: Gauge
+    private let bufferedBodies: Gauge
     private let bytesIn: Counter
     private let bytesOut: Counter
     private let decodeDuration: DurationHistogram
@@ -28,6 +30,8 @@ public final class ReferenceImageServiceMetrics: Sendable {
         self.registry = registry
         queueDepth = registry.makeGauge(descriptor: Self.name("queue", unit: "depth", help: "Requests waiting for a decode slot."))
         running = registry.makeGauge(descriptor: Self.name("decodes", unit: "running", help: "Image jobs running on the decode pool."))
+        bufferedBodies = registry.makeGauge(descriptor: Self.name("buffered_body", unit: "bytes",
+                                                                help: "Request-body bytes held in memory by all requests."))
         bytesIn = registry.makeCounter(descriptor: Self.name("bytes_in", unit: "total", help: "Request body bytes read."))
         bytesOut = registry.makeCounter(descriptor: Self.name("bytes_out", unit: "total", help: "Response body bytes written."))
         decodeDuration = registry.makeDurationHistogram(
@@ -39,6 +43,7 @@ public final class ReferenceImageServiceMetrics: Sendable {
         // Present from the start, so a scrape before the first request shows them.
         queueDepth.set(to: 0)
         running.set(to: 0)
+        bufferedBodies.set(to: 0)
     }
 
     private static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
@@ -67,6 +72,8 @@ public final class ReferenceImageServiceMetrics: Sendable {
         queueDepth.set(to: Double(queued))
         running.set(to: Double(jobs))
     }
+
+    func buffered(bytes: Int) { bufferedBodies.set(to: Double(bytes)) }
 
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] { registry.emitToBuffer() }

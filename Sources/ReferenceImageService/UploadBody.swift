@@ -18,23 +18,30 @@ struct UploadedFile: Sendable {
 /// The body cap is enforced twice: a `Content-Length` over it is refused before reading anything, and
 /// bytes are counted while they stream (a chunked body), refused the moment they pass it. Multipart is
 /// parsed as it arrives (multipart-kit's streaming parser), so a malformed form is refused early too.
+/// The bytes held count against the service's ``BodyBudget`` through the request's lease, taken whole
+/// for a declared length before reading, else chunk by chunk.
 struct UploadReader {
     var maxBodyBytes: Int
     var maxFiles: Int
+    /// The `Retry-After` of a `buffered-bytes` 503.
+    var retryAfterSeconds: Int
 
     /// The body's files.
-    /// - Parameter bytesRead: called with the number of body bytes read (for the metrics), also on refusal.
-    /// - Throws: ``ServiceRefusal``: 413 over the cap or over ``maxFiles``; 415 for another media type;
-    ///   400 for a malformed or empty form, or an empty body.
-    func files(of request: Request, bytesRead: (Int) -> Void) async throws -> [UploadedFile] {
+    /// - Parameters:
+    ///   - lease: the request's share of the body budget; grown to the bytes held.
+    ///   - bytesRead: called with the number of body bytes read (for the metrics), also on refusal.
+    /// - Throws: ``ServiceRefusal``: 413 over the cap or over ``maxFiles``; 503 `buffered-bytes` when the
+    ///   budget has no room; 415 for another media type; 400 for a malformed or empty form, or an empty body.
+    func files(of request: Request, holding lease: BodyBudget.Lease, bytesRead: (Int) -> Void) async throws -> [UploadedFile] {
         let kind = try Self.kind(of: request.headers[.contentType])
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
-            throw tooLarge("the body's Content-Length of \(declared) bytes")
+        if let declared = request.headers[.contentLength].flatMap(Int.init) {
+            if declared > maxBodyBytes { throw tooLarge("the body's Content-Length of \(declared) bytes") }
+            guard lease.grow(to: declared) else { throw noRoom(declared, lease) }
         }
         var total = 0
         defer { bytesRead(total) }
         do {
-            return try await read(request, kind: kind, total: &total)
+            return try await read(request, kind: kind, total: &total, lease: lease)
         } catch let refusal as ServiceRefusal {
             throw refusal
         } catch is CancellationError {
@@ -46,13 +53,14 @@ struct UploadReader {
         }
     }
 
-    private func read(_ request: Request, kind: Kind, total: inout Int) async throws -> [UploadedFile] {
+    private func read(_ request: Request, kind: Kind, total: inout Int, lease: BodyBudget.Lease) async throws -> [UploadedFile] {
         switch kind {
         case .raw:
             var collected = ByteBuffer()
             for try await chunk in request.body {
                 total += chunk.readableBytes
                 if total > maxBodyBytes { throw tooLarge("the body (\(total) bytes read so far)") }
+                guard lease.grow(to: total) else { throw noRoom(total, lease) }
                 var chunk = chunk
                 collected.writeBuffer(&chunk)
             }
@@ -67,11 +75,18 @@ struct UploadReader {
             for try await chunk in request.body {
                 total += chunk.readableBytes
                 if total > maxBodyBytes { throw tooLarge("the body (\(total) bytes read so far)") }
+                guard lease.grow(to: total) else { throw noRoom(total, lease) }
                 try form.feed(chunk)
             }
             try Task.checkCancellation()
             return try form.finish()
         }
+    }
+
+    private func noRoom(_ bytes: Int, _ lease: BodyBudget.Lease) -> ServiceRefusal {
+        ServiceRefusal(.overloaded, rule: "buffered-bytes",
+                       "the request bodies held now (\(lease.heldByAll) bytes) leave no room for this one's \(bytes) bytes within the limit of \(lease.limit) bytes held at once; retry in \(retryAfterSeconds) s",
+                       retryAfterSeconds: retryAfterSeconds, closesConnection: true)
     }
 
     private func tooLarge(_ what: String) -> ServiceRefusal {

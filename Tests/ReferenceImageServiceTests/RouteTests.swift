@@ -138,6 +138,7 @@ struct RouteTests {
                 "klingkit_serve_decode_duration_seconds_count 2",
                 "klingkit_serve_prepare_duration_seconds_count 1",
                 "klingkit_serve_queue_depth 0.0",
+                "klingkit_serve_buffered_body_bytes 0.0",   // every request's body given back
             ] {
                 #expect(text.contains(line), "missing \(line) in\n\(text)")
             }

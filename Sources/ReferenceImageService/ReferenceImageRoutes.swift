@@ -23,8 +23,9 @@ import ReferenceImages
 /// Every refusal is `{"code", "rule", "message"}` JSON (``ServiceRefusal``). Image work runs on a
 /// pool of threads of its own, at most ``ReferenceImageServiceLimits/maxConcurrentDecodes`` at once,
 /// with a short queue behind it (503 and `Retry-After` beyond); the bodies held in memory at once stay
-/// within ``ReferenceImageServiceLimits/maxBufferedBodyBytes`` (503 `buffered-bytes` beyond). Access log lines (swift-log, `info`)
-/// carry method, route, status, byte counts and milliseconds; never image bytes or file contents.
+/// within ``ReferenceImageServiceLimits/maxBufferedBodyBytes`` (503 `buffered-bytes` beyond). Access
+/// log lines (swift-log, `info`) carry method, route, status, byte counts and milliseconds; never image
+/// bytes or file contents.
 ///
 /// ```swift
 /// let routes = ReferenceImageRoutes(limits: .init(maxBodyBytes: 10 << 20))

@@ -12,7 +12,9 @@ final class BodyBudget: Sendable {
     private let held = NIOLockedValueBox(0)
     private let onChange: @Sendable (_ held: Int) -> Void
 
-    /// - Parameter onChange: gets the bytes held after every change (the metrics' gauge).
+    /// - Parameter onChange: gets the bytes held after every change (the metrics' gauge). It runs under
+    ///   the budget's lock, so gauge updates land in the order of the changes; it must be quick and must
+    ///   not touch the budget.
     init(limit: Int, onChange: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.limit = max(1, limit)
         self.onChange = onChange
@@ -28,21 +30,19 @@ final class BodyBudget: Sendable {
     func lease() -> Lease { Lease(budget: self) }
 
     fileprivate func take(_ bytes: Int) -> Bool {
-        let now = held.withLockedValue { held -> Int? in
-            guard held + bytes <= limit else { return nil }
+        held.withLockedValue { held in
+            guard held + bytes <= limit else { return false }
             held += bytes
-            return held
+            onChange(held)
+            return true
         }
-        guard let now else { return false }
-        onChange(now)
-        return true
     }
 
     fileprivate func give(_ bytes: Int) {
-        onChange(held.withLockedValue { held in
+        held.withLockedValue { held in
             held -= bytes
-            return held
-        })
+            onChange(held)
+        }
     }
 
     /// One request's share of the budget; what it holds goes back on ``release()`` (or when it is freed).

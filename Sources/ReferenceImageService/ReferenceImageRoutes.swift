@@ -107,11 +107,9 @@ public final class ReferenceImageRoutes: Sendable {
     func check(_ request: Request) async throws -> Response {
         let face = try Self.flag(request, "face")
         try Self.refuseUnknownQuery(request, known: ["face", "name"])
-        try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
         let lease = bodies.lease()
         defer { lease.release() }
-        let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: limits.maxFiles, retryAfterSeconds: limits.retryAfterSeconds)
-            .files(of: request, holding: lease) { self.metrics.read(bytes: $0) }
+        let files = try await uploads(of: request, maxFiles: limits.maxFiles, holding: lease)
         let multipart = UploadReader.Kind.raw != (try UploadReader.kind(of: request.headers[.contentType]))
         let jobs = self.jobs, metrics = self.metrics
         let checked = try await gate.withSlot(retryAfterSeconds: limits.retryAfterSeconds) {
@@ -156,11 +154,9 @@ public final class ReferenceImageRoutes: Sendable {
             refusal.closesConnection = true   // refused before the body is read: do not drain it
             throw refusal
         }
-        try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
         let lease = bodies.lease()
         defer { lease.release() }
-        let files = try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: 1, retryAfterSeconds: limits.retryAfterSeconds)
-            .files(of: request, holding: lease) { self.metrics.read(bytes: $0) }
+        let files = try await uploads(of: request, maxFiles: 1, holding: lease)
         guard files.count == 1 else {
             throw ServiceRefusal(.badRequest, rule: "one-file", "/v1/prepare takes one image; the form holds \(files.count)")
         }
@@ -195,6 +191,15 @@ public final class ReferenceImageRoutes: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The admission of every upload: refused at once (503) when the decode queue is full, else its
+    /// files read within the body cap and the budget of bodies held, on `lease`, which the caller keeps
+    /// until its job is done.
+    private func uploads(of request: Request, maxFiles: Int, holding lease: BodyBudget.Lease) async throws -> [UploadedFile] {
+        try gate.refuseIfSaturated(retryAfterSeconds: limits.retryAfterSeconds)
+        return try await UploadReader(maxBodyBytes: limits.maxBodyBytes, maxFiles: maxFiles, retryAfterSeconds: limits.retryAfterSeconds)
+            .files(of: request, holding: lease) { self.metrics.read(bytes: $0) }
+    }
 
     /// Runs `body`, refusing with 503 `request-deadline` when it has not finished within
     /// ``ReferenceImageServiceLimits/requestDeadline`` (reading the body and waiting for a slot are

@@ -58,9 +58,7 @@ struct UploadReader {
         case .raw:
             var collected = ByteBuffer()
             for try await chunk in request.body {
-                total += chunk.readableBytes
-                if total > maxBodyBytes { throw tooLarge("the body (\(total) bytes read so far)") }
-                guard lease.grow(to: total) else { throw noRoom(total, lease) }
+                try count(chunk, into: &total, lease: lease)
                 var chunk = chunk
                 collected.writeBuffer(&chunk)
             }
@@ -73,14 +71,19 @@ struct UploadReader {
         case .multipart(let boundary):
             let form = FormCollector(boundary: boundary, maxFiles: maxFiles)
             for try await chunk in request.body {
-                total += chunk.readableBytes
-                if total > maxBodyBytes { throw tooLarge("the body (\(total) bytes read so far)") }
-                guard lease.grow(to: total) else { throw noRoom(total, lease) }
+                try count(chunk, into: &total, lease: lease)
                 try form.feed(chunk)
             }
             try Task.checkCancellation()
             return try form.finish()
         }
+    }
+
+    /// Adds an arrived chunk to `total`, refusing past the body cap or the budget of bodies held.
+    private func count(_ chunk: ByteBuffer, into total: inout Int, lease: BodyBudget.Lease) throws {
+        total += chunk.readableBytes
+        if total > maxBodyBytes { throw tooLarge("the body (\(total) bytes read so far)") }
+        guard lease.grow(to: total) else { throw noRoom(total, lease) }
     }
 
     private func noRoom(_ bytes: Int, _ lease: BodyBudget.Lease) -> ServiceRefusal {

@@ -122,7 +122,7 @@ class CurlLikeClient:
         return status, headers
 
 
-def client_process(port, threads, seconds, items, queue, start_at, naive):
+def client_process(port, threads, seconds, items, routes, queue, start_at, naive):
     results = []
     lock = threading.Lock()
 
@@ -148,7 +148,7 @@ def client_process(port, threads, seconds, items, queue, start_at, naive):
         local = []
         while time.time() < end:
             name, body, check_ok, prepare_ok = items[n % len(items)]
-            route = "/v1/check" if (n // len(items)) % 2 == 0 else "/v1/prepare"
+            route = routes[(n // len(items)) % len(routes)]
             allowed = (check_ok if route == "/v1/check" else prepare_ok) | BUSY
             n += 1
             started = time.perf_counter()
@@ -189,6 +189,19 @@ def rss_kib(pids):
     return total
 
 
+def cpu_seconds(pids):
+    """User + system CPU time of the processes, from /proc/PID/stat (fields 14 and 15, in clock ticks)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def family(pid):
     pids = [pid]
     try:
@@ -220,13 +233,14 @@ def wait_healthy(port, seconds=60):
     return False
 
 
-def load(label, port, pids, args, items):
+def load(label, port, pids, args, items, routes):
     processes = max(1, min(8, args.clients // 25))
     per = [args.clients // processes + (1 if i < args.clients % processes else 0) for i in range(processes)]
     queue = multiprocessing.Queue()
     start_at = time.time() + 2
     rss_start = rss_kib(pids)
-    children = [multiprocessing.Process(target=client_process, args=(port, n, args.seconds, items, queue, start_at, args.naive)) for n in per]
+    cpu_start = cpu_seconds(pids)
+    children = [multiprocessing.Process(target=client_process, args=(port, n, args.seconds, items, routes, queue, start_at, args.naive)) for n in per]
     for c in children:
         c.start()
     results = []
@@ -235,9 +249,11 @@ def load(label, port, pids, args, items):
     for c in children:
         c.join(timeout=30)
     rss_end = rss_kib(pids)
+    # The server's CPU over the phase (late answers included), per answer with 200: its cost per job.
+    cpu = cpu_seconds(pids) - cpu_start
     rows = {}
     end = start_at + args.seconds
-    for route in ("/v1/check", "/v1/prepare"):
+    for route in routes:
         mine = [r for r in results if r[0] == route]
         # Rates count the answers that arrived within the window, as wrk does: a server that queues
         # without bound finishes much of its window's work afterwards (p99 of a minute), and dividing
@@ -251,7 +267,27 @@ def load(label, port, pids, args, items):
         ok = sum(1 for r in timely if r[2] == 200)
         p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
         rows[route] = {"requests": len(mine), "ok": ok, "rps": len(timely) / args.seconds, "ok_rps": ok / args.seconds,
-                       "late": len(mine) - len(timely), "p50": p(0.5), "p99": p(0.99), "errors": errors, "statuses": statuses}
+                       "late": len(mine) - len(timely), "cpu": cpu, "ok_all": sum(1 for r in mine if r[2] == 200),
+                       "by_input": {name: sum(1 for r in timely if r[1] == name and r[2] == 200) for name in dict.fromkeys(i[0] for i in items)}, "p50": p(0.5), "p99": p(0.99), "errors": errors, "statuses": statuses}
+    answered = sum(row["ok_all"] for row in rows.values())  # with --mixed the CPU pays for both routes
+    for row in rows.values():
+        row["cpu_per_ok"] = cpu * 1000 / answered if answered else float("nan")
+    return rows, rss_start, rss_end
+
+
+ROUTES = ("/v1/check", "/v1/prepare")
+
+
+def phases(label, port, pids, args, items):
+    """Each route under the whole load in turn (its throughput is then its own), or, with --mixed, the
+    clients alternating between them (each route's rate then also pays for the other's work)."""
+    if args.mixed:
+        return load(label, port, pids, args, items, ROUTES)
+    rows, rss_start, rss_end = {}, None, None
+    for route in ROUTES:
+        part, start, rss_end = load(label, port, pids, args, items, (route,))
+        rows.update(part)
+        rss_start = start if rss_start is None else rss_start
     return rows, rss_start, rss_end
 
 
@@ -259,7 +295,7 @@ def table(label, rows, rss_start, rss_end):
     for route, row in rows.items():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(row["statuses"].items(), key=lambda kv: str(kv[0])))
         print(f"| {label} | {route} | {row['requests']} | {row['late']} | {row['rps']:.1f} | {row['ok_rps']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
-              f"{row['errors']} | {rss_start // 1024} -> {rss_end // 1024} | {statuses} |")
+              f"{row['errors']} | {row['cpu']:.0f} | {row['cpu_per_ok']:.0f} | {rss_start // 1024} -> {rss_end // 1024} | {statuses} |")
 
 
 def main():
@@ -271,15 +307,18 @@ def main():
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--only", choices=["serve", "anchor"])
+    parser.add_argument("--mixed", action="store_true",
+                        help="one phase with the clients alternating between the routes, instead of one phase per route")
     parser.add_argument("--naive", action="store_true",
                         help="clients post with http.client: no Expect: 100-continue, no wait after a 503")
     args = parser.parse_args()
     items = inputs(args.samples, args.fixtures)
-    print(f"{args.clients} {'naive' if args.naive else 'curl-like'} clients, {args.seconds} s per server, {len(items)} inputs: {', '.join(i[0] for i in items)}; "
+    print(f"{args.clients} {'naive' if args.naive else 'curl-like'} clients, {args.seconds} s per {'server' if args.mixed else 'route'}, {len(items)} inputs: {', '.join(i[0] for i in items)}; "
           f"CPU: {os.cpu_count()} cores", file=sys.stderr)
     # requests: every request sent within the window; late: those answered after it (not in the rates).
-    print("| server | route | requests | late | req/s | 200/s | p50 ms | p99 ms | errors | RSS MiB start -> end | statuses |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    # server CPU s: the server's user+system time over the phase; CPU ms/200: that over its 200 answers.
+    print("| server | route | requests | late | req/s | 200/s | p50 ms | p99 ms | errors | server CPU s | CPU ms/200 | RSS MiB start -> end | statuses |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     measured = {}
     failed = False
     if args.only in (None, "serve"):
@@ -287,7 +326,7 @@ def main():
         line = server.stdout.readline()
         port = int(line.rsplit(":", 1)[1])
         wait_healthy(port)
-        rows, a, b = load("klingkit serve", port, [server.pid], args, items)
+        rows, a, b = phases("klingkit serve", port, [server.pid], args, items)
         table("klingkit serve", rows, a, b)
         measured["serve"] = rows
         server.send_signal(signal.SIGTERM)
@@ -301,13 +340,23 @@ def main():
             print("the anchor did not start", file=sys.stderr)
             anchor.kill()
             sys.exit(1)
-        rows, a, b = load("Pillow + FastAPI (uvicorn, 2 workers)", port, family(anchor.pid), args, items)
+        rows, a, b = phases("Pillow + FastAPI (uvicorn, 2 workers)", port, family(anchor.pid), args, items)
         table("Pillow + FastAPI (uvicorn, 2 workers)", rows, a, b)
         measured["anchor"] = rows
         anchor.send_signal(signal.SIGTERM)
         anchor.wait(timeout=60)
+    # Which inputs the 200s were for: a server that turns the heavy uploads away answers more, not faster.
+    labels = {"serve": "klingkit serve", "anchor": "Pillow + FastAPI"}
+    names = list(dict.fromkeys(i[0] for i in items))
+    print()
+    print("| 200 answers in the window, by input | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for key, rows in measured.items():
+        for route, row in rows.items():
+            print(f"| {labels[key]} {route} | " + " | ".join(str(row["by_input"][n]) for n in names) + " |")
+    print()
     if "serve" in measured and "anchor" in measured:
-        for route, goal in (("/v1/check", 5), ("/v1/prepare", 3)):
+        for route, goal in zip(ROUTES, (5, 3)):
             mine, theirs = measured["serve"][route]["ok_rps"], measured["anchor"][route]["ok_rps"]
             ratio = mine / theirs if theirs else float("inf")
             print(f"RESULT {route} throughput (200 answers/s): klingkit serve {mine:.1f} / anchor {theirs:.1f} = {ratio:.2f}x (goal >= {goal}x)")

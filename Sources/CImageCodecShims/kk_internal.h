@@ -125,3 +125,29 @@ png_structp kk_png_create_writer(kk_png_context *context, png_infop *info);
 /// libpng errors longjmp through the caller's handler.
 int kk_png_start(png_structp png, png_infop info_ptr, const kk_decode_params *params, kk_png_info *info,
                  kk_status *status);
+
+/// The largest ancillary chunk libpng keeps, and the most an iCCP profile may inflate to: 8 MiB.
+#define KK_PNG_CHUNK_MAX (8 * 1024 * 1024)
+
+// MARK: - PNG verification without unfiltering (png_verify.c)
+
+/// Where the image data lies, as libpng reports the IDAT chunks it hands over (kk_png_idat_install).
+typedef struct kk_png_idat_run {
+    const size_t *offset;  ///< the read position in the source (just past a chunk's CRC in the callback)
+    size_t first;          ///< offset of the first IDAT chunk's length field (SIZE_MAX: none yet)
+    size_t end;            ///< offset just past the last IDAT chunk of the first contiguous run
+    int anomaly;           ///< IDAT after another chunk, or an unknown critical chunk
+} kk_png_idat_run;
+
+/// 1 when every chunk of the PNG in `data` is complete, at most KK_PNG_CHUNK_MAX long, and IEND is
+/// reached: the condition for libpng to hand IDAT over (it caches each unknown chunk).
+int kk_png_chunks_fit(const unsigned char *data, size_t size);
+
+/// Before png_read_info: makes libpng treat IDAT as unknown and report each IDAT into `run`. libpng
+/// still checks every chunk (CRC, order, limits); unknown ancillary chunks are dropped.
+void kk_png_idat_install(png_structp png, kk_png_idat_run *run, const size_t *offset);
+
+/// After png_read_end: 1 when the recorded IDAT run inflates to exactly the rows `info` describes
+/// (every pass, every filter type 0...4) and the zlib stream ends with its last byte; 0 for anything
+/// else, when the caller must ask libpng's row reader for the verdict.
+int kk_png_idat_pristine(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info);

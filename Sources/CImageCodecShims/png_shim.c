@@ -1,6 +1,7 @@
 // libpng under setjmp: the one error/warning policy, header read and decode (full or verify-only).
 // The encoders are in png_writer.c, the row reader in png_reader.c; both get their libpng structs
-// from here, so every libpng object reports the same way. See include/klingkit_codec_shims.h.
+// from here, so every libpng object reports the same way; png_verify.c takes the image data of a
+// verify-only read. See include/klingkit_codec_shims.h.
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
@@ -16,9 +17,6 @@ static void kk_png_error(png_structp png, png_const_charp message) {
     kk_copy_message(context->status, message ? message : "libpng error");
     longjmp(context->jump, 1);
 }
-
-/// The largest ancillary chunk libpng keeps, and the most an iCCP profile may inflate to: 8 MiB.
-#define KK_PNG_CHUNK_MAX (8 * 1024 * 1024)
 
 /// Warnings that mean an ancillary chunk would inflate past KK_PNG_CHUNK_MAX (a decompression bomb, the
 /// iCCP one above all): libpng drops the chunk and goes on, but such a file is refused, never passed on.
@@ -143,13 +141,21 @@ int kk_png_start(png_structp png, png_infop info_ptr, const kk_decode_params *pa
     return KK_OK;
 }
 
-/// The one PNG read: the header (kk_png_read_info when `header_only`), or the whole stream into `pixels`
-/// or, with `pixels == NULL`, through one reused row (verification).
-static int kk_png_run(const void *data, size_t size, const kk_decode_params *params, int header_only,
+/// What one libpng read does.
+typedef enum kk_png_mode {
+    KK_PNG_HEADER,       ///< the chunks up to the first IDAT (kk_png_read_info)
+    KK_PNG_PIXELS,       ///< every row into the caller's buffer
+    KK_PNG_VERIFY_ROWS,  ///< every row inflated and unfiltered into one reused row buffer; nothing kept
+    KK_PNG_VERIFY_IDAT,  ///< IDAT handed to png_verify.c: KK_OK only for a pristine stream (see there)
+} kk_png_mode;
+
+/// The one PNG read, in one of the modes above, through IEND unless only the header is asked for.
+static int kk_png_run(const void *data, size_t size, const kk_decode_params *params, kk_png_mode mode,
                        void *pixels, size_t pixels_size, kk_png_info *info,
                        void **icc, size_t *icc_size, kk_status *status) {
     kk_png_context context;
     kk_png_source source = { (const unsigned char *)data, size, 0 };
+    kk_png_idat_run run;
     unsigned char *volatile row = NULL;
     unsigned char *volatile profile_copy = NULL;
     size_t profile_length = 0;
@@ -166,14 +172,23 @@ static int kk_png_run(const void *data, size_t size, const kk_decode_params *par
         free(profile_copy);
         return status->code;
     }
+    if (mode == KK_PNG_VERIFY_IDAT) kk_png_idat_install(png, &run, &source.offset);
     int code = kk_png_setup(png, info_ptr, &source, params, info, status);
-    if (code != KK_OK || header_only) {
+    if (code != KK_OK || mode == KK_PNG_HEADER) {
         png_destroy_read_struct(&png, &info_ptr, NULL);
         return code;
     }
+    if (mode == KK_PNG_VERIFY_IDAT) {
+        // With info_ptr: IDAT goes to the unknown-chunk handler (with NULL, libpng skips every chunk).
+        png_read_end(png, info_ptr);
+        png_destroy_read_struct(&png, &info_ptr, NULL);
+        if (!kk_png_idat_pristine(&run, source.data, info)) return kk_set_status(status, KK_CORRUPT, "not pristine");
+        memset(status, 0, sizeof *status);  // libpng's "Too many IDATs" warnings are this mode's own
+        return KK_OK;
+    }
     size_t stride = (size_t)info->width * (size_t)info->output_channels;
     if (png_get_rowbytes(png, info_ptr) != stride) png_error(png, "unexpected PNG row size");
-    if (pixels) {
+    if (mode == KK_PNG_PIXELS) {
         if (info->height != 0 && stride > SIZE_MAX / info->height) png_error(png, "image size overflows");
         if (stride * info->height > pixels_size) {
             status->code = KK_INVALID_ARGUMENT;
@@ -221,11 +236,17 @@ static int kk_png_run(const void *data, size_t size, const kk_decode_params *par
 
 int kk_png_read_info(const void *data, size_t size, const kk_decode_params *params,
                      kk_png_info *info, kk_status *status) {
-    return kk_png_run(data, size, params, 1, NULL, 0, info, NULL, NULL, status);
+    return kk_png_run(data, size, params, KK_PNG_HEADER, NULL, 0, info, NULL, NULL, status);
 }
 
 int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
                   void *pixels, size_t pixels_size, kk_png_info *info,
                   void **icc, size_t *icc_size, kk_status *status) {
-    return kk_png_run(data, size, params, 0, pixels, pixels_size, info, icc, icc_size, status);
+    if (pixels) return kk_png_run(data, size, params, KK_PNG_PIXELS, pixels, pixels_size, info, icc, icc_size, status);
+    // Verification: the IDAT pass when libpng can hand every chunk over, and libpng's row reader for
+    // its verdict on anything that is not pristine (png_verify.c).
+    if (!icc && kk_png_chunks_fit((const unsigned char *)data, size)
+        && kk_png_run(data, size, params, KK_PNG_VERIFY_IDAT, NULL, 0, info, icc, icc_size, status) == KK_OK)
+        return KK_OK;
+    return kk_png_run(data, size, params, KK_PNG_VERIFY_ROWS, NULL, 0, info, icc, icc_size, status);
 }

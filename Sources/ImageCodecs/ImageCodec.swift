@@ -47,8 +47,11 @@ public enum ImageCodec {
     /// Proves that the whole stream decodes, as cheaply as possible, and returns its header.
     ///
     /// JPEG is decoded at 1/8 scale with the fast IDCT and luma only: every entropy-coded byte of every
-    /// component is still read, and the stream must reach EOI. PNG is inflated and unfiltered row by
-    /// row into one reused row buffer through IEND (CRCs checked). Nothing is kept.
+    /// component is still read, and the stream must reach EOI. PNG: libpng reads every chunk through
+    /// IEND (CRCs, order, limits) while the image data is inflated and each row's filter type checked,
+    /// without unfiltering (which cannot fail); a stream that is not pristine (short, long, split, a
+    /// zlib error) is read again by libpng's row reader, so the verdict and message are always
+    /// ``decode(_:options:)``'s. Nothing is kept; memory is a 256 KiB inflate buffer plus libpng's.
     /// - Throws: the same errors as ``decode(_:options:)``.
     @discardableResult
     public static func verify(_ bytes: [UInt8], options: DecodeOptions = .init()) throws -> ImageHeader {

@@ -87,48 +87,16 @@ struct BombTests {
         profile.replaceSubrange(12..<20, with: Array("mntrGRAY".utf8))
         profile.replaceSubrange(36..<40, with: Array("acsp".utf8))
         var iccp = Array("bomb".utf8) + [0, 0]
-        iccp += zlibStored(profile)
+        iccp += PNGBytes.zlibStored(profile)
         let width = 300, height = 300
         var raw: [UInt8] = []
         for _ in 0..<height { raw += [0] + [UInt8](repeating: 128, count: width) }
-        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        png += chunk("IHDR", be32(UInt32(width)) + be32(UInt32(height)) + [8, 0, 0, 0, 0])
-        png += chunk("iCCP", iccp)
-        png += chunk("IDAT", zlibStored(raw))
-        png += chunk("IEND", [])
+        var png = PNGBytes.signature
+        png += PNGBytes.chunk("IHDR", PNGBytes.be32(UInt32(width)) + PNGBytes.be32(UInt32(height)) + [8, 0, 0, 0, 0])
+        png += PNGBytes.chunk("iCCP", iccp)
+        png += PNGBytes.chunk("IDAT", PNGBytes.zlibStored(raw))
+        png += PNGBytes.chunk("IEND", [])
         return png
-    }
-
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-
-    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-        let body = Array(type.utf8) + data
-        return be32(UInt32(data.count)) + body + be32(crc32(body))
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
-        }
-        return ~crc
-    }
-
-    /// A zlib stream of stored deflate blocks (RFC 1950/1951), no compression.
-    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let n = min(65_535, data.count - offset)
-            let final: UInt8 = offset + n == data.count ? 1 : 0
-            out += [final, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
-            out += data[offset..<offset + n]
-            offset += n
-        } while offset < data.count
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in data { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
-        return out + be32(b << 16 | a)
     }
 
     @Test("an iCCP profile declaring 512 MiB is refused by decode and verify, not skipped or copied")

@@ -125,8 +125,11 @@ int kk_png_read_info(const void *data, size_t size, const kk_decode_params *para
                      kk_png_info *info, kk_status *status);
 
 /// Decodes a whole PNG stream to 8-bit samples (16-bit scaled, palettes and tRNS expanded).
-/// `pixels` must hold width * height * output_channels bytes; `NULL` reads every row into one reused
-/// row buffer and keeps nothing (verification). Reads through IEND, so truncation is an error.
+/// `pixels` must hold width * height * output_channels bytes. Reads through IEND, so truncation is an
+/// error. With `pixels == NULL` nothing is kept (verification): libpng checks every chunk while the
+/// image data is inflated and each row's filter type checked without unfiltering (png_verify.c); a
+/// stream that is not pristine is read again by libpng's row reader, whose verdict is returned. With
+/// `icc` too, every row goes through libpng's row reader.
 int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
                   void *pixels, size_t pixels_size, kk_png_info *info,
                   void **icc, size_t *icc_size, kk_status *status);

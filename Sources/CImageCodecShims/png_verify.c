@@ -51,7 +51,7 @@ static int kk_png_take_chunk(png_structp png, png_unknown_chunkp chunk) {
             run->anomaly = 1;  // IDAT after another chunk: libpng's reader would not read it as image data
         }
     } else if ((chunk->name[0] & 0x20) == 0) {
-        run->anomaly = 1;      // an unknown critical chunk: libpng's reader refuses the file
+        run->anomaly = 1;      // an unknown critical chunk: libpng's row reader decides (before IDAT it refuses)
     }
     return 1;
 }

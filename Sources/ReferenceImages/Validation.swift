@@ -92,6 +92,16 @@ public struct ReferenceImageValidator: Sendable {
         validate(bytes: bytes, name: name, totalBytes: bytes.count, complete: true)
     }
 
+    /// Every rule but decodability: format, size, pixels, dimensions and ratio, from the header alone.
+    ///
+    /// For a caller whose own decode proves the rest: a ``ReferenceImagePreparer/prepare(bytes:name:)``
+    /// that succeeds has decoded (or, for a copy, verified) every byte of the same file, so this report
+    /// is then the one ``validate(bytes:name:)`` gives, for one decode instead of two. A prepare that
+    /// fails says why itself (`corrupt`, `unsupported-format`).
+    public func validateHeader(bytes: [UInt8], name: String) -> ValidationReport {
+        validate(bytes: bytes, name: name, totalBytes: bytes.count, complete: false)
+    }
+
     /// Reads and validates the file at `path`.
     ///
     /// Reading is bounded: a file larger than max(4 × ``UploadRules/maxBytes``, 64 MiB) already fails

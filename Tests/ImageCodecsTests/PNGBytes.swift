@@ -26,9 +26,12 @@ enum PNGBytes {
         return b << 16 | a
     }
 
-    /// A zlib stream of stored deflate blocks, no compression; `adler` replaces the checksum.
-    static func zlibStored(_ data: [UInt8], adler: UInt32? = nil) -> [UInt8] {
-        var out: [UInt8] = [0x78, 0x01]
+    /// A zlib stream of stored deflate blocks, no compression; `adler` replaces the checksum. `window`
+    /// is the header's CINFO: log2 of the declared window minus 8 (7: 32 KiB).
+    static func zlibStored(_ data: [UInt8], adler: UInt32? = nil, window: UInt8 = 7) -> [UInt8] {
+        let cmf = window << 4 | 8
+        let flg = UInt8(31 - Int(cmf) * 256 % 31)  // (CMF * 256 + FLG) % 31 == 0
+        var out: [UInt8] = [cmf, flg]
         var offset = 0
         repeat {
             let n = min(65_535, data.count - offset)

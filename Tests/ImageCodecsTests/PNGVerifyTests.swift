@@ -146,40 +146,43 @@ struct PNGVerifyTests {
         #expect(outcomes.fails > 300 && outcomes.decodes > 40, "\(outcomes)")
     }
 
-    @Test("built streams: every edge of the image data gets decode's answer, and the expected one")
-    func builtStreams() throws {
+    /// CINFO 7 (a 32 KiB window) takes libdeflate's whole-buffer pass, 6 zlib's streaming one.
+    @Test("built streams: every edge of the image data gets decode's answer, and the expected one",
+          arguments: [UInt8(7), 6])
+    func builtStreams(window: UInt8) throws {
+        func zlib(_ data: [UInt8], adler: UInt32? = nil) -> [UInt8] { PNGBytes.zlibStored(data, adler: adler, window: window) }
         let (w, h) = (37, 29)
         let exact = Self.rows(width: w, height: h)
         let interlaced = Self.rows(width: w, height: h, interlaced: true)
         var badFilter = exact
         badFilter[(w + 1) * 11] = 5
-        var idatThenText = PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(exact), idatSize: 300)
+        var idatThenText = PNGBytes.png(width: w, height: h, zlib: zlib(exact), idatSize: 300)
         let third = PNGBytes.chunks(idatThenText).filter { $0.type == "IDAT" }[2].offset
         idatThenText.insert(contentsOf: PNGBytes.chunk("tEXt", Array("Comment\0between".utf8)), at: third)
         let unknownCritical = PNGBytes.chunk("QUIT", [1, 2, 3])
         // The expected answer; nil where only agreement is asserted.
         let cases: [(String, [UInt8], Bool?)] = [
-            ("exact rows, one IDAT", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(exact)), true),
-            ("exact rows, 1-byte IDATs", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(exact), idatSize: 1), true),
-            ("Adam7, every pass", PNGBytes.png(width: w, height: h, interlaced: true, zlib: PNGBytes.zlibStored(interlaced)), true),
+            ("exact rows, one IDAT", PNGBytes.png(width: w, height: h, zlib: zlib(exact)), true),
+            ("exact rows, 1-byte IDATs", PNGBytes.png(width: w, height: h, zlib: zlib(exact), idatSize: 1), true),
+            ("Adam7, every pass", PNGBytes.png(width: w, height: h, interlaced: true, zlib: zlib(interlaced)), true),
             ("Adam7 1x1: six empty passes", PNGBytes.png(width: 1, height: 1, interlaced: true,
-                                                         zlib: PNGBytes.zlibStored(Self.rows(width: 1, height: 1, interlaced: true))), true),
-            ("Adam7 one byte short", PNGBytes.png(width: w, height: h, interlaced: true, zlib: PNGBytes.zlibStored(Array(interlaced.dropLast()))), false),
-            ("Adam7 rows read as non-interlaced", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(interlaced)), nil),
-            ("one row short", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(Array(exact.dropLast(w + 1)))), false),
-            ("filter type 5", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(badFilter)), false),
-            ("a row too many", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(exact + exact.prefix(w + 1))), true),
-            ("wrong Adler-32", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(exact, adler: 7)), nil),
+                                                         zlib: zlib(Self.rows(width: 1, height: 1, interlaced: true))), true),
+            ("Adam7 one byte short", PNGBytes.png(width: w, height: h, interlaced: true, zlib: zlib(Array(interlaced.dropLast()))), false),
+            ("Adam7 rows read as non-interlaced", PNGBytes.png(width: w, height: h, zlib: zlib(interlaced)), nil),
+            ("one row short", PNGBytes.png(width: w, height: h, zlib: zlib(Array(exact.dropLast(w + 1)))), false),
+            ("filter type 5", PNGBytes.png(width: w, height: h, zlib: zlib(badFilter)), false),
+            ("a row too many", PNGBytes.png(width: w, height: h, zlib: zlib(exact + exact.prefix(w + 1))), true),
+            ("wrong Adler-32", PNGBytes.png(width: w, height: h, zlib: zlib(exact, adler: 7)), nil),
             ("image data split by a tEXt chunk", idatThenText, false),
-            ("unknown critical chunk after IDAT", PNGBytes.png(width: w, height: h, zlib: PNGBytes.zlibStored(exact), trailer: unknownCritical), true),
-            ("2-bit gray", PNGBytes.png(width: 8, height: 3, bitDepth: 2, zlib: PNGBytes.zlibStored([0, 0x1B, 0xE4, 1, 3, 4, 2, 6, 7])), true),
-            ("2-bit gray, rows 1 byte too short", PNGBytes.png(width: 9, height: 3, bitDepth: 2, zlib: PNGBytes.zlibStored([0, 0x1B, 0xE4, 1, 3, 4, 2, 6, 7])), false),
-            ("palette", PNGBytes.png(width: 4, height: 2, colorType: 3, zlib: PNGBytes.zlibStored([0, 0, 1, 0, 1, 0, 1, 1, 0, 0])), true),
+            ("unknown critical chunk after IDAT", PNGBytes.png(width: w, height: h, zlib: zlib(exact), trailer: unknownCritical), true),
+            ("2-bit gray", PNGBytes.png(width: 8, height: 3, bitDepth: 2, zlib: zlib([0, 0x1B, 0xE4, 1, 3, 4, 2, 6, 7])), true),
+            ("2-bit gray, rows 1 byte too short", PNGBytes.png(width: 9, height: 3, bitDepth: 2, zlib: zlib([0, 0x1B, 0xE4, 1, 3, 4, 2, 6, 7])), false),
+            ("palette", PNGBytes.png(width: 4, height: 2, colorType: 3, zlib: zlib([0, 0, 1, 0, 1, 0, 1, 1, 0, 0])), true),
         ]
         for (what, bytes, decodes) in cases {
             let (verify, decode) = Self.answers(bytes)
-            #expect(verify == decode, "\(what): verify \(verify), decode \(decode)")
-            if let decodes { #expect((decode == .decodes) == decodes, "\(what): \(decode)") }
+            #expect(verify == decode, "window \(window), \(what): verify \(verify), decode \(decode)")
+            if let decodes { #expect((decode == .decodes) == decodes, "window \(window), \(what): \(decode)") }
         }
     }
 
@@ -194,6 +197,22 @@ struct PNGVerifyTests {
             let (verify, decode) = Self.answers(short)
             #expect(verify == decode && verify != .decodes, "IDAT size \(size), one byte short: \(verify)")
         }
+    }
+
+    @Test("image data over the 64 MiB of the whole-buffer pass streams through zlib with the same answers")
+    func hugeStreams() throws {
+        let (w, h) = (8_192, 8_200)  // 67,182,600 filtered bytes, more than 64 MiB
+        let image = try Image(width: w, height: h, format: .gray, fill: .black)
+        let png = try ImageCodec.encodePNG(image).bytes
+        #expect(Self.answers(png) == (verify: .decodes, decode: .decodes))
+        // One row short: the header says one row more than the image data holds.
+        let shorter = try ImageCodec.encodePNG(try Image(width: w, height: h - 1, format: .gray, fill: .black)).bytes
+        var short = shorter
+        let ihdr = 8 + 8  // IHDR's data, after the signature and the chunk's length and type
+        short.replaceSubrange(ihdr + 4..<ihdr + 8, with: PNGBytes.be32(UInt32(h)))
+        short.replaceSubrange(ihdr + 13..<ihdr + 17, with: PNGBytes.be32(PNGBytes.crc32(Array(short[ihdr - 4..<ihdr + 13]))))
+        let (verify, decode) = Self.answers(short)
+        #expect(verify == decode && verify != .decodes, "one row short: \(verify)")
     }
 
     @Test("the pixel limit refuses from the header, before the image data is inflated")

@@ -9,7 +9,7 @@ import PackageDescription
 //   ReferenceImageService -> ReferenceImages, ImageCodecs, KlingSupport, KlingServerSupport (`klingkit serve`'s routes)
 //   KlingServerSupport (Hummingbird pieces both servers share: thread pool executor, channel guards) imports nothing of ours
 //   KlingBatch -> KlingAPI, KlingModels, KlingSupport (+ GRDB, PostgresNIO, SwiftCSV): batch files, journals, the runner
-//   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2 (+ zlib, libdeflate)
+//   ContactSheets, ReferenceImages -> ImageCodecs -> ImageCore, CImageCodecShims -> CLibJPEG, CLibPNG, CLibLCMS2
 //   KlingModels -> KlingSupport; KlingSupport (atomic files, one clock, one seeded generator) imports nothing of ours
 let package = Package(
     name: "KlingKit",
@@ -60,7 +60,7 @@ let package = Package(
         .systemLibrary(name: "CLibLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"]), .brew(["little-cms2"])]),
         // zlib directly for the parallel PNG encoder (png_parallel.c: independent deflate segments).
         .target(name: "CImageCodecShims", dependencies: ["CLibJPEG", "CLibPNG", "CLibLCMS2"],
-                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("deflate"), .linkedLibrary("pthread")]),
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("pthread")]),
         // Formats the API refuses but prepare converts (issue #13): HEIF/AVIF, WebP, nclx -> ICC.
         .systemLibrary(name: "CLibHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"]), .brew(["libheif"])]),
         .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"]), .brew(["webp"])]),

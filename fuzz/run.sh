@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [SECONDS] [JOBS]      default 60 s, 1 job; run from the repository root
 #
-# Needs clang with libFuzzer (the Swift toolchain's clang has it) and libjpeg-dev, libpng-dev, libdeflate-dev.
+# Needs clang with libFuzzer (the Swift toolchain's clang has it) and libjpeg-dev, libpng-dev.
 # Crashes, leaks and sanitizer reports stop the run and leave crash-* files in $FUZZ_WORK (printed).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,7 +24,7 @@ cp -f "$root"/fuzz/seeds/* "$work/seeds/"
 "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I "$root/Sources/CImageCodecShims/include" \
     "$root/fuzz/fuzz_codecs.c" "$root"/Sources/CImageCodecShims/*.c \
-    $(pkg-config --cflags --libs libjpeg libpng16 lcms2 zlib libdeflate) -o "$work/fuzz_codecs"
+    $(pkg-config --cflags --libs libjpeg libpng16 lcms2 zlib) -o "$work/fuzz_codecs"
 
 echo "fuzzing for ${seconds}s (${jobs} job(s)); work dir $work" >&2
 cd "$work/artifacts"

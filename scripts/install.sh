@@ -47,6 +47,6 @@ install -m 0644 "${pages[@]}" "$dest/share/man/man1/"
 
 size=$(stat -c %s "$dest/bin/klingkit")
 echo "installed $dest/bin/klingkit ($((size / 1048576)) MiB, stripped), man pages and completions"
-echo "runtime libraries it needs (Debian packages: libjpeg62-turbo, libpng16-16, libdeflate0, liblcms2-2, and what the"
+echo "runtime libraries it needs (Debian packages: libjpeg62-turbo, libpng16-16, liblcms2-2, and what the"
 echo "formats add):"
 ldd "$dest/bin/klingkit" | awk '/=>/ {print "  " $1}' | sort -u

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # valgrind --leak-check=full over the decoders' error paths.
 #
-#   scripts/leakcheck.sh            run from the repository root; needs valgrind, cc, libjpeg-dev, libpng-dev, libdeflate-dev
+#   scripts/leakcheck.sh            run from the repository root; needs valgrind, cc, libjpeg-dev, libpng-dev
 #
 # 1. The C shim, driven by fuzz/fuzz_codecs.c (header read, full decode at 1/1 and 1/8, strict and
 #    lenient, verify) over every malformed/ file, every PngSuite x* file and the rest of the corpus.
@@ -16,7 +16,7 @@ cc="${CC:-cc}"
 "$cc" -g -O1 -I "$root/Sources/CImageCodecShims/include" \
     "$root/fuzz/fuzz_codecs.c" "$root/fuzz/replay_main.c" \
     "$root"/Sources/CImageCodecShims/*.c \
-    $(pkg-config --cflags --libs libjpeg libpng16 lcms2 zlib libdeflate) -o "$work/replay"
+    $(pkg-config --cflags --libs libjpeg libpng16 lcms2 zlib) -o "$work/replay"
 
 mapfile -t files < <(find "$corpus/malformed" "$corpus/png-suite" "$corpus/jpeg" "$corpus/png" -type f \
     \( -iname '*.jpg' -o -iname '*.png' -o -iname '*.bin' -o -iname '*.gif' \) | sort)

@@ -151,3 +151,26 @@ void kk_png_idat_install(png_structp png, kk_png_idat_run *run, const size_t *of
 /// (every pass, every filter type 0...4) and the zlib stream ends with its last byte; 0 for anything
 /// else, when the caller must ask libpng's row reader for the verdict.
 int kk_png_idat_pristine(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info);
+
+/// Spare bytes after the rows kk_png_idat_inflate keeps: the unfilter's 4-byte loads may pass the end.
+#define KK_PNG_RAW_SLACK 16
+
+/// After png_read_end with the IDAT hook, for the decode of a pristine 8-bit, non-interlaced PNG
+/// without palette or tRNS (the samples are then the output as they stand): 1 with `*raw` owning
+/// every row inflated whole (zlib, one output buffer), each led by its filter type (checked to be 0...4), plus
+/// KK_PNG_RAW_SLACK zero bytes; the caller frees it. 0, with `*raw` NULL, for any other PNG, image
+/// data over 64 MiB, a declared window under 32 KiB or a stream that is not pristine: libpng's row
+/// reader must then decode it.
+int kk_png_idat_inflate(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info,
+                        unsigned char **raw);
+
+/// The chunk walk and whole inflate of a pristine decode (png_shim.c): 1 with `*raw` (see
+/// kk_png_idat_inflate), `*info` and, when `icc` is given and the PNG has one, the profile; 0 when
+/// libpng's row reader must decode the PNG (another kind, not pristine, or `png_libpng_rows`).
+int kk_png_read_pristine(const void *data, size_t size, const kk_decode_params *params, kk_png_info *info,
+                         unsigned char **raw, void **icc, size_t *icc_size);
+
+/// Reverses one row's filter (1 Sub, 2 Up, 3 Average, 4 Paeth; anything else: None) in place.
+/// `row` holds `length` bytes of 8-bit samples, `bpp` bytes per pixel (1...4), readable for 4 bytes
+/// past `length`; `above` is the row above, already unfiltered (NULL for the first row), likewise.
+void kk_png_unfilter_row(unsigned char *row, const unsigned char *above, size_t length, int bpp, int filter);

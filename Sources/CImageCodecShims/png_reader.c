@@ -2,6 +2,9 @@
 // descriptor: the decoded image is never held whole. The one row reader behind the PNG -> JPEG
 // transcode (png_to_jpeg.c) and the streamed resize and sheet tiles in Swift. Every call runs libpng
 // under a setjmp of its own; after a failure the reader refuses later calls with the same status.
+// A pristine PNG in memory that kk_png_read_pristine takes is read through IEND when the reader
+// opens, its image data inflated whole (at most 64 MiB, held until the reader is freed); its rows are
+// then unfiltered as they are asked for, with no libpng call left to fail.
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -25,8 +28,18 @@ struct kk_png_reader {
     size_t size, offset;
     int fd;                        ///< the PNG's descriptor, when it is read from a file (else -1)
     size_t fd_used, fd_filled;     ///< consumed / valid bytes of `fd_buffer`
+    unsigned char *raw;            ///< a pristine PNG's rows, each led by its filter type (else NULL)
     unsigned char fd_buffer[65536];
 };
+
+/// Unfilters the next row of a pristine PNG where it lies and copies it to `out`.
+static void kk_pr_raw_row(kk_png_reader *r, unsigned char *out) {
+    size_t stride = (size_t)r->info.width * (size_t)r->info.output_channels;
+    unsigned char *row = r->raw + (size_t)r->rows * (stride + 1);
+    kk_png_unfilter_row(row + 1, r->rows ? row + 1 - (stride + 1) : NULL, stride, r->info.output_channels, row[0]);
+    if (out) memcpy(out, row + 1, stride);
+    r->rows++;
+}
 
 /// libpng's read callback. Every failure goes through png_error, so libpng unwinds as it does for its
 /// own errors; a failed read(2) is marked KK_IO first (kk_png_context keeps a code already set).
@@ -119,6 +132,17 @@ int kk_png_reader_open(const void *data, size_t size, const kk_decode_params *pa
         r->data = (const unsigned char *)data;
         r->size = size;
         r->fd = -1;
+        void *profile = NULL;
+        size_t profile_size = 0;
+        if (kk_png_read_pristine(data, size, params, &r->info, &r->raw, icc ? &profile : NULL, &profile_size)) {
+            memset(status, 0, sizeof *status);
+            *info = r->info;
+            if (icc) *icc = profile;
+            if (icc_size) *icc_size = profile_size;
+            *reader = r;
+            return KK_OK;
+        }
+        memset(&r->info, 0, sizeof r->info);
     }
     return kk_pr_open(r, params, info, icc, icc_size, reader, status);
 }
@@ -142,9 +166,13 @@ int kk_png_reader_read_rows(kk_png_reader *reader, void *rows, size_t stride, ui
                  count, reader->rows, reader->info.height);
         return kk_sticky_fail(&reader->sticky, status, KK_INVALID_ARGUMENT);
     }
+    unsigned char *base = (unsigned char *)rows;
+    if (reader->raw) {
+        for (uint32_t y = 0; y < count; y++) kk_pr_raw_row(reader, base + (size_t)y * stride);
+        return KK_OK;
+    }
     reader->context.status = status;
     if (setjmp(reader->context.jump)) return kk_sticky_fail(&reader->sticky, status, KK_CORRUPT);
-    unsigned char *base = (unsigned char *)rows;
     for (uint32_t y = 0; y < count; y++) {
         png_read_row(reader->png, base + (size_t)y * stride, NULL);
         reader->rows++;
@@ -155,6 +183,10 @@ int kk_png_reader_read_rows(kk_png_reader *reader, void *rows, size_t stride, ui
 int kk_png_reader_finish(kk_png_reader *reader, kk_status *status) {
     int code = kk_sticky_enter(reader ? &reader->sticky : NULL, "PNG reader", status);
     if (code != KK_OK) return code;
+    if (reader->raw) {
+        reader->rows = reader->info.height;  // read through IEND when it opened
+        return KK_OK;
+    }
     reader->context.status = status;
     if (setjmp(reader->context.jump)) return kk_sticky_fail(&reader->sticky, status, KK_CORRUPT);
     if (reader->rows < reader->info.height && !reader->scratch) {
@@ -176,6 +208,7 @@ int kk_png_reader_finish(kk_png_reader *reader, kk_status *status) {
 void kk_png_reader_free(kk_png_reader *reader) {
     if (!reader) return;
     if (reader->png) png_destroy_read_struct(&reader->png, reader->png_info ? &reader->png_info : NULL, NULL);
+    free(reader->raw);
     free(reader->scratch);
     free(reader);
 }

@@ -147,9 +147,29 @@ typedef enum kk_png_mode {
     KK_PNG_PIXELS,       ///< every row into the caller's buffer
     KK_PNG_VERIFY_ROWS,  ///< every row inflated and unfiltered into one reused row buffer; nothing kept
     KK_PNG_VERIFY_IDAT,  ///< IDAT handed to png_verify.c: KK_OK only for a pristine stream (see there)
+    KK_PNG_RAW,          ///< the same, keeping the inflated rows of a PNG kk_png_idat_inflate takes
 } kk_png_mode;
 
+/// Copies the iCCP profile libpng read (NULL when there is none or memory is short).
+static unsigned char *kk_png_copy_profile(png_structp png, png_infop info_ptr, size_t *length_out) {
+    *length_out = 0;
+    if (!png_get_valid(png, info_ptr, PNG_INFO_iCCP)) return NULL;
+    png_charp name = NULL;
+    int compression = 0;
+    png_bytep profile = NULL;
+    png_uint_32 length = 0;
+    if (!png_get_iCCP(png, info_ptr, &name, &compression, &profile, &length) || !profile || length == 0) return NULL;
+    unsigned char *copy = malloc(length);
+    if (copy) {
+        memcpy(copy, profile, length);
+        *length_out = length;
+    }
+    return copy;
+}
+
 /// The one PNG read, in one of the modes above, through IEND unless only the header is asked for.
+/// In KK_PNG_RAW mode `pixels` receives the kept rows (an `unsigned char **`); KK_UNSUPPORTED means
+/// only that the PNG is not one kk_png_idat_inflate takes.
 static int kk_png_run(const void *data, size_t size, const kk_decode_params *params, kk_png_mode mode,
                        void *pixels, size_t pixels_size, kk_png_info *info,
                        void **icc, size_t *icc_size, kk_status *status) {
@@ -172,7 +192,7 @@ static int kk_png_run(const void *data, size_t size, const kk_decode_params *par
         free(profile_copy);
         return status->code;
     }
-    if (mode == KK_PNG_VERIFY_IDAT) kk_png_idat_install(png, &run, &source.offset);
+    if (mode == KK_PNG_VERIFY_IDAT || mode == KK_PNG_RAW) kk_png_idat_install(png, &run, &source.offset);
     int code = kk_png_setup(png, info_ptr, &source, params, info, status);
     if (code != KK_OK || mode == KK_PNG_HEADER) {
         png_destroy_read_struct(&png, &info_ptr, NULL);
@@ -184,6 +204,30 @@ static int kk_png_run(const void *data, size_t size, const kk_decode_params *par
         png_destroy_read_struct(&png, &info_ptr, NULL);
         if (!kk_png_idat_pristine(&run, source.data, info)) return kk_set_status(status, KK_CORRUPT, "not pristine");
         memset(status, 0, sizeof *status);  // libpng's "Too many IDATs" warnings are this mode's own
+        return KK_OK;
+    }
+    if (mode == KK_PNG_RAW) {
+        // Known before IDAT: whether the samples are the output as they stand.
+        if (info->bit_depth != 8 || info->interlaced || info->has_trns || info->color_type == PNG_COLOR_TYPE_PALETTE) {
+            png_destroy_read_struct(&png, &info_ptr, NULL);
+            return kk_set_status(status, KK_UNSUPPORTED, "not a PNG the pristine decode takes");
+        }
+        if (params->want_icc) profile_copy = kk_png_copy_profile(png, info_ptr, &profile_length);
+        png_read_end(png, info_ptr);
+        png_destroy_read_struct(&png, &info_ptr, NULL);
+        unsigned char *raw = NULL;
+        if (!kk_png_idat_inflate(&run, source.data, info, &raw)) {
+            free(profile_copy);
+            return kk_set_status(status, KK_CORRUPT, "not pristine");
+        }
+        memset(status, 0, sizeof *status);
+        *(unsigned char **)pixels = raw;
+        if (icc && profile_copy) {
+            *icc = profile_copy;
+            *icc_size = profile_length;
+        } else {
+            free(profile_copy);
+        }
         return KK_OK;
     }
     size_t stride = (size_t)info->width * (size_t)info->output_channels;
@@ -202,19 +246,7 @@ static int kk_png_run(const void *data, size_t size, const kk_decode_params *par
             png_error(png, "out of memory");
         }
     }
-    if (params->want_icc && png_get_valid(png, info_ptr, PNG_INFO_iCCP)) {
-        png_charp name = NULL;
-        int compression = 0;
-        png_bytep profile = NULL;
-        png_uint_32 length = 0;
-        if (png_get_iCCP(png, info_ptr, &name, &compression, &profile, &length) && profile && length > 0) {
-            profile_copy = malloc(length);
-            if (profile_copy) {
-                memcpy(profile_copy, profile, length);
-                profile_length = length;
-            }
-        }
-    }
+    if (params->want_icc) profile_copy = kk_png_copy_profile(png, info_ptr, &profile_length);
     int passes = info->passes;
     unsigned char *base = (unsigned char *)pixels;
     for (int pass = 0; pass < passes; pass++) {
@@ -239,10 +271,60 @@ int kk_png_read_info(const void *data, size_t size, const kk_decode_params *para
     return kk_png_run(data, size, params, KK_PNG_HEADER, NULL, 0, info, NULL, NULL, status);
 }
 
+int kk_png_read_pristine(const void *data, size_t size, const kk_decode_params *params, kk_png_info *info,
+                         unsigned char **raw, void **icc, size_t *icc_size) {
+    kk_status ignored;
+    *raw = NULL;
+    if (params->png_libpng_rows || !kk_png_chunks_fit((const unsigned char *)data, size)) return 0;
+    return kk_png_run(data, size, params, KK_PNG_RAW, raw, 0, info, icc, icc_size, &ignored) == KK_OK;
+}
+
+/// The pristine decode: every row unfiltered where it was inflated, then copied out.
+static int kk_png_decode_pristine(const void *data, size_t size, const kk_decode_params *params,
+                                  unsigned char *pixels, size_t pixels_size, kk_png_info *info,
+                                  void **icc, size_t *icc_size, kk_status *status) {
+    unsigned char *raw = NULL;
+    void *profile = NULL;
+    size_t profile_size = 0;
+    if (!kk_png_read_pristine(data, size, params, info, &raw, icc ? &profile : NULL, &profile_size)) return 0;
+    size_t stride = (size_t)info->width * (size_t)info->output_channels;
+    if (info->height != 0 && stride > SIZE_MAX / info->height) {
+        free(raw);
+        free(profile);
+        return 0;  // libpng's reader gives the error
+    }
+    if (stride * info->height > pixels_size) {
+        free(raw);
+        free(profile);
+        kk_set_status(status, KK_INVALID_ARGUMENT, "pixel buffer too small");
+        return -1;
+    }
+    kk_advise_large_buffer(pixels, pixels_size);
+    for (uint32_t y = 0; y < info->height; y++) {
+        unsigned char *row = raw + (size_t)y * (stride + 1);
+        kk_png_unfilter_row(row + 1, y ? row + 1 - (stride + 1) : NULL, stride, info->output_channels, row[0]);
+        memcpy(pixels + (size_t)y * stride, row + 1, stride);
+    }
+    free(raw);
+    if (icc) {
+        *icc = profile;
+        *icc_size = profile_size;
+    }
+    memset(status, 0, sizeof *status);
+    return 1;
+}
+
 int kk_png_decode(const void *data, size_t size, const kk_decode_params *params,
                   void *pixels, size_t pixels_size, kk_png_info *info,
                   void **icc, size_t *icc_size, kk_status *status) {
-    if (pixels) return kk_png_run(data, size, params, KK_PNG_PIXELS, pixels, pixels_size, info, icc, icc_size, status);
+    if (pixels) {
+        if (icc) *icc = NULL;
+        if (icc_size) *icc_size = 0;
+        int pristine = kk_png_decode_pristine(data, size, params, pixels, pixels_size, info, icc, icc_size, status);
+        if (pristine == 1) return KK_OK;
+        if (pristine < 0) return status->code;
+        return kk_png_run(data, size, params, KK_PNG_PIXELS, pixels, pixels_size, info, icc, icc_size, status);
+    }
     // Verification: the IDAT pass when libpng can hand every chunk over, and libpng's row reader for
     // its verdict on anything that is not pristine (png_verify.c).
     if (!icc && kk_png_chunks_fit((const unsigned char *)data, size)

@@ -5,18 +5,14 @@
 // the unfilter is ~45 % of the time and proves nothing, because unfiltering cannot fail once every
 // row's filter type is valid. So libpng still walks every chunk (signature, IHDR, PLTE, iCCP limits,
 // order, every CRC, IEND) but hands IDAT over as an unknown chunk (libpng's documented way for an
-// application to take the image data); this file records where the IDAT run lies and then inflates it,
-// counting the rows of every pass and checking each filter-type byte.
+// application to take the image data); this file records where the IDAT run lies and then inflates it
+// with zlib, counting the rows of every pass and checking each filter-type byte.
 //
-// The inflate: libdeflate, whole, when the image data is at most KK_PNG_WHOLE_MAX (it decodes
-// about 2.2x faster than zlib, 68 ms against 152 ms on that screenshot's 27.6 MB, but only into one
-// buffer holding the whole output); above that, or when the zlib header declares a window under
-// 32 KiB (libdeflate does not hold a stream to its declared window, zlib and libpng do), zlib streams
-// it through a 256 KiB buffer. Both check the Adler-32. libdeflate accepts a few Huffman-table forms
-// zlib refuses (a literal/length count of 287-288 or a distance count of 31-32 in a block header, a
-// one-codeword precode: see its deflate_decompress.c); a stream using them has to be built on purpose
-// and still decode to data matching its own Adler-32, and for such a file alone this pass says
-// "valid" where libpng's reader says "corrupt".
+// The same walk serves the decode of a pristine 8-bit PNG (kk_png_idat_inflate): its image data is
+// inflated whole, then unfiltered by png_unfilter.c. Both inflate with zlib, as libpng does, so the
+// verdict is zlib's. (libdeflate was tried: 2.2x faster, but it decodes litlen symbols 286-287 and
+// distance symbols 30-31 as 285 and 29, which zlib refuses; one flipped bit in a fixed-Huffman block
+// of a flat area made a file it accepted and libpng refused.)
 //
 // It only ever says "pristine": the stream ends exactly with the last row, in one contiguous run of
 // IDAT chunks, nothing left over. Anything else (a zlib error, too little or too much data, a bad
@@ -26,7 +22,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libdeflate.h>
 #include <zlib.h>
 
 #include "kk_internal.h"
@@ -115,74 +110,67 @@ static int kk_png_next_pass(kk_png_rows *rows) {
 /// The output buffer zlib inflates into; its bytes are only looked at, never kept.
 #define KK_INFLATE_WINDOW (256 * 1024)
 
-/// The most image data (every row of every pass, filter bytes included) inflated whole by libdeflate:
-/// 64 MiB, a 21-megapixel RGB or 16-megapixel RGBA image at 8 bits. The verification then holds this
-/// and a copy of the IDAT bytes.
+/// The most image data (every row, filter bytes included) the pristine decode inflates whole: 64 MiB,
+/// a 21-megapixel RGB or 16-megapixel RGBA image; it is held beside the decoded pixels for the while.
 #define KK_PNG_WHOLE_MAX ((uint64_t)64 << 20)
 
-/// Every row of every pass from `rows` (positioned on its first pass) on, filter bytes included.
-static uint64_t kk_png_raw_bytes(kk_png_rows rows) {
-    uint64_t total = 0;
-    do {
-        total += (uint64_t)rows.rows_left * rows.row_bytes;
-    } while (kk_png_next_pass(&rows));
-    return total;
-}
+static const int kk_png_channels[7] = {1, 0, 3, 1, 2, 0, 4};  // by PNG colour type
 
-/// The whole-buffer pass: 1 pristine, 0 not (or out of memory: the row reader decides), -1 when the
-/// zlib header declares a window under 32 KiB and zlib must judge the stream.
-static int kk_png_pristine_whole(const kk_png_idat_run *run, const unsigned char *data, kk_png_rows rows,
-                                 size_t raw) {
-    size_t packed = 0;
-    for (size_t offset = run->first; offset < run->end; offset += 12 + (size_t)kk_be32(data + offset)) {
-        packed += kk_be32(data + offset);
+int kk_png_idat_inflate(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info,
+                        unsigned char **raw) {
+    *raw = NULL;
+    if (run->anomaly || run->first == SIZE_MAX || info->bit_depth != 8 || info->interlaced || info->has_trns
+        || info->color_type < 0 || info->color_type > 6 || info->color_type == 3
+        || kk_png_channels[info->color_type] == 0) return 0;
+    size_t row_bytes = (size_t)info->width * (size_t)kk_png_channels[info->color_type] + 1;
+    uint64_t total = (uint64_t)row_bytes * info->height;
+    if (info->height == 0 || total > KK_PNG_WHOLE_MAX) return 0;
+    size_t size = (size_t)total;
+    unsigned char *out = malloc(size + KK_PNG_RAW_SLACK);
+    if (!out) return 0;
+    kk_advise_large_buffer(out, size);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 0) != Z_OK) {  // windowBits 0: the window the stream declares, as libpng
+        free(out);
+        return 0;
     }
-    if (packed < 2) return 0;
-    unsigned char *in = malloc(packed);
-    if (!in) return 0;
-    size_t at = 0;
-    for (size_t offset = run->first; offset < run->end; offset += 12 + (size_t)kk_be32(data + offset)) {
-        memcpy(in + at, data + offset + 8, kk_be32(data + offset));
-        at += kk_be32(data + offset);
+    // One output buffer for the whole image: zlib decodes straight into it (no window copies), and
+    // a stream longer than the image stops with no room left, short of its end.
+    z.next_out = out;
+    z.avail_out = (uInt)size;
+    int ended = 0;
+    size_t offset = run->first;
+    while (offset < run->end && !ended) {
+        uint32_t length = kk_be32(data + offset);
+        z.next_in = (Bytef *)(data + offset + 8);
+        z.avail_in = length;
+        offset += 12 + (size_t)length;
+        int ret = inflate(&z, Z_NO_FLUSH);
+        if (ret == Z_STREAM_END) ended = 1;
+        else if (ret != Z_OK && !(ret == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out > 0)) break;
+        if (!ended && z.avail_in > 0) break;  // no room for what this chunk holds: too much image data
     }
-    if ((in[0] >> 4) != 7) {
-        free(in);
-        return -1;
+    int pristine = ended && z.avail_in == 0 && offset == run->end && z.total_out == size;
+    inflateEnd(&z);
+    for (size_t at = 0; pristine && at < size; at += row_bytes) {
+        if (out[at] > 4) pristine = 0;  // bad filter type
     }
-    unsigned char *out = malloc(raw);
-    struct libdeflate_decompressor *inflater = libdeflate_alloc_decompressor();
-    int pristine = 0;
-    if (out && inflater) {
-        size_t used_in = 0, used_out = 0;
-        if (libdeflate_zlib_decompress_ex(inflater, in, packed, out, raw, &used_in, &used_out) == LIBDEFLATE_SUCCESS
-            && used_in == packed && used_out == raw) {
-            pristine = 1;
-            at = 0;
-            do {
-                for (uint32_t row = 0; row < rows.rows_left && pristine; row++, at += rows.row_bytes) {
-                    if (out[at] > 4) pristine = 0;  // bad filter type
-                }
-            } while (pristine && kk_png_next_pass(&rows));
-        }
+    if (!pristine) {
+        free(out);
+        return 0;
     }
-    libdeflate_free_decompressor(inflater);
-    free(out);
-    free(in);
-    return pristine;
+    memset(out + size, 0, KK_PNG_RAW_SLACK);
+    *raw = out;
+    return 1;
 }
 
 int kk_png_idat_pristine(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info) {
     if (run->anomaly || run->first == SIZE_MAX) return 0;
-    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};  // by PNG colour type
-    if (info->color_type < 0 || info->color_type > 6 || channels[info->color_type] == 0) return 0;
-    kk_png_rows rows = { info->width, info->height, channels[info->color_type] * info->bit_depth,
+    if (info->color_type < 0 || info->color_type > 6 || kk_png_channels[info->color_type] == 0) return 0;
+    kk_png_rows rows = { info->width, info->height, kk_png_channels[info->color_type] * info->bit_depth,
                          info->interlaced, -1, 0, 0 };
     if (!kk_png_next_pass(&rows)) return 0;
-    uint64_t raw = kk_png_raw_bytes(rows);
-    if (raw <= KK_PNG_WHOLE_MAX) {
-        int whole = kk_png_pristine_whole(run, data, rows, (size_t)raw);
-        if (whole >= 0) return whole;
-    }
 
     unsigned char *out = malloc(KK_INFLATE_WINDOW);
     if (!out) return 0;

@@ -26,6 +26,9 @@ public struct DecodeOptions: Sendable, Equatable {
     public var maxScans: Int = 1_000
     /// Whether to return the ICC profile. Default true.
     public var keepICCProfile: Bool = true
+    /// PNG: decode through libpng's row reader even a pristine image the shim would inflate whole and
+    /// unfilter itself (the tests hold the two side by side). Default false.
+    package var pngLibpngRows: Bool = false
 
     public init(maxPixels: Int = 100_000_000, strict: Bool = true, jpegScale: Int = 1) {
         self.maxPixels = maxPixels

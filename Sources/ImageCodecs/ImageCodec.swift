@@ -29,7 +29,10 @@ public enum ImageCodec {
     /// YCbCr/RGB become ``PixelFormat/rgb``, CMYK and YCCK (Adobe inverted CMYK) are converted to RGB.
     /// ``DecodeOptions/jpegScale`` decodes at 1/2, 1/4 or 1/8 size. PNG: every colour type and depth,
     /// palettes expanded, `tRNS` turned into alpha, 16-bit scaled to 8, Adam7 de-interlaced; the result
-    /// is gray, grayAlpha, rgb or rgba.
+    /// is gray, grayAlpha, rgb or rgba. A pristine 8-bit PNG without palette or tRNS and with at most
+    /// 64 MiB of image data is inflated whole and unfiltered with SIMD in the shim, holding that data
+    /// beside the pixels while it decodes; every other PNG, and any that is not pristine, is read by
+    /// libpng's row reader, whose answer is then the decode's.
     /// - Important: EXIF orientation is reported in ``DecodedImage/header`` but not applied.
     /// - Throws: ``CodecError``: `.unsupportedFormat`, `.corrupt` (with the library's message, e.g.
     ///   "Premature end of JPEG file" in strict mode), `.unsupported` (12-bit, lossless JPEG),
@@ -102,6 +105,7 @@ enum NativeCodec {
         p.fast = fast ? 1 : 0
         p.max_scans = Int32(clamping: options.maxScans)
         p.want_icc = options.keepICCProfile && !fast ? 1 : 0
+        p.png_libpng_rows = options.pngLibpngRows ? 1 : 0
         return p
     }
 

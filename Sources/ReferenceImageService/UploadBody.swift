@@ -34,14 +34,15 @@ struct UploadReader {
     ///   budget has no room; 415 for another media type; 400 for a malformed or empty form, or an empty body.
     func files(of request: Request, holding lease: BodyBudget.Lease, bytesRead: (Int) -> Void) async throws -> [UploadedFile] {
         let kind = try Self.kind(of: request.headers[.contentType])
-        if let declared = request.headers[.contentLength].flatMap(Int.init) {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared {
             if declared > maxBodyBytes { throw tooLarge("the body's Content-Length of \(declared) bytes") }
             guard lease.grow(to: declared) else { throw noRoom(declared, lease) }
         }
         var total = 0
         defer { bytesRead(total) }
         do {
-            return try await read(request, kind: kind, total: &total, lease: lease)
+            return try await read(request, kind: kind, declared: declared, total: &total, lease: lease)
         } catch let refusal as ServiceRefusal {
             throw refusal
         } catch is CancellationError {
@@ -53,21 +54,23 @@ struct UploadReader {
         }
     }
 
-    private func read(_ request: Request, kind: Kind, total: inout Int, lease: BodyBudget.Lease) async throws -> [UploadedFile] {
+    private func read(_ request: Request, kind: Kind, declared: Int?, total: inout Int, lease: BodyBudget.Lease) async throws -> [UploadedFile] {
         switch kind {
         case .raw:
-            var collected = ByteBuffer()
+            // Straight into the array the codecs read, sized from Content-Length (already within the
+            // cap and the lease): one copy of the body, no regrowth.
+            var collected: [UInt8] = []
+            if let declared { collected.reserveCapacity(declared) }
             for try await chunk in request.body {
                 try count(chunk, into: &total, lease: lease)
-                var chunk = chunk
-                collected.writeBuffer(&chunk)
+                collected.append(contentsOf: chunk.readableBytesView)
             }
             try Task.checkCancellation()
-            guard collected.readableBytes > 0 else {
+            guard !collected.isEmpty else {
                 throw ServiceRefusal(.badRequest, rule: "empty-body", "the request body is empty; send the image as the body or as multipart/form-data")
             }
             let name = request.uri.queryParameters.get("name") ?? "upload"
-            return [UploadedFile(name: name, bytes: Array(collected.readableBytesView))]
+            return [UploadedFile(name: name, bytes: collected)]
         case .multipart(let boundary):
             let form = FormCollector(boundary: boundary, maxFiles: maxFiles)
             for try await chunk in request.body {

@@ -1,3 +1,5 @@
+import KlingSupport
+
 /// PNG files built and taken apart byte by byte, for tests that need streams no encoder writes:
 /// chunks (RFC 2083 / ISO 15948 section 5), zlib streams of stored blocks (RFC 1950/1951).
 enum PNGBytes {
@@ -71,5 +73,51 @@ enum PNGBytes {
             offset += n
         } while offset < zlib.count
         return png + trailer + chunk("IEND", [])
+    }
+
+    /// Damaged and rearranged versions of a valid PNG: cut at 24 places, 40 random bit flips, 80 bit
+    /// flips inside IDAT data under a recomputed CRC, and rearrangements a decoder must accept (the
+    /// image data cut into other IDAT sizes, an empty IDAT after the last, tEXt before the first,
+    /// bytes after IEND).
+    static func damagedVariants(of original: [UInt8], using rng: inout SplitMix64) -> [(String, [UInt8])] {
+        var variants: [(String, [UInt8])] = []
+        for k in 1...24 {
+            let cut = 8 + (original.count - 8) * k / 25
+            variants.append(("cut at \(cut)", Array(original[..<cut])))
+        }
+        for _ in 0..<40 {
+            var bytes = original
+            let at = Int.random(in: 8..<bytes.count, using: &rng)
+            bytes[at] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
+            variants.append(("bit flip at \(at)", bytes))
+        }
+        let idats = PNGBytes.chunks(original).filter { $0.type == "IDAT" && !$0.data.isEmpty }
+        for _ in 0..<80 {
+            let chunk = idats[Int.random(in: 0..<idats.count, using: &rng)]
+            var data = chunk.data
+            let at = Int.random(in: 0..<data.count, using: &rng)
+            data[at] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
+            let end = chunk.offset + 12 + chunk.data.count
+            let bytes = Array(original[..<chunk.offset]) + PNGBytes.chunk("IDAT", data) + Array(original[end...])
+            variants.append(("IDAT byte \(at) of chunk at \(chunk.offset) flipped, CRC fixed", bytes))
+        }
+        // Rearrangements a decoder must accept: the image data cut into other IDAT sizes, a
+        // zero-length IDAT after the last, a tEXt before the first, bytes after IEND.
+        let zlib = idats.flatMap(\.data)
+        let head = Array(original[..<idats[0].offset])
+        let tail = Array(original[(idats.last!.offset + 12 + idats.last!.data.count)...])
+        for _ in 0..<3 {
+            var cut: [UInt8] = [], offset = 0
+            while offset < zlib.count {
+                let n = min(zlib.count - offset, Int.random(in: 1...max(1, zlib.count / 3), using: &rng))
+                cut += PNGBytes.chunk("IDAT", Array(zlib[offset..<offset + n]))
+                offset += n
+            }
+            variants.append(("IDAT re-cut", head + cut + tail))
+        }
+        variants.append(("empty IDAT after the last", head + PNGBytes.chunk("IDAT", zlib) + PNGBytes.chunk("IDAT", []) + tail))
+        variants.append(("tEXt before IDAT", head + PNGBytes.chunk("tEXt", Array("Title\0t".utf8)) + PNGBytes.chunk("IDAT", zlib) + tail))
+        variants.append(("bytes after IEND", original + [1, 2, 3]))
+        return variants
     }
 }

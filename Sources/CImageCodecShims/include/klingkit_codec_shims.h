@@ -60,6 +60,7 @@ typedef struct kk_decode_params {
     int max_scans;           ///< JPEG: refuse progressive streams with more scans than this (0: KK_DEFAULT_MAX_SCANS)
     int want_icc;            ///< keep the ICC profile
     int scale_eighths;       ///< JPEG: when 1...16, decode at scale_eighths/8 instead of 1/scale_denom (0: unused)
+    int png_libpng_rows;     ///< PNG: decode every image through libpng's row reader, never the pristine path
 } kk_decode_params;
 
 /// JPEG colour spaces reported in kk_jpeg_info.color_space.
@@ -126,7 +127,11 @@ int kk_png_read_info(const void *data, size_t size, const kk_decode_params *para
 
 /// Decodes a whole PNG stream to 8-bit samples (16-bit scaled, palettes and tRNS expanded).
 /// `pixels` must hold width * height * output_channels bytes. Reads through IEND, so truncation is an
-/// error. With `pixels == NULL` nothing is kept (verification): libpng checks every chunk while the
+/// error. A pristine 8-bit, non-interlaced PNG without palette or tRNS, with at most 64 MiB of image
+/// data, is decoded with its image data inflated whole (zlib, as libpng) and unfiltered here
+/// (png_unfilter.c), holding that data beside `pixels` for the while; libpng still reads every
+/// chunk. Any other stream, and any not pristine, goes through libpng's row reader, whose verdict is
+/// then the answer. With `pixels == NULL` nothing is kept (verification): libpng checks every chunk while the
 /// image data is inflated and each row's filter type checked without unfiltering (png_verify.c); a
 /// stream that is not pristine is read again by libpng's row reader, whose verdict is returned. With
 /// `icc` too, every row goes through libpng's row reader.

@@ -53,7 +53,9 @@ typedef struct kk_png_reader kk_png_reader;
 /// RGBA; the pixel limit; the iCCP cap) and refuses an interlaced (Adam7) PNG with KK_UNSUPPORTED: its
 /// rows do not arrive in order. `data` must stay valid and unchanged until kk_png_reader_free. The ICC
 /// profile, when `params->want_icc` is set and there is one, is returned in `*icc` (free with kk_free).
-/// Memory: libpng's row state (two rows and zlib's window), not the image.
+/// Memory: libpng's row state (two rows and zlib's window), not the image; except for the pristine
+/// PNGs kk_png_decode takes its fast way (8-bit, no palette or tRNS, at most 64 MiB of image data),
+/// whose inflated image data is held from here to kk_png_reader_free (and which then fail here, or not at all).
 int kk_png_reader_open(const void *data, size_t size, const kk_decode_params *params, kk_png_info *info,
                        void **icc, size_t *icc_size, kk_png_reader **reader, kk_status *status);
 

@@ -110,6 +110,14 @@ static int kk_png_next_pass(kk_png_rows *rows) {
 /// The output buffer zlib inflates into; its bytes are only looked at, never kept.
 #define KK_INFLATE_WINDOW (256 * 1024)
 
+/// Hands zlib the data of the IDAT chunk at `*offset` and moves `*offset` past it.
+static void kk_png_feed_idat(z_stream *z, const unsigned char *data, size_t *offset) {
+    uint32_t length = kk_be32(data + *offset);
+    z->next_in = (Bytef *)(data + *offset + 8);
+    z->avail_in = length;
+    *offset += 12 + (size_t)length;
+}
+
 /// The most image data (every row, filter bytes included) the pristine decode inflates whole: 64 MiB,
 /// a 21-megapixel RGB or 16-megapixel RGBA image; it is held beside the decoded pixels for the while.
 #define KK_PNG_WHOLE_MAX ((uint64_t)64 << 20)
@@ -142,10 +150,7 @@ int kk_png_idat_inflate(const kk_png_idat_run *run, const unsigned char *data, c
     int ended = 0;
     size_t offset = run->first;
     while (offset < run->end && !ended) {
-        uint32_t length = kk_be32(data + offset);
-        z.next_in = (Bytef *)(data + offset + 8);
-        z.avail_in = length;
-        offset += 12 + (size_t)length;
+        kk_png_feed_idat(&z, data, &offset);
         int ret = inflate(&z, Z_NO_FLUSH);
         if (ret == Z_STREAM_END) ended = 1;
         else if (ret != Z_OK && !(ret == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out > 0)) break;
@@ -185,10 +190,7 @@ int kk_png_idat_pristine(const kk_png_idat_run *run, const unsigned char *data, 
     size_t left_in_row = 0;  // bytes of the current row still to come; 0: the next byte is a filter type
     size_t offset = run->first;
     while (offset < run->end && !ended) {
-        uint32_t length = kk_be32(data + offset);
-        z.next_in = (Bytef *)(data + offset + 8);
-        z.avail_in = length;
-        offset += 12 + (size_t)length;
+        kk_png_feed_idat(&z, data, &offset);
         for (;;) {
             z.next_out = out;
             z.avail_out = KK_INFLATE_WINDOW;

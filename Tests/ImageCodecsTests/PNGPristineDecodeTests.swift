@@ -43,17 +43,7 @@ struct PNGPristineDecodeTests {
     static func streamed(_ bytes: [UInt8], _ options: DecodeOptions) -> Answer {
         do {
             let reader = try PNGRowReader(bytes, options: options)
-            let stride = reader.width * reader.format.channels
-            var pixels = [UInt8](repeating: 0, count: stride * reader.height)
-            try pixels.withUnsafeMutableBufferPointer { buffer in
-                var y = 0
-                while y < reader.height {
-                    let count = min(3, reader.height - y)
-                    try reader.read(into: buffer.baseAddress! + y * stride, stride: stride, count: count)
-                    y += count
-                }
-            }
-            try reader.finish()
+            let pixels = try readAllRows(reader)
             return .image(try Image(width: reader.width, height: reader.height, format: reader.format, pixels: pixels),
                           icc: reader.iccProfile)
         } catch let error as CodecError {

@@ -155,12 +155,14 @@ int kk_png_idat_pristine(const kk_png_idat_run *run, const unsigned char *data, 
 /// Spare bytes after the rows kk_png_idat_inflate keeps: the unfilter's 4-byte loads may pass the end.
 #define KK_PNG_RAW_SLACK 16
 
-/// After png_read_end with the IDAT hook, for the decode of a pristine 8-bit, non-interlaced PNG
-/// without palette or tRNS (the samples are then the output as they stand): 1 with `*raw` owning
-/// every row inflated whole (zlib, one output buffer), each led by its filter type (checked to be 0...4), plus
-/// KK_PNG_RAW_SLACK zero bytes; the caller frees it. 0, with `*raw` NULL, for any other PNG, image
-/// data over 64 MiB, a declared window under 32 KiB or a stream that is not pristine: libpng's row
-/// reader must then decode it.
+/// Whether the pristine decode takes a PNG of this header: 8-bit, non-interlaced, no palette, no
+/// tRNS (its samples are then the output as they stand). Known before the first IDAT.
+int kk_png_pristine_kind(const kk_png_info *info);
+
+/// After png_read_end with the IDAT hook, for a PNG kk_png_pristine_kind takes: 1 with `*raw` owning
+/// every row inflated whole (zlib, one output buffer), each led by its filter type (checked to be
+/// 0...4), plus KK_PNG_RAW_SLACK zero bytes; the caller frees it. 0, with `*raw` NULL, for any other
+/// PNG, image data over 64 MiB or a stream that is not pristine: libpng's row reader must then decode it.
 int kk_png_idat_inflate(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info,
                         unsigned char **raw);
 
@@ -169,6 +171,10 @@ int kk_png_idat_inflate(const kk_png_idat_run *run, const unsigned char *data, c
 /// libpng's row reader must decode the PNG (another kind, not pristine, or `png_libpng_rows`).
 int kk_png_read_pristine(const void *data, size_t size, const kk_decode_params *params, kk_png_info *info,
                          unsigned char **raw, void **icc, size_t *icc_size);
+
+/// Unfilters row `y` of `raw` (rows of `stride` sample bytes, each led by its filter type; row y - 1
+/// already unfiltered) where it lies and copies its samples to `out`.
+void kk_png_raw_row(unsigned char *raw, uint32_t y, size_t stride, int bpp, unsigned char *out);
 
 /// Reverses one row's filter (1 Sub, 2 Up, 3 Average, 4 Paeth; anything else: None) in place.
 /// `row` holds `length` bytes of 8-bit samples, `bpp` bytes per pixel (1...4), readable for 4 bytes

@@ -32,15 +32,6 @@ struct kk_png_reader {
     unsigned char fd_buffer[65536];
 };
 
-/// Unfilters the next row of a pristine PNG where it lies and copies it to `out`.
-static void kk_pr_raw_row(kk_png_reader *r, unsigned char *out) {
-    size_t stride = (size_t)r->info.width * (size_t)r->info.output_channels;
-    unsigned char *row = r->raw + (size_t)r->rows * (stride + 1);
-    kk_png_unfilter_row(row + 1, r->rows ? row + 1 - (stride + 1) : NULL, stride, r->info.output_channels, row[0]);
-    if (out) memcpy(out, row + 1, stride);
-    r->rows++;
-}
-
 /// libpng's read callback. Every failure goes through png_error, so libpng unwinds as it does for its
 /// own errors; a failed read(2) is marked KK_IO first (kk_png_context keeps a code already set).
 static void kk_pr_read(png_structp png, png_bytep out, size_t length) {
@@ -142,7 +133,6 @@ int kk_png_reader_open(const void *data, size_t size, const kk_decode_params *pa
             *reader = r;
             return KK_OK;
         }
-        memset(&r->info, 0, sizeof r->info);
     }
     return kk_pr_open(r, params, info, icc, icc_size, reader, status);
 }
@@ -168,7 +158,9 @@ int kk_png_reader_read_rows(kk_png_reader *reader, void *rows, size_t stride, ui
     }
     unsigned char *base = (unsigned char *)rows;
     if (reader->raw) {
-        for (uint32_t y = 0; y < count; y++) kk_pr_raw_row(reader, base + (size_t)y * stride);
+        for (uint32_t y = 0; y < count; y++, reader->rows++) {
+            kk_png_raw_row(reader->raw, reader->rows, row_bytes, reader->info.output_channels, base + (size_t)y * stride);
+        }
         return KK_OK;
     }
     reader->context.status = status;

@@ -208,7 +208,7 @@ static int kk_png_run(const void *data, size_t size, const kk_decode_params *par
     }
     if (mode == KK_PNG_RAW) {
         // Known before IDAT: whether the samples are the output as they stand.
-        if (info->bit_depth != 8 || info->interlaced || info->has_trns || info->color_type == PNG_COLOR_TYPE_PALETTE) {
+        if (!kk_png_pristine_kind(info)) {
             png_destroy_read_struct(&png, &info_ptr, NULL);
             return kk_set_status(status, KK_UNSUPPORTED, "not a PNG the pristine decode takes");
         }
@@ -287,12 +287,7 @@ static int kk_png_decode_pristine(const void *data, size_t size, const kk_decode
     void *profile = NULL;
     size_t profile_size = 0;
     if (!kk_png_read_pristine(data, size, params, info, &raw, icc ? &profile : NULL, &profile_size)) return 0;
-    size_t stride = (size_t)info->width * (size_t)info->output_channels;
-    if (info->height != 0 && stride > SIZE_MAX / info->height) {
-        free(raw);
-        free(profile);
-        return 0;  // libpng's reader gives the error
-    }
+    size_t stride = (size_t)info->width * (size_t)info->output_channels;  // stride * height <= 64 MiB
     if (stride * info->height > pixels_size) {
         free(raw);
         free(profile);
@@ -300,11 +295,7 @@ static int kk_png_decode_pristine(const void *data, size_t size, const kk_decode
         return -1;
     }
     kk_advise_large_buffer(pixels, pixels_size);
-    for (uint32_t y = 0; y < info->height; y++) {
-        unsigned char *row = raw + (size_t)y * (stride + 1);
-        kk_png_unfilter_row(row + 1, y ? row + 1 - (stride + 1) : NULL, stride, info->output_channels, row[0]);
-        memcpy(pixels + (size_t)y * stride, row + 1, stride);
-    }
+    for (uint32_t y = 0; y < info->height; y++) kk_png_raw_row(raw, y, stride, info->output_channels, pixels + (size_t)y * stride);
     free(raw);
     if (icc) {
         *icc = profile;

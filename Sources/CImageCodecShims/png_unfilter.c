@@ -98,3 +98,9 @@ void kk_png_unfilter_row(unsigned char *row, const unsigned char *above, size_t 
         break;
     }
 }
+
+void kk_png_raw_row(unsigned char *raw, uint32_t y, size_t stride, int bpp, unsigned char *out) {
+    unsigned char *row = raw + (size_t)y * (stride + 1);
+    kk_png_unfilter_row(row + 1, y ? row + 1 - (stride + 1) : NULL, stride, bpp, row[0]);
+    memcpy(out, row + 1, stride);
+}

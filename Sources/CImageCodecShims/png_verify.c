@@ -124,12 +124,15 @@ static void kk_png_feed_idat(z_stream *z, const unsigned char *data, size_t *off
 
 static const int kk_png_channels[7] = {1, 0, 3, 1, 2, 0, 4};  // by PNG colour type
 
+int kk_png_pristine_kind(const kk_png_info *info) {
+    return info->bit_depth == 8 && !info->interlaced && !info->has_trns && info->color_type >= 0
+        && info->color_type <= 6 && info->color_type != 3 && kk_png_channels[info->color_type] != 0;
+}
+
 int kk_png_idat_inflate(const kk_png_idat_run *run, const unsigned char *data, const kk_png_info *info,
                         unsigned char **raw) {
     *raw = NULL;
-    if (run->anomaly || run->first == SIZE_MAX || info->bit_depth != 8 || info->interlaced || info->has_trns
-        || info->color_type < 0 || info->color_type > 6 || info->color_type == 3
-        || kk_png_channels[info->color_type] == 0) return 0;
+    if (run->anomaly || run->first == SIZE_MAX || !kk_png_pristine_kind(info)) return 0;
     size_t row_bytes = (size_t)info->width * (size_t)kk_png_channels[info->color_type] + 1;
     uint64_t total = (uint64_t)row_bytes * info->height;
     if (info->height == 0 || total > KK_PNG_WHOLE_MAX) return 0;
